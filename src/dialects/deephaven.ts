@@ -1,0 +1,62 @@
+/**
+ * Deephaven's front door: `produce(table, kafkaConfig, topic, keySpec, valueSpec,
+ * lastByKeyColumns)`, translated into a sink spec and nothing more.
+ */
+import { type KeyValueSpec } from '../formats/key-value-spec.ts';
+import { createKafkaWriter } from '../kafka/kafka-client.ts';
+import type { Table } from '../model/table.ts';
+import { type SinkDependencies, type SinkHandle, startSink } from '../sink/sink.ts';
+import type { SinkSpecInput } from '../sink/sink-spec.ts';
+
+export type KafkaConfig = Readonly<Record<string, string | number | boolean>>;
+
+export interface ProduceOptions extends Partial<Omit<SinkSpecInput, 'kafka' | 'key' | 'value'>> {
+  readonly table: Table;
+  readonly kafkaConfig: KafkaConfig;
+  readonly topic: string;
+  readonly keySpec?: KeyValueSpec;
+  readonly valueSpec: KeyValueSpec;
+  readonly lastByKeyColumns?: boolean;
+  /** For tests and embedding: replaces the Kafka writer or observes failures. */
+  readonly dependencies?: Partial<SinkDependencies>;
+}
+
+/**
+ * Writes a table to a Kafka topic: its current rows first, then every change as it happens.
+ * Returns a handle with `stop()`, `done` and live `metrics`.
+ */
+export function produce(
+  table: Table,
+  kafkaConfig: KafkaConfig,
+  topic: string,
+  keySpec: KeyValueSpec,
+  valueSpec: KeyValueSpec,
+  lastByKeyColumns?: boolean,
+): SinkHandle;
+export function produce(options: ProduceOptions): SinkHandle;
+export function produce(
+  tableOrOptions: Table | ProduceOptions,
+  kafkaConfig?: KafkaConfig,
+  topic?: string,
+  keySpec?: KeyValueSpec,
+  valueSpec?: KeyValueSpec,
+  lastByKeyColumns = false,
+): SinkHandle {
+  const options: ProduceOptions =
+    'table' in tableOrOptions
+      ? tableOrOptions
+      : {
+          table: tableOrOptions,
+          kafkaConfig: kafkaConfig ?? {},
+          topic: topic ?? '',
+          ...(keySpec === undefined ? {} : { keySpec }),
+          valueSpec: valueSpec as KeyValueSpec,
+          lastByKeyColumns,
+        };
+  const { table, kafkaConfig: kafka, keySpec: key, valueSpec: value, dependencies, ...rest } = options;
+  return startSink(
+    table,
+    { name: `produce-${options.topic}`, ...rest, kafka, ...(key === undefined ? {} : { key }), value },
+    { createWriter: createKafkaWriter, ...dependencies },
+  );
+}

@@ -1,0 +1,51 @@
+import { ErrorCode, SpillwayError } from '../errors.ts';
+import type { KafkaRecord, RecordWriter, TopicDescription } from './record-writer.ts';
+
+/**
+ * An in-memory RecordWriter for unit tests of the layers above Kafka. It passes the same
+ * conformance suite as the real writer; it is never used in place of Kafka outside tests.
+ */
+export class MemoryWriter implements RecordWriter {
+  readonly topics = new Map<string, KafkaRecord[][]>();
+  readonly #partitions: number;
+  #closed = false;
+  /** When set, the next write fails with this error (to test the sink's failure path). */
+  failNextWrite: Error | undefined;
+
+  constructor(options: { readonly partitions?: number } = {}) {
+    this.#partitions = options.partitions ?? 1;
+  }
+
+  describeTopic(topic: string): Promise<TopicDescription> {
+    if (!this.topics.has(topic)) {
+      this.topics.set(topic, Array.from({ length: this.#partitions }, () => []));
+    }
+    return Promise.resolve({ name: topic, partitions: this.topics.get(topic)?.length ?? this.#partitions });
+  }
+
+  async write(records: readonly KafkaRecord[]): Promise<void> {
+    if (this.#closed) throw new SpillwayError(ErrorCode.InvalidState, 'the writer is closed');
+    const failure = this.failNextWrite;
+    if (failure !== undefined) {
+      this.failNextWrite = undefined;
+      throw failure;
+    }
+    for (const record of records) {
+      const { partitions } = await this.describeTopic(record.topic);
+      if (record.partition < 0 || record.partition >= partitions) {
+        throw new SpillwayError(ErrorCode.DeliveryFailed, `partition ${record.partition} of "${record.topic}" does not exist`);
+      }
+      this.topics.get(record.topic)?.[record.partition]?.push(record);
+    }
+  }
+
+  close(): Promise<void> {
+    this.#closed = true;
+    return Promise.resolve();
+  }
+
+  /** Every record of a topic, partition by partition. */
+  records(topic: string): KafkaRecord[] {
+    return (this.topics.get(topic) ?? []).flat();
+  }
+}

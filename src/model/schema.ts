@@ -1,0 +1,268 @@
+/**
+ * Schemas: ordered, named, typed columns with nullability and an optional primary key, and the
+ * value checks that keep every row true to its schema. Values are normalized on the way in:
+ * int64 as bigint, timestamps as bigint nanoseconds since the epoch, dates as `YYYY-MM-DD`,
+ * decimals as canonical strings, so encoders never see two representations of one value.
+ */
+import { ErrorCode, SpillwayError } from '../errors.ts';
+
+export const ColumnType = {
+  Boolean: 'boolean',
+  Int32: 'int32',
+  Int64: 'int64',
+  Float64: 'float64',
+  Decimal: 'decimal',
+  String: 'string',
+  Bytes: 'bytes',
+  Date: 'date',
+  Timestamp: 'timestamp',
+  Json: 'json',
+} as const;
+export type ColumnType = (typeof ColumnType)[keyof typeof ColumnType];
+const columnTypes: ReadonlySet<string> = new Set(Object.values(ColumnType));
+
+export type TimestampUnit = 'ms' | 'us' | 'ns';
+
+export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
+
+/** A value as stored in a row, after normalization. */
+export type Value = boolean | number | bigint | string | Uint8Array | JsonValue | null;
+
+export type Row = Readonly<Record<string, Value>>;
+
+export interface Column {
+  readonly name: string;
+  readonly type: ColumnType;
+  readonly nullable: boolean;
+  /** Declared precision of a timestamp column (how encoders render it); stored as nanoseconds. */
+  readonly unit?: TimestampUnit;
+  readonly precision?: number;
+  readonly scale?: number;
+}
+
+export interface Schema {
+  readonly columns: readonly Column[];
+  readonly primaryKey?: readonly string[];
+}
+
+export type ColumnDeclaration =
+  | ColumnType
+  | {
+      readonly type: ColumnType;
+      readonly nullable?: boolean;
+      readonly unit?: TimestampUnit;
+      readonly precision?: number;
+      readonly scale?: number;
+    };
+
+/**
+ * Builds a schema from `{ name: type }` (columns are not nullable unless declared so).
+ * @example defineSchema({ id: 'int64', name: { type: 'string', nullable: true } }, { primaryKey: ['id'] })
+ */
+export function defineSchema(
+  columns: Readonly<Record<string, ColumnDeclaration>>,
+  options: { readonly primaryKey?: readonly string[] } = {},
+): Schema {
+  const defined: Column[] = Object.entries(columns).map(([name, declaration]) => {
+    const spec = typeof declaration === 'string' ? { type: declaration } : declaration;
+    if (!columnTypes.has(spec.type)) {
+      throw new SpillwayError(
+        ErrorCode.InvalidConfig,
+        `column "${name}" has unknown type "${String(spec.type)}"; use one of ${[...columnTypes].join(', ')}`,
+      );
+    }
+    return {
+      name,
+      type: spec.type,
+      nullable: spec.nullable ?? false,
+      ...(spec.type === 'timestamp' ? { unit: spec.unit ?? 'ns' } : {}),
+      ...(spec.precision === undefined ? {} : { precision: spec.precision }),
+      ...(spec.scale === undefined ? {} : { scale: spec.scale }),
+    };
+  });
+  const schema: Schema = {
+    columns: defined,
+    ...(options.primaryKey === undefined ? {} : { primaryKey: [...options.primaryKey] }),
+  };
+  if (schema.primaryKey !== undefined) requireColumns(schema, schema.primaryKey, 'primary key');
+  return schema;
+}
+
+export function columnNames(schema: Schema): string[] {
+  return schema.columns.map((column) => column.name);
+}
+
+export function findColumn(schema: Schema, name: string): Column | undefined {
+  return schema.columns.find((column) => column.name === name);
+}
+
+/** Fails, listing the table's columns, when any of `names` is not a column of the schema. */
+export function requireColumns(schema: Schema, names: readonly string[], usedBy: string): Column[] {
+  const missing = names.filter((name) => findColumn(schema, name) === undefined);
+  if (missing.length > 0) {
+    throw new SpillwayError(
+      ErrorCode.UnknownColumn,
+      `${usedBy} names ${missing.map((name) => `"${name}"`).join(', ')}, which the table lacks; ` +
+        `its columns are: ${columnNames(schema).join(', ')}`,
+    );
+  }
+  return names.map((name) => findColumn(schema, name) as Column);
+}
+
+function describe(value: unknown): string {
+  if (typeof value === 'bigint') return `${value}n (bigint)`;
+  if (typeof value === 'string') return `${JSON.stringify(value.length > 60 ? `${value.slice(0, 60)}…` : value)} (string)`;
+  if (value instanceof Uint8Array) return `${value.length} bytes`;
+  if (value instanceof Date) return `${value.toISOString()} (Date)`;
+  if (value === null) return 'null';
+  if (value === undefined) return 'undefined';
+  if (typeof value === 'object') return `${JSON.stringify(value)?.slice(0, 60) ?? '?'} (object)`;
+  return `${String(value)} (${typeof value})`;
+}
+
+function invalid(column: Column, value: unknown, expected: string): SpillwayError {
+  return new SpillwayError(
+    ErrorCode.InvalidValue,
+    `column "${column.name}" is ${column.type}${column.nullable ? ' (nullable)' : ''} but got ${describe(value)}; expected ${expected}`,
+  );
+}
+
+const INT32_MIN = -(2 ** 31);
+const INT32_MAX = 2 ** 31 - 1;
+const INT64_MIN = -(2n ** 63n);
+const INT64_MAX = 2n ** 63n - 1n;
+const DATE_PATTERN = /^\d{4}-\d{2}-\d{2}$/;
+const DECIMAL_PATTERN = /^-?\d+(\.\d+)?$/;
+
+function isJson(value: unknown, depth = 0): value is JsonValue {
+  if (depth > 64) return false;
+  if (value === null || typeof value === 'boolean' || typeof value === 'string') return true;
+  if (typeof value === 'number') return Number.isFinite(value);
+  if (Array.isArray(value)) return value.every((item) => isJson(item, depth + 1));
+  if (typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
+    return Object.values(value).every((item) => isJson(item, depth + 1));
+  }
+  return false;
+}
+
+/** Checks one value against its column and returns its normalized form. */
+export function normalizeValue(column: Column, value: unknown): Value {
+  if (value === null || value === undefined) {
+    if (column.nullable) return null;
+    throw invalid(column, value, `a value (declare { type: '${column.type}', nullable: true } to allow nulls)`);
+  }
+  switch (column.type) {
+    case 'boolean':
+      if (typeof value === 'boolean') return value;
+      throw invalid(column, value, 'true or false');
+    case 'int32':
+      if (typeof value === 'number' && Number.isInteger(value) && value >= INT32_MIN && value <= INT32_MAX) return value;
+      throw invalid(column, value, `an integer from ${INT32_MIN} to ${INT32_MAX} (use int64 for larger values)`);
+    case 'int64':
+      if (typeof value === 'bigint' && value >= INT64_MIN && value <= INT64_MAX) return value;
+      if (typeof value === 'number' && Number.isSafeInteger(value)) return BigInt(value);
+      throw invalid(column, value, 'a bigint within 64 bits, or a safe integer number');
+    case 'float64':
+      if (typeof value === 'number') return value;
+      throw invalid(column, value, 'a number');
+    case 'decimal': {
+      const text = typeof value === 'number' && Number.isFinite(value) ? String(value) : typeof value === 'bigint' ? String(value) : value;
+      if (typeof text === 'string' && DECIMAL_PATTERN.test(text)) return text;
+      throw invalid(column, value, 'a decimal string such as "12.50", a bigint, or a finite number');
+    }
+    case 'string':
+      if (typeof value === 'string') return value;
+      throw invalid(column, value, 'a string');
+    case 'bytes':
+      if (value instanceof Uint8Array) return value;
+      throw invalid(column, value, 'a Uint8Array or Buffer');
+    case 'date':
+      if (value instanceof Date && !Number.isNaN(value.getTime())) return value.toISOString().slice(0, 10);
+      if (typeof value === 'string' && DATE_PATTERN.test(value) && !Number.isNaN(Date.parse(value))) return value;
+      throw invalid(column, value, 'a Date or a "YYYY-MM-DD" string');
+    case 'timestamp':
+      return normalizeTimestamp(column, value);
+    case 'json':
+      if (isJson(value)) return value;
+      throw invalid(column, value, 'a JSON value (plain objects, arrays, strings, finite numbers, booleans, null)');
+  }
+}
+
+const NANOS_PER_UNIT: Record<TimestampUnit, bigint> = { ms: 1_000_000n, us: 1_000n, ns: 1n };
+
+/**
+ * Timestamps are stored as bigint nanoseconds since the epoch. A Date or ISO-8601 string is
+ * exact to the millisecond; a number counts milliseconds; a bigint counts the column's unit.
+ */
+function normalizeTimestamp(column: Column, value: unknown): bigint {
+  if (typeof value === 'bigint') return value * NANOS_PER_UNIT[column.unit ?? 'ns'];
+  if (value instanceof Date && !Number.isNaN(value.getTime())) return BigInt(value.getTime()) * 1_000_000n;
+  if (typeof value === 'number' && Number.isFinite(value)) return BigInt(Math.round(value * 1_000_000));
+  if (typeof value === 'string') {
+    const parsed = parseIsoTimestamp(value);
+    if (parsed !== undefined) return parsed;
+  }
+  throw invalid(
+    column,
+    value,
+    `a Date, an ISO-8601 string, epoch milliseconds as a number, or a bigint of ${column.unit ?? 'ns'} since the epoch`,
+  );
+}
+
+const ISO_TIMESTAMP = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:\d{2})$/;
+
+/** Parses an ISO-8601 instant to nanoseconds, keeping fractions below a millisecond. */
+export function parseIsoTimestamp(text: string): bigint | undefined {
+  const match = ISO_TIMESTAMP.exec(text);
+  if (match === null) return undefined;
+  const seconds = Date.parse(`${match[1] ?? ''}${match[3] ?? 'Z'}`);
+  if (Number.isNaN(seconds)) return undefined;
+  const fraction = BigInt((match[2] ?? '').padEnd(9, '0'));
+  return BigInt(seconds) * 1_000_000n + fraction;
+}
+
+/** Renders nanoseconds since the epoch as ISO-8601 UTC, with only the fraction digits needed. */
+export function formatIsoTimestamp(nanos: bigint): string {
+  const millis = nanos / 1_000_000n - (nanos % 1_000_000n < 0n ? 1n : 0n);
+  const subMilli = nanos - millis * 1_000_000n;
+  const base = new Date(Number(millis)).toISOString(); // YYYY-MM-DDTHH:MM:SS.mmmZ
+  if (subMilli === 0n) return base;
+  const digits = `${base.slice(20, 23)}${subMilli.toString().padStart(6, '0')}`.replace(/0+$/, '');
+  return `${base.slice(0, 19)}.${digits}Z`;
+}
+
+/** Checks a whole row: every column present or nullable, no unknown fields. */
+export function normalizeRow(schema: Schema, input: Readonly<Record<string, unknown>>, where: string): Row {
+  const row: Record<string, Value> = {};
+  for (const column of schema.columns) {
+    try {
+      row[column.name] = normalizeValue(column, input[column.name]);
+    } catch (error) {
+      if (error instanceof SpillwayError) throw new SpillwayError(error.code, `${where}: ${error.message}`);
+      throw error;
+    }
+  }
+  for (const field of Object.keys(input)) {
+    if (findColumn(schema, field) === undefined) {
+      throw new SpillwayError(
+        ErrorCode.UnknownColumn,
+        `${where}: field "${field}" is not a column; the columns are: ${columnNames(schema).join(', ')}`,
+      );
+    }
+  }
+  return row;
+}
+
+/** The identity of a row under a list of key columns, usable as a Map key. */
+export function keyOf(row: Row, keyColumns: readonly string[]): string {
+  if (keyColumns.length === 1) return stableText(row[keyColumns[0] as string] ?? null);
+  return keyColumns.map((name) => stableText(row[name] ?? null)).join('\u0000');
+}
+
+function stableText(value: Value): string {
+  if (value === null) return '\u0001null';
+  if (typeof value === 'bigint') return `${value}n`;
+  if (value instanceof Uint8Array) return `\u0002${Buffer.from(value).toString('base64')}`;
+  if (typeof value === 'object') return JSON.stringify(value);
+  return `${typeof value}:${String(value)}`;
+}

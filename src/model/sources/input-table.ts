@@ -1,0 +1,75 @@
+import { ErrorCode, SpillwayError } from '../../errors.ts';
+import { LiveTable } from '../live-table.ts';
+import { type Row, type Schema, keyOf, normalizeRow, requireColumns } from '../schema.ts';
+import type { Change } from '../table.ts';
+
+/**
+ * A table the program edits. With a primary key, `add` inserts or replaces rows by key and
+ * `delete` removes keys; without one, `add` appends and rows cannot be removed.
+ */
+export class InputTable extends LiveTable {
+  readonly appendOnly: boolean;
+  readonly #key: readonly string[] | undefined;
+  #nextId = 0;
+
+  constructor(schema: Schema) {
+    super(schema);
+    this.#key = schema.primaryKey;
+    this.appendOnly = this.#key === undefined;
+  }
+
+  /** Inserts rows, replacing any row with the same key; the rows form one change batch. */
+  add(rows: readonly Readonly<Record<string, unknown>>[] | Readonly<Record<string, unknown>>): void {
+    const list = Array.isArray(rows) ? (rows as readonly Readonly<Record<string, unknown>>[]) : [rows as Readonly<Record<string, unknown>>];
+    // Validate the whole batch before applying any of it, so a bad row loses nothing accepted.
+    const normalized = list.map((input, index) => normalizeRow(this.schema, input, `add(): row ${index}`));
+    const changes: Change[] = [];
+    const pending = new Map<string, Row>();
+    for (const row of normalized) {
+      if (this.#key === undefined) {
+        changes.push({ kind: 'insert', id: this.#nextId++, row });
+        continue;
+      }
+      const id = keyOf(row, this.#key);
+      const before = pending.get(id) ?? this.row(id);
+      changes.push(before === undefined ? { kind: 'insert', id, row } : { kind: 'update', id, before, row });
+      pending.set(id, row);
+    }
+    this.emit(changes);
+  }
+
+  /** Removes the rows with these keys (objects holding the key columns); unknown keys are ignored. */
+  delete(keys: readonly Readonly<Record<string, unknown>>[] | Readonly<Record<string, unknown>>): void {
+    if (this.#key === undefined) {
+      throw new SpillwayError(
+        ErrorCode.InvalidState,
+        'this input table has no primary key, so rows cannot be deleted; declare one: defineSchema(columns, { primaryKey: [...] })',
+      );
+    }
+    const keyColumns = requireColumns(this.schema, this.#key, 'delete()');
+    const list = Array.isArray(keys) ? (keys as readonly Readonly<Record<string, unknown>>[]) : [keys as Readonly<Record<string, unknown>>];
+    const keySchema: Schema = { columns: keyColumns };
+    const ids = list.map((input, index) => {
+      const keyOnly = Object.fromEntries(keyColumns.map((column) => [column.name, input[column.name]]));
+      return keyOf(normalizeRow(keySchema, keyOnly, `delete(): key ${index}`), this.#key as readonly string[]);
+    });
+    const changes: Change[] = [];
+    const removed = new Set<string>();
+    for (const id of ids) {
+      const before = this.row(id);
+      if (before === undefined || removed.has(id)) continue;
+      removed.add(id);
+      changes.push({ kind: 'delete', id, row: before });
+    }
+    this.emit(changes);
+  }
+
+  /** No more edits: sinks on this table finish once they have written everything. */
+  close(): void {
+    this.end();
+  }
+}
+
+export function inputTable(schema: Schema): InputTable {
+  return new InputTable(schema);
+}

@@ -1,0 +1,24 @@
+import { type Schema, normalizeRow } from '../schema.ts';
+import { LiveTable } from '../live-table.ts';
+
+/** A table whose rows are given once and never change (Deephaven's `new_table`). */
+class StaticTable extends LiveTable {
+  readonly appendOnly = true;
+
+  constructor(schema: Schema, rows: Iterable<Readonly<Record<string, unknown>>>) {
+    super(schema);
+    const changes = [];
+    let index = 0;
+    for (const input of rows) {
+      changes.push({ kind: 'insert' as const, id: index, row: normalizeRow(schema, input, `row ${index}`) });
+      index++;
+    }
+    this.emit(changes);
+    this.end();
+  }
+}
+
+export function newTable(schema: Schema, rows: Iterable<Readonly<Record<string, unknown>>>): LiveTable {
+  return new StaticTable(schema, rows);
+}
+

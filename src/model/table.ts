@@ -1,0 +1,112 @@
+/**
+ * Tables and their changelogs. A table has a schema, a current set of rows (each with a stable
+ * id), and emits ordered change batches: insert, delete, update (old row → new row). Operators
+ * subscribe to a parent and emit their own changes, so every derived table is incremental.
+ */
+import { ErrorCode, SpillwayError } from '../errors.ts';
+import type { Row, Schema } from './schema.ts';
+
+/** A row's identity within its table: the primary key for keyed tables, a counter otherwise. */
+export type RowId = string | number;
+
+export type Change =
+  | { readonly kind: 'insert'; readonly id: RowId; readonly row: Row }
+  | { readonly kind: 'delete'; readonly id: RowId; readonly row: Row }
+  | { readonly kind: 'update'; readonly id: RowId; readonly before: Row; readonly row: Row };
+
+export type ChangeBatch = readonly Change[];
+
+export interface TableListener {
+  /** Called synchronously, in order, with each batch of changes. */
+  onChanges(batch: ChangeBatch): void;
+  /** The table will not change again. */
+  onEnd?(): void;
+}
+
+export interface Subscription {
+  unsubscribe(): void;
+}
+
+export interface Table {
+  readonly schema: Schema;
+  /** True when rows are only ever inserted (never updated or deleted). */
+  readonly appendOnly: boolean;
+  /** True once the table can no longer change. */
+  readonly ended: boolean;
+  /** The current rows with their ids, in insertion order. */
+  rows(): IterableIterator<[RowId, Row]>;
+  readonly size: number;
+  /**
+   * Registers a listener for changes after this call. Take `rows()` and subscribe in the same
+   * synchronous step to see the snapshot followed by every later change, nothing twice.
+   */
+  subscribe(listener: TableListener): Subscription;
+}
+
+/**
+ * The shared machinery of every table: current rows, listeners, and delivery of batches. Sources
+ * and operators extend it and call `emit` with the changes they produce.
+ */
+export abstract class BaseTable implements Table {
+  readonly schema: Schema;
+  abstract readonly appendOnly: boolean;
+  readonly #rows = new Map<RowId, Row>();
+  readonly #listeners = new Set<TableListener>();
+  #ended = false;
+
+  protected constructor(schema: Schema) {
+    this.schema = schema;
+  }
+
+  get ended(): boolean {
+    return this.#ended;
+  }
+
+  get size(): number {
+    return this.#rows.size;
+  }
+
+  rows(): IterableIterator<[RowId, Row]> {
+    return this.#rows.entries();
+  }
+
+  row(id: RowId): Row | undefined {
+    return this.#rows.get(id);
+  }
+
+  protected get listenerCount(): number {
+    return this.#listeners.size;
+  }
+
+  subscribe(listener: TableListener): Subscription {
+    this.#listeners.add(listener);
+    this.onListenersChanged();
+    if (this.#ended) queueMicrotask(() => listener.onEnd?.());
+    return {
+      unsubscribe: () => {
+        if (this.#listeners.delete(listener)) this.onListenersChanged();
+      },
+    };
+  }
+
+  /** Hook for sources that only need to run while someone listens (timers). */
+  protected onListenersChanged(): void {}
+
+  /** Applies the changes to the current rows and passes them to every listener. */
+  protected emit(batch: ChangeBatch): void {
+    if (batch.length === 0) return;
+    if (this.#ended) throw new SpillwayError(ErrorCode.InvalidState, 'this table has ended and cannot change');
+    for (const change of batch) {
+      if (change.kind === 'delete') this.#rows.delete(change.id);
+      else this.#rows.set(change.id, change.row);
+    }
+    for (const listener of [...this.#listeners]) listener.onChanges(batch);
+  }
+
+  /** Marks the table as finished; listeners hear `onEnd` once. */
+  protected end(): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    for (const listener of [...this.#listeners]) listener.onEnd?.();
+  }
+}
