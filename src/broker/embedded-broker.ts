@@ -208,7 +208,7 @@ function tail(file: string, lines: number): string {
   return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
 }
 
-export async function brokerStatus(location: BrokerLocation = {}): Promise<BrokerStatus> {
+export function brokerStatus(location: BrokerLocation = {}): BrokerStatus {
   const p = paths(location);
   const state = readState(p.stateFile);
   const logFile = join(p.logsDir, 'server.log');
@@ -225,7 +225,7 @@ export async function brokerStatus(location: BrokerLocation = {}): Promise<Broke
 /** Starts the embedded broker unless it already runs; resolves with its bootstrap address. */
 export async function startBroker(options: BrokerStartOptions = {}): Promise<BrokerStatus> {
   const log = options.log ?? (() => {});
-  const current = await brokerStatus(options);
+  const current = brokerStatus(options);
   if (current.running) return current;
 
   const p = paths(options);

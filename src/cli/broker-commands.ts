@@ -43,8 +43,8 @@ export function registerBrokerCommands(program: Command): void {
     .command('status')
     .description('print the bootstrap address and exit 0 if the broker runs; exit 3 if not')
     .option('--dir <dir>', 'broker data, logs and state directory')
-    .action(async (options: BrokerCommandOptions) => {
-      const status = await brokerStatus(location(options));
+    .action((options: BrokerCommandOptions) => {
+      const status = brokerStatus(location(options));
       if (status.running) {
         process.stdout.write(`${status.bootstrapServers ?? ''}\n`);
         process.stderr.write(`running (pid ${status.pid ?? '?'}), logs in ${status.logFile}\n`);

@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { SpillwayError } from '../errors.ts';
 import { registerBrokerCommands } from './broker-commands.ts';
+import { registerDemoCommand } from './demo-command.ts';
 
 export function buildProgram(): Command {
   const program = new Command('spillway')
@@ -8,6 +9,7 @@ export function buildProgram(): Command {
     .exitOverride()
     .showHelpAfterError();
   registerBrokerCommands(program);
+  registerDemoCommand(program);
   return program;
 }
 

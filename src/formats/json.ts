@@ -22,10 +22,10 @@ function rendererFor(column: Column): Render {
     case 'boolean':
       return (value) => (value === true ? 'true' : 'false');
     case 'int32':
-      return (value) => String(value);
+      return (value) => (value as number).toString();
     case 'int64':
     case 'decimal':
-      return (value) => String(value);
+      return (value) => (value as bigint | string).toString();
     case 'float64':
       return (value) => {
         const number = value as number;

@@ -39,6 +39,7 @@ function connectionOptions(settings: ConnectionSettings) {
         key: readPemOrPath(settings.tls?.key),
         passphrase: settings.tls?.keyPassword,
         rejectUnauthorized: settings.tls?.rejectUnauthorized ?? true,
+        ...(settings.tls?.verifyHostname === false ? { checkServerIdentity: () => undefined } : {}),
       }
     : undefined;
   return {

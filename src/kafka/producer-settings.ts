@@ -50,5 +50,7 @@ export interface ProducerSettings {
     readonly key?: string;
     readonly keyPassword?: string;
     readonly rejectUnauthorized: boolean;
+    /** Check the broker's host name against its certificate (ssl.endpoint.identification.algorithm=https). */
+    readonly verifyHostname?: boolean;
   };
 }

@@ -126,7 +126,8 @@ class UpdateTable extends OperatorTable {
   #nextPosition = 0;
 
   constructor(parent: Table, columns: Readonly<Record<string, ColumnFormula>>) {
-    const probeRow = parent.rows().next().value?.[1] ?? sampleRow(parent.schema);
+    const first: IteratorResult<[RowId, Row]> = parent.rows().next();
+    const probeRow: Row = first.done === true ? sampleRow(parent.schema) : first.value[1];
     const formulas = Object.entries(columns).map(([name, declared]) => {
       if (typeof declared === 'function') {
         let probe: unknown;

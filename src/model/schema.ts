@@ -26,7 +26,7 @@ export type TimestampUnit = 'ms' | 'us' | 'ns';
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
 
 /** A value as stored in a row, after normalization. */
-export type Value = boolean | number | bigint | string | Uint8Array | JsonValue | null;
+export type Value = number | bigint | string | Uint8Array | JsonValue;
 
 export type Row = Readonly<Record<string, Value>>;
 
@@ -117,7 +117,7 @@ function describe(value: unknown): string {
   if (value === null) return 'null';
   if (value === undefined) return 'undefined';
   if (typeof value === 'object') return `${JSON.stringify(value)?.slice(0, 60) ?? '?'} (object)`;
-  return `${String(value)} (${typeof value})`;
+  return `${(value as { toString(): string }).toString()} (${typeof value})`;
 }
 
 function invalid(column: Column, value: unknown, expected: string): SpillwayError {

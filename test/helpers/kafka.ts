@@ -27,48 +27,36 @@ export interface KcatRecord {
   readonly headers: string;
 }
 
-const FIELD = '\u001f';
-const RECORD = '\u001e';
-
 /**
  * Reads a whole topic with kcat (librdkafka), an independent client, so end-to-end tests do not
- * only trust the client that wrote. Keys and values come back hex-encoded to survive any bytes.
+ * only trust the client that wrote. Each record is a text line of partition, offset, key length,
+ * value length and headers, followed by exactly that many raw key and value bytes, so any bytes
+ * survive.
  */
 export async function kcatRead(topic: string, options: { readCommitted?: boolean } = {}): Promise<KcatRecord[]> {
   const args = [
-    '-b', bootstrapServers(), '-C', '-t', topic, '-o', 'beginning', '-e', '-q', '-Z',
+    '-b', bootstrapServers(), '-C', '-t', topic, '-o', 'beginning', '-e', '-q',
     '-X', `isolation.level=${options.readCommitted === false ? 'read_uncommitted' : 'read_committed'}`,
-    '-f', `%p${FIELD}%o${FIELD}%K${FIELD}%k${FIELD}%S${FIELD}%s${FIELD}%h${RECORD}`,
+    '-f', '%p %o %K %S %h\n%k%s',
   ];
   const { stdout } = await run('kcat', args, { encoding: 'buffer', maxBuffer: 256 * 1024 * 1024 });
   const records: KcatRecord[] = [];
-  // Fields are split on separators that our test payloads never contain.
-  for (const chunk of splitBuffer(stdout, Buffer.from(RECORD))) {
-    if (chunk.length === 0) continue;
-    const [partition, offset, keyLength, key, valueLength, value, headers] = splitBuffer(chunk, Buffer.from(FIELD));
-    records.push({
-      partition: Number(partition?.toString()),
-      offset: Number(offset?.toString()),
-      key: keyLength?.toString() === '-1' ? null : (key ?? Buffer.alloc(0)),
-      value: valueLength?.toString() === '-1' ? null : (value ?? Buffer.alloc(0)),
-      headers: headers?.toString() ?? '',
-    });
+  let position = 0;
+  while (position < stdout.length) {
+    const lineEnd = stdout.indexOf(0x0a, position);
+    const [partition, offset, keyLength, valueLength, ...headers] = stdout.subarray(position, lineEnd).toString('utf8').split(' ');
+    position = lineEnd + 1;
+    const take = (length: number): Buffer | null => {
+      if (length < 0) return null;
+      const bytes = stdout.subarray(position, position + length);
+      position += length;
+      return bytes;
+    };
+    const key = take(Number(keyLength));
+    const value = take(Number(valueLength));
+    records.push({ partition: Number(partition), offset: Number(offset), key, value, headers: headers.join(' ') });
   }
   return records;
-}
-
-function splitBuffer(buffer: Buffer, separator: Buffer): Buffer[] {
-  const parts: Buffer[] = [];
-  let start = 0;
-  for (;;) {
-    const index = buffer.indexOf(separator, start);
-    if (index === -1) {
-      parts.push(buffer.subarray(start));
-      return parts;
-    }
-    parts.push(buffer.subarray(start, index));
-    start = index + separator.length;
-  }
 }
 
 /** Polls until the predicate holds, failing after `timeoutMs` with the last observed value. */

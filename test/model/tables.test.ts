@@ -58,7 +58,7 @@ describe('sources', () => {
 
 describe('operators', () => {
   it('update adds computed columns with Deephaven\'s i and infers their types', () => {
-    const table = newTable(defineSchema({ a: 'int32' }), [{ a: 10 }, { a: 20 }]).update({ X: (_r, i) => i, Y: (r) => `${String(r.a)}!` });
+    const table = newTable(defineSchema({ a: 'int32' }), [{ a: 10 }, { a: 20 }]).update({ X: (_r, i) => i, Y: (r) => `${r.a as number}!` });
     assert.deepEqual(table.schema.columns.map((c) => `${c.name}:${c.type}`), ['a:int32', 'X:int32', 'Y:string']);
     assert.deepEqual(rowsOf(table), [{ a: 10, X: 0, Y: '10!' }, { a: 20, X: 1, Y: '20!' }]);
   });

@@ -30,7 +30,8 @@ export class TimeTable extends LiveTable {
     const now = Date.now();
     const changes: Change[] = [];
     while (this.#nextMs <= now) {
-      const nanos = BigInt(Math.round(this.#nextMs * 1_000_000));
+      const wholeMs = Math.floor(this.#nextMs);
+      const nanos = BigInt(wholeMs) * 1_000_000n + BigInt(Math.round((this.#nextMs - wholeMs) * 1_000_000));
       changes.push({ kind: 'insert', id: this.#count++, row: { Timestamp: nanos } });
       this.#nextMs += this.periodMs;
     }

@@ -1,0 +1,93 @@
+import type { Command } from 'commander';
+import { startBroker } from '../broker/embedded-broker.ts';
+import { produce } from '../dialects/deephaven.ts';
+import { jsonSpec, simpleSpec } from '../formats/key-value-spec.ts';
+import { createTopic, readTopic } from '../kafka/kafka-client.ts';
+import { timeTable } from '../model/sources/time-table.ts';
+
+interface DemoOptions {
+  readonly topic: string;
+  readonly period: string;
+  readonly seconds?: string;
+}
+
+const SYMBOLS = ['AAPL', 'MSFT', 'NVDA', 'AMZN', 'GOOG', 'META'] as const;
+
+/** The embedded broker unless KAFKA_BOOTSTRAP_SERVERS names a cluster. */
+async function resolveBootstrap(log: (line: string) => void): Promise<string> {
+  const configured = process.env.KAFKA_BOOTSTRAP_SERVERS;
+  if (configured !== undefined && configured !== '') return configured;
+  log('starting the embedded Kafka broker (KAFKA_BOOTSTRAP_SERVERS is not set)');
+  const status = await startBroker({ log });
+  return status.bootstrapServers ?? '';
+}
+
+function formatRecord(key: Buffer | null, value: Buffer | null, partition: number, offset: bigint): string {
+  return `  p${partition}@${offset}  key=${key?.toString('utf8') ?? 'null'}  value=${value?.toString('utf8') ?? 'null'}`;
+}
+
+export async function runDemo(options: DemoOptions, out: NodeJS.WritableStream = process.stdout): Promise<void> {
+  const log = (line: string) => out.write(`${line}\n`);
+  const bootstrap = await resolveBootstrap(log);
+  await createTopic([bootstrap], options.topic, { partitions: 3 });
+  log(`streaming a live trades table to topic "${options.topic}" on ${bootstrap} (Ctrl-C to stop)`);
+
+  let price = 100;
+  const ticks = timeTable(options.period);
+  const trades = ticks.update({
+    Sym: (_row, i) => SYMBOLS[(i * 7 + Math.floor(Math.random() * 3)) % SYMBOLS.length] ?? 'AAPL',
+    Price: () => (price = Math.round((price + (Math.random() - 0.5)) * 100) / 100),
+    Qty: () => 1 + Math.floor(Math.random() * 100),
+    Seq: (_row, i) => i,
+  });
+  const sink = produce(trades, { 'bootstrap.servers': bootstrap }, options.topic, simpleSpec('Sym'), jsonSpec(['Seq', 'Timestamp', 'Sym', 'Price', 'Qty']));
+
+  const interactive = 'isTTY' in out && out.isTTY === true;
+  const progress = () => {
+    const m = sink.metrics;
+    const line = `rows ${m.rows}  records ${m.records}  bytes ${m.bytes}  queued ${m.queued}  errors ${m.errors}`;
+    out.write(interactive ? `\r${line}   ` : `${line}\n`);
+  };
+  const ticker = setInterval(progress, interactive ? 250 : 1000);
+
+  let stopping = false;
+  const finished = new Promise<void>((resolve) => {
+    const stop = () => {
+      if (stopping) return;
+      stopping = true;
+      resolve();
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+    if (options.seconds !== undefined) setTimeout(stop, Number(options.seconds) * 1000);
+    sink.done.then(stop, stop);
+  });
+
+  // Once a few records have landed, read them back with a separate consumer and show them.
+  const readBack = setTimeout(() => {
+    void readTopic([bootstrap], options.topic, { maxRecords: 5, timeoutMs: 3000 }).then((records) => {
+      if (interactive) out.write('\n');
+      log(`read back the first ${records.length} records of "${options.topic}":`);
+      for (const record of records) log(formatRecord(record.key, record.value, record.partition, record.offset));
+    });
+  }, 2000);
+
+  await finished;
+  clearInterval(ticker);
+  clearTimeout(readBack);
+  ticks.close();
+  await sink.stop();
+  progress();
+  if (interactive) out.write('\n');
+  log(`stopped cleanly: ${sink.metrics.records} records acknowledged by the broker`);
+}
+
+export function registerDemoCommand(program: Command): void {
+  program
+    .command('demo')
+    .description('stream a live demo table to Kafka (the embedded broker unless KAFKA_BOOTSTRAP_SERVERS is set)')
+    .option('--topic <topic>', 'topic to write', 'spillway-demo-trades')
+    .option('--period <period>', 'ISO-8601 period between rows', 'PT0.1S')
+    .option('--seconds <n>', 'stop after this many seconds (default: run until Ctrl-C)')
+    .action(async (options: DemoOptions) => runDemo(options));
+}

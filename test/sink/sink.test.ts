@@ -1,0 +1,123 @@
+/**
+ * The sink runtime against the in-memory writer: lifecycle, metrics, error policy and refusals.
+ * (The same paths against the real broker are in test/dialects/deephaven.test.ts.)
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { ErrorCode, SpillwayError } from '../../src/errors.ts';
+import { KeyValueSpec, jsonSpec, simpleSpec } from '../../src/formats/key-value-spec.ts';
+import { MemoryWriter } from '../../src/kafka/memory-writer.ts';
+import { defineSchema } from '../../src/model/schema.ts';
+import { inputTable } from '../../src/model/sources/input-table.ts';
+import { newTable } from '../../src/model/sources/static-table.ts';
+import type { Table } from '../../src/model/table.ts';
+import { startSink } from '../../src/sink/sink.ts';
+
+function sinkOn(table: Table, spec: Record<string, unknown>, writer = new MemoryWriter({ partitions: 3 })) {
+  const sink = startSink(
+    table,
+    { name: 'test', topic: 'out', kafka: { 'bootstrap.servers': '127.0.0.1:9' }, value: jsonSpec(), ...spec },
+    { createWriter: () => writer },
+  );
+  return { sink, writer };
+}
+
+describe('sink', () => {
+  it('writes a static table and stops by itself, counting rows, records and bytes', async () => {
+    const table = newTable(defineSchema({ k: 'string', v: 'int32' }), [{ k: 'a', v: 1 }, { k: 'b', v: 2 }]);
+    const { sink, writer } = sinkOn(table, { key: simpleSpec('k') });
+    await sink.done;
+    assert.equal(sink.state, 'stopped');
+    const records = writer.records('out');
+    assert.deepEqual(records.map((r) => r.value?.toString()).sort(), ['{"k":"a","v":1}', '{"k":"b","v":2}']);
+    assert.deepEqual(sink.metrics, { rows: 2, records: 2, bytes: 2 + 30, errors: 0, queued: 0 });
+  });
+
+  it('does not publish the snapshot when told not to', async () => {
+    const table = inputTable(defineSchema({ v: 'int32' }));
+    table.add({ v: 1 });
+    const { sink, writer } = sinkOn(table, { snapshot: false });
+    table.add({ v: 2 });
+    table.close();
+    await sink.done;
+    assert.deepEqual(writer.records('out').map((r) => r.value?.toString()), ['{"v":2}']);
+  });
+
+  it('tombstones the old key when an update changes the key', async () => {
+    const table = inputTable(defineSchema({ id: 'int32', k: 'string' }, { primaryKey: ['id'] }));
+    table.add({ id: 1, k: 'a' });
+    const { sink, writer } = sinkOn(table, { key: simpleSpec('k') });
+    table.add({ id: 1, k: 'b' });
+    table.close();
+    await sink.done;
+    assert.deepEqual(
+      writer.records('out').map((r) => [r.key?.toString(), r.value?.toString() ?? null]),
+      [['a', '{"id":1,"k":"a"}'], ['a', null], ['b', '{"id":1,"k":"b"}']].sort((x, y) => String(x[0]).localeCompare(String(y[0]))),
+    );
+  });
+
+  it('fails on a row it cannot encode, naming the row and column; skip counts it instead', async () => {
+    const schema = defineSchema({ x: 'float64' });
+    const failing = sinkOn(newTable(schema, [{ x: 1 }, { x: Number.NaN }]), {}).sink;
+    await assert.rejects(failing.done, (error: unknown) => {
+      assert.ok(error instanceof SpillwayError);
+      assert.equal(error.code, ErrorCode.EncodeFailed);
+      assert.equal(error.message, 'sink "test": row 1 (insert) cannot be written: column "x" holds NaN, which JSON cannot represent; filter it out or map it to null');
+      return true;
+    });
+    const skipping = sinkOn(newTable(schema, [{ x: 1 }, { x: Number.NaN }, { x: 2 }]), { errorPolicy: 'skip' });
+    await skipping.sink.done;
+    assert.equal(skipping.sink.metrics.errors, 1);
+    assert.equal(skipping.writer.records('out').length, 2);
+  });
+
+  it('sends a record larger than message.max.bytes to the error policy', async () => {
+    const table = newTable(defineSchema({ s: 'string' }), [{ s: 'x'.repeat(2000) }, { s: 'ok' }]);
+    const { sink } = sinkOn(table, { kafka: { 'bootstrap.servers': '127.0.0.1:9', 'message.max.bytes': 1000 } });
+    await assert.rejects(sink.done, { code: ErrorCode.EncodeFailed, message: /row 0 \(insert\) cannot be written: a record of 2008 bytes exceeds message\.max\.bytes \(1000\)/ });
+  });
+
+  it('fails with the writer\'s error and keeps it for stop()', async () => {
+    const writer = new MemoryWriter();
+    writer.failNextWrite = new SpillwayError(ErrorCode.DeliveryFailed, 'broker said no');
+    const { sink } = sinkOn(newTable(defineSchema({ v: 'int32' }), [{ v: 1 }]), {}, writer);
+    await assert.rejects(sink.done, { code: ErrorCode.DeliveryFailed, message: 'broker said no' });
+    await assert.rejects(sink.stop(), { message: 'broker said no' });
+  });
+
+  it('refuses a changing table with an IGNORE key, and exactly-once for now', () => {
+    const keyed = inputTable(defineSchema({ id: 'int32' }, { primaryKey: ['id'] }));
+    assert.throws(() => sinkOn(keyed, { key: KeyValueSpec.IGNORE }), {
+      code: ErrorCode.IncompatibleMode,
+      message: /the table updates and deletes rows, but the key is IGNORE/,
+    });
+    assert.throws(() => sinkOn(keyed, { key: simpleSpec('id'), delivery: 'exactly-once' }), {
+      code: ErrorCode.InvalidConfig,
+      message: /delivery "exactly-once" is not available in this version/,
+    });
+  });
+
+  it('reports every spec problem at once without mutating the input', () => {
+    const spec = Object.freeze({ name: 'bad', topic: '', kafka: {}, value: { kind: 'xml' }, delivery: 'maybe', colour: 'red' });
+    assert.throws(() => startSink(inputTable(defineSchema({ v: 'int32' })), spec, { createWriter: () => new MemoryWriter() }), (error: unknown) => {
+      assert.ok(error instanceof SpillwayError);
+      assert.match(error.message, /^sink "bad" is misconfigured:/);
+      assert.match(error.message, /- topic: a topic name/);
+      assert.match(error.message, /- value\.kind: /);
+      assert.match(error.message, /- delivery: /);
+      assert.match(error.message, /unknown option\(s\) "colour"/);
+      return true;
+    });
+  });
+
+  it('stop() on a live table writes what is queued and resolves', async () => {
+    const table = inputTable(defineSchema({ v: 'int32' }));
+    const { sink, writer } = sinkOn(table, {});
+    table.add(Array.from({ length: 100 }, (_x, v) => ({ v })));
+    await sink.stop();
+    assert.equal(sink.state, 'stopped');
+    assert.equal(writer.records('out').length, 100);
+    table.add({ v: 1000 });
+    assert.equal(writer.records('out').length, 100);
+  });
+});
