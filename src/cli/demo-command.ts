@@ -17,7 +17,7 @@ const SYMBOLS = ['AAPL', 'MSFT', 'NVDA', 'AMZN', 'GOOG', 'META'] as const;
 async function resolveBootstrap(log: (line: string) => void): Promise<string> {
   const configured = process.env.KAFKA_BOOTSTRAP_SERVERS;
   if (configured !== undefined && configured !== '') return configured;
-  log('starting the embedded Kafka broker (KAFKA_BOOTSTRAP_SERVERS is not set)');
+  log('using the embedded Kafka broker, starting it if needed (KAFKA_BOOTSTRAP_SERVERS is not set)');
   const status = await startBroker({ log });
   return status.bootstrapServers ?? '';
 }
@@ -50,18 +50,12 @@ export async function runDemo(options: DemoOptions, out: NodeJS.WritableStream =
   };
   const ticker = setInterval(progress, interactive ? 250 : 1000);
 
-  let stopping = false;
-  const finished = new Promise<void>((resolve) => {
-    const stop = () => {
-      if (stopping) return;
-      stopping = true;
-      resolve();
-    };
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
-    if (options.seconds !== undefined) setTimeout(stop, Number(options.seconds) * 1000);
-    sink.done.then(stop, stop);
-  });
+  let stop = () => {};
+  const finished = new Promise<void>((resolve) => (stop = resolve));
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  const deadline = options.seconds === undefined ? undefined : setTimeout(stop, Number(options.seconds) * 1000);
+  sink.done.then(stop, stop);
 
   // Once a few records have landed, read them back with a separate consumer and show them.
   const readBack = setTimeout(() => {
@@ -73,6 +67,9 @@ export async function runDemo(options: DemoOptions, out: NodeJS.WritableStream =
   }, 2000);
 
   await finished;
+  process.off('SIGINT', stop);
+  process.off('SIGTERM', stop);
+  clearTimeout(deadline);
   clearInterval(ticker);
   clearTimeout(readBack);
   ticks.close();
