@@ -99,7 +99,6 @@ export const SUPPORTED_KAFKA_PROPERTIES: readonly PropertyEntry[] = [
   entry('socket.connection.setup.timeout.ms', integer(1, 2_147_483_647), '10000', 'How long to wait for a connection to a broker.'),
   entry('metadata.max.age.ms', integer(1, 2_147_483_647), '300000', 'How often topic metadata (partitions, leaders) is refreshed.', ['topic.metadata.refresh.interval.ms']),
   entry('max.in.flight.requests.per.connection', integer(1, 5), '5', 'Requests sent to one broker without waiting for the answers.', ['max.in.flight']),
-  entry('queue.buffering.max.messages', integer(1, 100_000_000), '100000', 'Changes the sink may hold before it slows the table (backpressure).', ['buffer.memory.records']),
   entry('transactional.id', text, '(derived from the sink name for exactly-once)', 'Transactional id for exactly-once delivery.'),
   entry('security.protocol', choice(['plaintext', 'ssl', 'sasl_plaintext', 'sasl_ssl']), 'plaintext', 'Protocol used to talk to brokers.'),
   entry('sasl.mechanism', choice(['PLAIN', 'SCRAM-SHA-256', 'SCRAM-SHA-512', 'OAUTHBEARER'], (v) => v.toUpperCase()), 'PLAIN when SASL is on', 'SASL mechanism.', ['sasl.mechanisms']),
@@ -302,7 +301,7 @@ export function parseKafkaProperties(
     connectTimeoutMs: number('socket.connection.setup.timeout.ms', 10_000),
     metadataMaxAgeMs: number('metadata.max.age.ms', 300_000),
     maxInFlight: number('max.in.flight.requests.per.connection', 5),
-    maxBufferedRecords: number('queue.buffering.max.messages', 100_000),
+    maxBufferedRecords: 100_000,
     securityProtocol: protocol,
     ...(transactionalId === undefined ? {} : { transactionalId }),
     ...(usesSasl && username !== undefined && password !== undefined

@@ -1,0 +1,34 @@
+/**
+ * The Kafka adapter against the real broker, read back with kcat: null versus empty keys and
+ * values, headers, and exact timestamps even when one batch spans decades.
+ */
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { it } from 'node:test';
+import { promisify } from 'node:util';
+import { createKafkaWriter, createTopic } from '../../src/kafka/kafka-client.ts';
+import { parseKafkaProperties } from '../../src/kafka/kafka-properties.ts';
+import { bootstrapServers, kcatRead, randomTopic } from '../helpers/kafka.ts';
+
+const run = promisify(execFile);
+
+it('writes null and empty keys and values distinctly, with headers and exact timestamps', async () => {
+  const topic = randomTopic('client');
+  await createTopic([bootstrapServers()], topic, { partitions: 2 });
+  const writer = createKafkaWriter(parseKafkaProperties({ 'bootstrap.servers': bootstrapServers() }, { sink: 'client-test' }).settings);
+  assert.deepEqual(await writer.describeTopic(topic), { name: topic, partitions: 2 });
+  await writer.write([
+    { topic, partition: 1, key: Buffer.from('k'), value: null, timestamp: 1_000n },
+    { topic, partition: 1, key: Buffer.alloc(0), value: Buffer.alloc(0), timestamp: 1_700_000_000_000n },
+    { topic, partition: 1, key: null, value: Buffer.from('v'), headers: [{ key: 'kind', value: Buffer.from('insert') }], timestamp: 1_600_000_000_000n },
+  ]);
+  await writer.close();
+  const records = await kcatRead(topic);
+  assert.deepEqual(records.map((r) => [r.partition, r.key?.toString() ?? null, r.value?.toString() ?? null, r.headers]), [
+    [1, 'k', null, ''],
+    [1, '', '', ''],
+    [1, null, 'v', 'kind=insert'],
+  ]);
+  const { stdout } = await run('kcat', ['-b', bootstrapServers(), '-C', '-t', topic, '-p', '1', '-o', 'beginning', '-e', '-q', '-f', '%T\n']);
+  assert.deepEqual(stdout.trim().split('\n'), ['1000', '1700000000000', '1600000000000']);
+});
