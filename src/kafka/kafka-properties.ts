@@ -301,7 +301,6 @@ export function parseKafkaProperties(
     connectTimeoutMs: number('socket.connection.setup.timeout.ms', 10_000),
     metadataMaxAgeMs: number('metadata.max.age.ms', 300_000),
     maxInFlight: number('max.in.flight.requests.per.connection', 5),
-    maxBufferedRecords: 100_000,
     securityProtocol: protocol,
     ...(transactionalId === undefined ? {} : { transactionalId }),
     ...(usesSasl && username !== undefined && password !== undefined

@@ -39,8 +39,6 @@ export interface ProducerSettings {
   readonly connectTimeoutMs: number;
   readonly metadataMaxAgeMs: number;
   readonly maxInFlight: number;
-  /** Records the sink may hold unacknowledged before it pauses the table (backpressure). */
-  readonly maxBufferedRecords: number;
   readonly transactionalId?: string;
   readonly securityProtocol: SecurityProtocol;
   readonly sasl?: { readonly mechanism: SaslMechanism; readonly username: string; readonly password: string };
