@@ -2,7 +2,7 @@
  * Deephaven's front door: `produce(table, kafkaConfig, topic, keySpec, valueSpec,
  * lastByKeyColumns)`, translated into a sink spec and nothing more.
  */
-import { type KeyValueSpec } from '../formats/key-value-spec.ts';
+import type { KeyValueSpecInput } from '../formats/key-value-spec.ts';
 import { createKafkaWriter } from '../kafka/kafka-client.ts';
 import type { Table } from '../model/table.ts';
 import { type SinkDependencies, type SinkHandle, startSink } from '../sink/sink.ts';
@@ -14,8 +14,8 @@ export interface ProduceOptions extends Partial<Omit<SinkSpecInput, 'kafka' | 'k
   readonly table: Table;
   readonly kafkaConfig: KafkaConfig;
   readonly topic: string;
-  readonly keySpec?: KeyValueSpec;
-  readonly valueSpec: KeyValueSpec;
+  readonly keySpec?: KeyValueSpecInput;
+  readonly valueSpec: KeyValueSpecInput;
   readonly lastByKeyColumns?: boolean;
   /** For tests and embedding: replaces the Kafka writer or observes failures. */
   readonly dependencies?: Partial<SinkDependencies>;
@@ -29,8 +29,8 @@ export function produce(
   table: Table,
   kafkaConfig: KafkaConfig,
   topic: string,
-  keySpec: KeyValueSpec,
-  valueSpec: KeyValueSpec,
+  keySpec: KeyValueSpecInput,
+  valueSpec: KeyValueSpecInput,
   lastByKeyColumns?: boolean,
 ): SinkHandle;
 export function produce(options: ProduceOptions): SinkHandle;
@@ -38,8 +38,8 @@ export function produce(
   tableOrOptions: Table | ProduceOptions,
   kafkaConfig?: KafkaConfig,
   topic?: string,
-  keySpec?: KeyValueSpec,
-  valueSpec?: KeyValueSpec,
+  keySpec?: KeyValueSpecInput,
+  valueSpec?: KeyValueSpecInput,
   lastByKeyColumns = false,
 ): SinkHandle {
   const options: ProduceOptions =
@@ -50,7 +50,7 @@ export function produce(
           kafkaConfig: kafkaConfig ?? {},
           topic: topic ?? '',
           ...(keySpec === undefined ? {} : { keySpec }),
-          valueSpec: valueSpec as KeyValueSpec,
+          valueSpec: valueSpec as KeyValueSpecInput,
           lastByKeyColumns,
         };
   const { table, kafkaConfig: kafka, keySpec: key, valueSpec: value, dependencies, ...rest } = options;

@@ -7,13 +7,17 @@
  */
 import { ErrorCode, SpillwayError } from '../errors.ts';
 import { type Column, type Row, type Schema, columnNames, formatIsoTimestamp, requireColumns } from '../model/schema.ts';
-import type { Encoder } from './encoder.ts';
+import { z } from 'zod';
+import { type Encoder, rowCapabilities } from './encoder.ts';
 
-export interface JsonSpec {
-  readonly kind: 'json';
-  /** Columns to include, in order; all columns when absent. */
-  readonly columns?: readonly string[];
-}
+export const jsonSpecSchema = z
+  .object({
+    kind: z.literal('json'),
+    /** Columns to include, in order; all columns when absent. */
+    columns: z.array(z.string().min(1)).min(1).optional(),
+  })
+  .strict();
+export type JsonSpec = z.output<typeof jsonSpecSchema>;
 
 type Render = (value: NonNullable<Row[string]>) => string;
 
@@ -60,7 +64,7 @@ export function jsonEncoder(spec: JsonSpec, schema: Schema, part: 'key' | 'value
   }));
   return {
     format: 'json',
-    capabilities: { ignored: false, columns: names },
+    capabilities: rowCapabilities(names),
     encode(row) {
       let text = '';
       for (const field of fields) {

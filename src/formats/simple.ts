@@ -6,12 +6,11 @@
  */
 import { ErrorCode, SpillwayError } from '../errors.ts';
 import { type Column, type Row, type Schema, formatIsoTimestamp, requireColumns } from '../model/schema.ts';
-import type { Encoder } from './encoder.ts';
+import { z } from 'zod';
+import { type Encoder, rowCapabilities } from './encoder.ts';
 
-export interface SimpleSpec {
-  readonly kind: 'simple';
-  readonly column: string;
-}
+export const simpleSpecSchema = z.object({ kind: z.literal('simple'), column: z.string().min(1) }).strict();
+export type SimpleSpec = z.output<typeof simpleSpecSchema>;
 
 function serializerFor(column: Column): (value: NonNullable<Row[string]>) => Buffer {
   switch (column.type) {
@@ -57,7 +56,7 @@ export function simpleEncoder(spec: SimpleSpec, schema: Schema, part: 'key' | 'v
   const name = column.name;
   return {
     format: 'simple',
-    capabilities: { ignored: false, columns: [name] },
+    capabilities: rowCapabilities([name]),
     encode(row) {
       const value = row[name];
       return value === null || value === undefined ? null : serialize(value);

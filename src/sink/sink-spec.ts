@@ -5,12 +5,7 @@
  */
 import { z } from 'zod';
 import { ErrorCode, SpillwayError } from '../errors.ts';
-
-const keyValueSpecSchema = z.discriminatedUnion('kind', [
-  z.object({ kind: z.literal('ignore') }).strict(),
-  z.object({ kind: z.literal('simple'), column: z.string().min(1) }).strict(),
-  z.object({ kind: z.literal('json'), columns: z.array(z.string().min(1)).min(1).optional() }).strict(),
-]);
+import { keyValueSpecSchema } from '../formats/key-value-spec.ts';
 
 /** Kafka's topic name rule: 1–249 of [a-zA-Z0-9._-], and not "." or "..". */
 const topicSchema = z
