@@ -43,6 +43,8 @@ export interface EncoderContext {
   readonly sink: string;
   readonly topic: string;
   readonly part: 'key' | 'value';
+  /** The `schema.registry.url` Kafka property, when given (Deephaven and Confluent pass it there). */
+  readonly schemaRegistryUrl?: string;
 }
 
 export interface Encoder {
