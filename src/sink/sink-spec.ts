@@ -6,12 +6,35 @@
 import { z } from 'zod';
 import { ErrorCode, SpillwayError } from '../errors.ts';
 import { keyValueSpecSchema } from '../formats/key-value-spec.ts';
+import { parseDuration } from '../model/period.ts';
+import { updateModeNames } from './update-modes.ts';
 
 /** Kafka's topic name rule: 1–249 of [a-zA-Z0-9._-], and not "." or "..". */
 const topicSchema = z
   .string()
   .regex(/^[a-zA-Z0-9._-]{1,249}$/, 'a topic name is 1–249 letters, digits, ".", "_" or "-"')
   .refine((topic) => topic !== '.' && topic !== '..', 'a topic cannot be "." or ".."');
+
+/**
+ * When the sink writes: `continuous` (as changes arrive, batched by linger.ms / batch.size),
+ * `{ interval }` micro-batches (a number of ms, "5 seconds", or PT5S; changes within one interval
+ * coalesced per key where the mode allows), or `once` (write what is there, then stop).
+ */
+export const triggerSchema = z
+  .union([z.enum(['continuous', 'once']), z.object({ interval: z.union([z.number(), z.string()]) }).strict()])
+  .transform((trigger, context): Trigger => {
+    if (trigger === 'continuous' || trigger === 'once') return { kind: trigger };
+    try {
+      return { kind: 'interval', intervalMs: parseDuration(trigger.interval) };
+    } catch (error) {
+      context.addIssue({ code: 'custom', message: error instanceof Error ? error.message : String(error) });
+      return z.NEVER;
+    }
+  });
+
+export type Trigger = { readonly kind: 'continuous' } | { readonly kind: 'once' } | { readonly kind: 'interval'; readonly intervalMs: number };
+
+const columnName = z.string().min(1);
 
 export const sinkSpecSchema = z
   .object({
@@ -30,6 +53,29 @@ export const sinkSpecSchema = z
     errorPolicy: z.enum(['fail', 'skip']).default('fail'),
     /** Write the table's current rows first (default), or only the changes after the start. */
     snapshot: z.boolean().default(true),
+    /** What each change becomes: append, retract, upsert, complete or update. Default: append for tables that only grow, upsert otherwise. */
+    mode: z.enum(updateModeNames).optional(),
+    /** Append mode on a table that updates or deletes: write its inserts and drop the rest (counted). */
+    dropRetractions: z.boolean().default(false),
+    trigger: triggerSchema.default({ kind: 'continuous' }),
+    /** Retract mode with a value format that has no change envelope: the header naming the change (insert / delete). */
+    changeHeader: z.string().min(1).default('change-kind'),
+    /** A string column routing each row to its topic; `topic` is used when it is null or empty. */
+    topicColumn: columnName.optional(),
+    /** An int32/int64 column choosing each row's partition. */
+    partitionColumn: columnName.optional(),
+    /** Columns whose values choose the partition (hashed like a key), instead of the record key. */
+    partitionBy: z.array(columnName).min(1).optional(),
+    /** A timestamp (or int64 epoch-millis) column giving each record's timestamp. */
+    timestampColumn: columnName.optional(),
+    /** Headers added to every record. */
+    headers: z.record(z.string().min(1), z.string()).optional(),
+    /** Columns written as headers named after them (their values as text; bytes as is). */
+    headerColumns: z.array(columnName).min(1).optional(),
+    /** A json column of headers, Spark's `headers`: an array of { key, value } or an object. */
+    headersColumn: columnName.optional(),
+    /** Where progress is kept (Spark's checkpointLocation); exactly-once delivery gives it meaning. */
+    checkpointLocation: z.string().min(1).optional(),
   })
   .strict();
 

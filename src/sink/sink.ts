@@ -4,23 +4,27 @@
  * Lifecycle (an explicit state machine; any other transition is a bug and throws):
  *   created ─► starting ─► running ─► stopping ─► stopped
  *      └──────────┴───────────┴──────────┴──────► failed
- * `starting` connects and learns the topic's partitions; `running` writes batches as changes
- * arrive; `stopping` writes what is queued and waits for every acknowledgement.
+ * `starting` prepares the encoders (a schema registry, say), connects and learns the topic's
+ * partitions; `running` writes at each trigger; `stopping` writes what is queued and waits for
+ * every acknowledgement.
  *
- * Records for one key always go to one partition and are sent in change order, one batch at a
- * time, so a reader sees each key's changes in the order the table made them.
+ * At each trigger (every batch of changes when continuous, every interval for micro-batches, once
+ * for `once`), the queued changes go through the update mode, whose record intents are encoded and
+ * written. Records for one key always go to one partition and are sent in change order, one batch
+ * at a time, so a reader sees each key's changes in the order the table made them.
  */
 import { ErrorCode, SpillwayError, asSpillwayError } from '../errors.ts';
 import type { Encoder } from '../formats/encoder.ts';
 import { createEncoder } from '../formats/key-value-spec.ts';
 import { lastByOf } from '../model/live-table.ts';
-import type { Row } from '../model/schema.ts';
 import type { Change, ChangeBatch, Subscription, Table } from '../model/table.ts';
 import { parseKafkaProperties } from '../kafka/kafka-properties.ts';
 import { type Partitioner, createPartitioner } from '../kafka/partitioners.ts';
 import type { ProducerSettings } from '../kafka/producer-settings.ts';
 import type { KafkaRecord, RecordWriter } from '../kafka/record-writer.ts';
-import { type SinkSpec, parseSinkSpec } from './sink-spec.ts';
+import { RecordBuilder, type RecordDraft } from './record-builder.ts';
+import { type SinkSpec, type Trigger, parseSinkSpec } from './sink-spec.ts';
+import { type RecordIntent, type UpdateMode, type UpdateModeName, createUpdateMode, defaultUpdateMode } from './update-modes.ts';
 
 export const SinkState = {
   Created: 'created',
@@ -52,11 +56,17 @@ export interface SinkMetrics {
   readonly errors: number;
   /** Changes waiting to be written. */
   readonly queued: number;
+  /** Updates and deletes dropped by append mode with `dropRetractions`. */
+  readonly dropped: number;
+  /** Triggers that have written (every batch when continuous). */
+  readonly triggers: number;
 }
 
 export interface SinkHandle {
   readonly name: string;
   readonly topic: string;
+  /** The update mode in force (chosen, or the default for the table). */
+  readonly mode: UpdateModeName;
   readonly state: SinkState;
   readonly metrics: SinkMetrics;
   /** Property warnings (for example consumer-only properties that have no effect). */
@@ -74,33 +84,33 @@ export interface SinkDependencies {
   readonly onError?: (error: SpillwayError) => void;
 }
 
-interface Outgoing {
-  readonly key: Buffer | null;
-  readonly value: Buffer | null;
-}
-
 class Sink implements SinkHandle {
   readonly name: string;
   readonly topic: string;
+  readonly mode: UpdateModeName;
   readonly warnings: readonly string[];
   readonly done: Promise<void>;
   readonly #spec: SinkSpec;
+  readonly #trigger: Trigger;
   readonly #settings: ProducerSettings;
   readonly #table: Table;
   readonly #keyEncoder: Encoder;
   readonly #valueEncoder: Encoder;
+  readonly #updateMode: UpdateMode;
+  readonly #builder: RecordBuilder;
   readonly #partitioner: Partitioner;
   readonly #writer: RecordWriter;
   readonly #onError: ((error: SpillwayError) => void) | undefined;
+  readonly #partitionCounts = new Map<string, number>();
   #state: SinkState = SinkState.Created;
   #subscription: Subscription | undefined;
   #queue: Change[] = [];
   #queueHead = 0;
-  #partitions = 0;
   #rowsSeen = 0;
   #records = 0;
   #bytes = 0;
   #errors = 0;
+  #triggers = 0;
   #tableEnded = false;
   #wake: (() => void) | undefined;
   #resolveDone!: () => void;
@@ -112,17 +122,27 @@ class Sink implements SinkHandle {
     this.topic = spec.topic;
     this.warnings = warnings;
     this.#spec = spec;
+    this.#trigger = spec.trigger;
     this.#settings = settings;
     this.#keyEncoder = createEncoder(spec.key, table.schema, 'key');
     this.#valueEncoder = createEncoder(spec.value, table.schema, 'value');
     this.#table = spec.lastByKeyColumns ? lastByKey(table, this.#keyEncoder, spec.name) : table;
-    if (!this.#table.appendOnly && this.#keyEncoder.capabilities.ignored) {
-      throw new SpillwayError(
-        ErrorCode.IncompatibleMode,
-        `sink "${spec.name}": the table updates and deletes rows, but the key is IGNORE, so a removal could not be ` +
-          'written as a tombstone; give a key spec over the table key (and lastByKeyColumns for the last row per key)',
-      );
-    }
+    this.mode = spec.mode ?? defaultUpdateMode(this.#table);
+    this.#updateMode = createUpdateMode(this.mode, {
+      sink: spec.name,
+      table: this.#table,
+      keyEncoder: this.#keyEncoder,
+      valueEncoder: this.#valueEncoder,
+      trigger: spec.trigger.kind,
+      dropRetractions: spec.dropRetractions,
+    });
+    this.#builder = new RecordBuilder({
+      spec,
+      schema: this.#table.schema,
+      keyEncoder: this.#keyEncoder,
+      valueEncoder: this.#valueEncoder,
+      changeHeader: this.mode === 'retract' && this.#valueEncoder.capabilities.envelope === 'none' ? spec.changeHeader : undefined,
+    });
     this.#partitioner = createPartitioner(spec.partitioner);
     this.#writer = deps.createWriter(settings);
     this.#onError = deps.onError;
@@ -144,7 +164,9 @@ class Sink implements SinkHandle {
       records: this.#records,
       bytes: this.#bytes,
       errors: this.#errors,
-      queued: this.#queue.length - this.#queueHead,
+      queued: this.#queued(),
+      dropped: this.#updateMode.dropped,
+      triggers: this.#triggers,
     };
   }
 
@@ -175,26 +197,42 @@ class Sink implements SinkHandle {
   #enqueue(batch: ChangeBatch): void {
     if (this.#state === SinkState.Stopped || this.#state === SinkState.Failed) return;
     for (const change of batch) this.#queue.push(change);
-    this.#wake?.();
+    if (this.#trigger.kind === 'continuous') this.#wake?.();
+  }
+
+  /** True once nothing more will arrive: a stop was asked for, or the table ended. */
+  #closing(): boolean {
+    return this.#state === SinkState.Stopping || this.#tableEnded;
+  }
+
+  /** Resolves after `ms`, or earlier when the sink is woken (stop, table end, new changes). */
+  async #sleep(ms: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    await new Promise<void>((resolve) => {
+      this.#wake = resolve;
+      timer = setTimeout(resolve, ms);
+    });
+    clearTimeout(timer);
+    this.#wake = undefined;
   }
 
   async #run(): Promise<void> {
     try {
-      const topic = await this.#writer.describeTopic(this.topic);
-      this.#partitions = topic.partitions;
+      const context = { sink: this.name, topic: this.topic, schemaRegistryUrl: this.#spec.kafka['schema.registry.url']?.toString() };
+      await this.#keyEncoder.prepare?.({ ...context, part: 'key' });
+      await this.#valueEncoder.prepare?.({ ...context, part: 'value' });
+      await this.#partitionCount(this.topic);
       if (this.#state === SinkState.Starting) this.#transition(SinkState.Running);
-      for (;;) {
-        if (this.#queue.length === this.#queueHead) {
-          if (this.#state === SinkState.Stopping || this.#tableEnded) break;
-          await new Promise<void>((resolve) => (this.#wake = resolve));
-          this.#wake = undefined;
-          continue;
-        }
-        // Linger: let a batch fill for a moment unless it is already full or the sink is stopping.
-        if (this.#settings.lingerMs > 0 && this.#state === SinkState.Running && !this.#tableEnded && this.#queued() < this.#settings.batchNumMessages) {
-          await new Promise((resolve) => setTimeout(resolve, this.#settings.lingerMs));
-        }
-        await this.#writeBatch();
+      switch (this.#trigger.kind) {
+        case 'continuous':
+          await this.#runContinuous();
+          break;
+        case 'interval':
+          await this.#runMicroBatches(this.#trigger.intervalMs);
+          break;
+        case 'once':
+          await this.#writeTrigger(this.#takeAll());
+          break;
       }
       await this.#finish();
     } catch (error) {
@@ -202,91 +240,164 @@ class Sink implements SinkHandle {
     }
   }
 
+  async #runContinuous(): Promise<void> {
+    for (;;) {
+      if (this.#queued() === 0) {
+        if (this.#closing()) return;
+        await this.#sleep(2 ** 31 - 1);
+        continue;
+      }
+      // Linger: let a batch fill for a moment unless it is already full or the sink is closing.
+      if (this.#settings.lingerMs > 0 && !this.#closing() && this.#queued() < this.#settings.batchNumMessages) {
+        await new Promise((resolve) => setTimeout(resolve, this.#settings.lingerMs));
+      }
+      await this.#writeTrigger(this.#take(this.#settings.batchNumMessages));
+    }
+  }
+
+  /** A trigger every interval (skipping intervals with nothing new), and a last one when closing. */
+  async #runMicroBatches(intervalMs: number): Promise<void> {
+    let next = Date.now() + intervalMs;
+    for (;;) {
+      while (!this.#closing() && Date.now() < next) await this.#sleep(next - Date.now());
+      next += intervalMs * Math.max(1, Math.ceil((Date.now() - next) / intervalMs));
+      const final = this.#closing();
+      await this.#writeTrigger(this.#takeAll());
+      if (final) return;
+    }
+  }
+
   #queued(): number {
     return this.#queue.length - this.#queueHead;
   }
 
-  async #writeBatch(): Promise<void> {
-    const records: KafkaRecord[] = [];
-    let batchBytes = 0;
-    const end = Math.min(this.#queue.length, this.#queueHead + this.#settings.batchNumMessages);
-    let taken = this.#queueHead;
-    while (taken < end && batchBytes < this.#settings.batchSize) {
-      const change = this.#queue[taken] as Change;
-      taken++;
-      for (const outgoing of this.#recordsFor(change)) {
-        const size = (outgoing.key?.length ?? 0) + (outgoing.value?.length ?? 0);
-        if (size > this.#settings.maxMessageBytes) {
-          this.#reject(
-            change,
-            new SpillwayError(
-              ErrorCode.EncodeFailed,
-              `a record of ${size} bytes exceeds message.max.bytes (${this.#settings.maxMessageBytes}); ` +
-                'raise message.max.bytes (and the topic\'s max.message.bytes) or write smaller rows',
-            ),
-          );
-          continue;
-        }
-        batchBytes += size;
-        records.push({
-          topic: this.topic,
-          partition: this.#partitioner.partition(outgoing.key, outgoing.value?.length ?? 0, this.#partitions, 0),
-          key: outgoing.key,
-          value: outgoing.value,
-        });
-      }
-    }
-    const rows = taken - this.#queueHead;
-    this.#queueHead = taken;
+  #take(limit: number): Change[] {
+    const end = Math.min(this.#queue.length, this.#queueHead + limit);
+    const taken = this.#queue.slice(this.#queueHead, end);
+    this.#queueHead = end;
     // Drop the consumed prefix now and then, so the queue does not hold written changes.
     if (this.#queueHead > 65_536 && this.#queueHead * 2 > this.#queue.length) {
       this.#queue = this.#queue.slice(this.#queueHead);
       this.#queueHead = 0;
     }
-    this.#rowsSeen += rows;
-    await this.#writer.write(records);
-    this.#records += records.length;
-    this.#bytes += batchBytes;
+    return taken;
   }
 
-  /** The records one change becomes; a key change or a removal tombstones the old key. */
-  #recordsFor(change: Change): Outgoing[] {
-    try {
-      switch (change.kind) {
-        case 'insert':
-          return [this.#encode(change.row)];
-        case 'update': {
-          const next = this.#encode(change.row);
-          if (this.#keyEncoder.capabilities.ignored) return [next];
-          const oldKey = this.#keyEncoder.encode(change.before);
-          return oldKey !== null && next.key !== null && !oldKey.equals(next.key)
-            ? [{ key: oldKey, value: null }, next]
-            : [next];
-        }
-        case 'delete':
-          return [{ key: this.#keyEncoder.encode(change.row), value: null }];
-      }
-    } catch (error) {
-      this.#reject(change, asSpillwayError(error, ErrorCode.EncodeFailed));
-      return [];
+  #takeAll(): Change[] {
+    const taken = this.#queueHead === 0 ? this.#queue : this.#queue.slice(this.#queueHead);
+    this.#queue = [];
+    this.#queueHead = 0;
+    return taken;
+  }
+
+  /** One trigger: the changes through the update mode, then its records, in batches. */
+  async #writeTrigger(changes: readonly Change[]): Promise<void> {
+    for (const change of changes) this.#updateMode.accept(change);
+    this.#rowsSeen += changes.length;
+    const intents = this.#updateMode.drain();
+    if (intents.length === 0) return;
+    this.#triggers++;
+    const perBatch = this.#settings.batchNumMessages;
+    for (let start = 0; start < intents.length; start += perBatch) {
+      const slice = intents.slice(start, start + perBatch);
+      const drafts = this.#valueEncoder.capabilities.arrays ? this.#arrayDrafts(slice) : this.#drafts(slice);
+      await this.#writeDrafts(drafts);
     }
   }
 
-  #encode(row: Row): Outgoing {
-    return { key: this.#keyEncoder.encode(row), value: this.#valueEncoder.encode(row) };
+  #drafts(intents: readonly RecordIntent[]): RecordDraft[] {
+    const drafts: RecordDraft[] = [];
+    for (const intent of intents) {
+      const draft = this.#encodeOrReject(intent, () => this.#builder.build(intent));
+      if (draft !== undefined) drafts.push(draft);
+    }
+    return drafts;
   }
 
-  /** Applies the error policy to a change that cannot be written. */
-  #reject(change: Change, error: SpillwayError): void {
+  /** Many intents per message; a message over message.max.bytes is split in halves until it fits. */
+  #arrayDrafts(intents: readonly RecordIntent[]): RecordDraft[] {
+    if (intents.length === 0) return [];
+    const first = intents[0] as RecordIntent;
+    const draft = this.#encodeOrReject(first, () => this.#builder.buildArray(intents), intents.length > 1);
+    if (draft !== undefined) return [draft];
+    if (intents.length === 1) return [];
+    const middle = Math.ceil(intents.length / 2);
+    return [...this.#arrayDrafts(intents.slice(0, middle)), ...this.#arrayDrafts(intents.slice(middle))];
+  }
+
+  /**
+   * Encodes, applying the error policy to an intent that cannot be written. With `splittable`, an
+   * oversized result is returned as undefined without counting it, so the caller can split it.
+   */
+  #encodeOrReject(intent: RecordIntent, encode: () => RecordDraft, splittable = false): RecordDraft | undefined {
+    let draft: RecordDraft;
+    try {
+      draft = encode();
+    } catch (error) {
+      this.#reject(intent, asSpillwayError(error, ErrorCode.EncodeFailed));
+      return undefined;
+    }
+    const size = (draft.key?.length ?? 0) + (draft.value?.length ?? 0);
+    if (size <= this.#settings.maxMessageBytes) return draft;
+    if (splittable) return undefined;
+    this.#reject(
+      intent,
+      new SpillwayError(
+        ErrorCode.EncodeFailed,
+        `a record of ${size} bytes exceeds message.max.bytes (${this.#settings.maxMessageBytes}); ` +
+          "raise message.max.bytes (and the topic's max.message.bytes) or write smaller rows",
+      ),
+    );
+    return undefined;
+  }
+
+  async #partitionCount(topic: string): Promise<number> {
+    let count = this.#partitionCounts.get(topic);
+    if (count === undefined) {
+      count = (await this.#writer.describeTopic(topic)).partitions;
+      this.#partitionCounts.set(topic, count);
+    }
+    return count;
+  }
+
+  async #writeDrafts(drafts: readonly RecordDraft[]): Promise<void> {
+    const records: KafkaRecord[] = [];
+    let bytes = 0;
+    for (const draft of drafts) {
+      const partitions = await this.#partitionCount(draft.topic);
+      const size = (draft.key?.length ?? 0) + (draft.value?.length ?? 0);
+      if (draft.partition !== undefined && (draft.partition < 0 || draft.partition >= partitions || !Number.isInteger(draft.partition))) {
+        throw new SpillwayError(
+          ErrorCode.InvalidValue,
+          `sink "${this.name}": partition column value ${draft.partition} is not a partition of "${draft.topic}" (0..${partitions - 1})`,
+        );
+      }
+      records.push({
+        topic: draft.topic,
+        partition: draft.partition ?? this.#partitioner.partition(draft.partitionKey, draft.value?.length ?? 0, partitions, 0),
+        key: draft.key,
+        value: draft.value,
+        ...(draft.headers === undefined ? {} : { headers: draft.headers }),
+        ...(draft.timestamp === undefined ? {} : { timestamp: draft.timestamp }),
+      });
+      bytes += size;
+    }
+    if (records.length === 0) return;
+    await this.#writer.write(records);
+    this.#records += records.length;
+    this.#bytes += bytes;
+  }
+
+  /** Applies the error policy to a record that cannot be written. */
+  #reject(intent: RecordIntent, error: SpillwayError): void {
     if (this.#spec.errorPolicy === 'skip') {
       this.#errors++;
       return;
     }
-    throw new SpillwayError(
-      error.code,
-      `sink "${this.name}": row ${String(change.id)} (${change.kind}) cannot be written: ${error.message}`,
-      { cause: error },
-    );
+    const what = intent.type === 'change' ? ` (${intent.change.op})` : intent.type === 'tombstone' ? ' (tombstone)' : '';
+    throw new SpillwayError(error.code, `sink "${this.name}": row ${String(intent.id)}${what} cannot be written: ${error.message}`, {
+      cause: error,
+    });
   }
 
   async #finish(): Promise<void> {

@@ -1,0 +1,212 @@
+/**
+ * Turns record intents (from the update mode) into records of bytes: key and value from the
+ * encoders, and the record's other parts from the table when the spec says so — a topic column
+ * that routes each row, a partition column, `partitionBy` columns, a timestamp column, constant
+ * headers, header columns, and a headers column (Spark's `headers`). Every column lookup and type
+ * check happens once, when the builder is made.
+ */
+import { ErrorCode, SpillwayError } from '../errors.ts';
+import type { Encoder, RowChange } from '../formats/encoder.ts';
+import { type Column, type Row, type Schema, formatIsoTimestamp, requireColumns } from '../model/schema.ts';
+import type { KafkaHeader } from '../kafka/record-writer.ts';
+import type { SinkSpec } from './sink-spec.ts';
+import type { RecordIntent } from './update-modes.ts';
+
+/** A record before its partition is chosen (that needs the topic's partition count). */
+export interface RecordDraft {
+  readonly topic: string;
+  readonly key: Buffer | null;
+  readonly value: Buffer | null;
+  /** Hashed to choose the partition instead of the key (`partitionBy`). */
+  readonly partitionKey: Buffer | null;
+  /** Chosen by the table (a partition column); otherwise the partitioner decides. */
+  readonly partition?: number;
+  readonly headers?: readonly KafkaHeader[];
+  readonly timestamp?: bigint;
+}
+
+type RowPart<T> = (row: Row) => T;
+
+/** Header values as text: what a header reader expects for numbers, dates and strings. */
+function headerBytes(column: Column): (value: NonNullable<Row[string]>) => Buffer {
+  switch (column.type) {
+    case 'bytes':
+      return (value) => Buffer.from(value as Uint8Array);
+    case 'timestamp':
+      return (value) => Buffer.from(formatIsoTimestamp(value as bigint), 'utf8');
+    case 'json':
+      return (value) => Buffer.from(JSON.stringify(value), 'utf8');
+    default:
+      return (value) => Buffer.from(String(value as string | number | bigint | boolean), 'utf8');
+  }
+}
+
+function requireColumnOf(schema: Schema, name: string, option: string, types: readonly Column['type'][], sink: string): Column {
+  const [column] = requireColumns(schema, [name], `sink "${sink}" option ${option}`) as [Column];
+  if (!types.includes(column.type)) {
+    throw new SpillwayError(
+      ErrorCode.InvalidConfig,
+      `sink "${sink}": ${option} names column "${name}" of type ${column.type}; it must be ${types.join(' or ')}`,
+    );
+  }
+  return column;
+}
+
+/** Spark's `headers` column: an array of `{ key, value }` (value a string, base64 bytes object, or null), or an object. */
+function parseHeadersValue(value: Row[string], column: string): KafkaHeader[] {
+  const entries: [string, unknown][] = Array.isArray(value)
+    ? value.map((entry) => {
+        if (entry === null || typeof entry !== 'object' || Array.isArray(entry) || typeof entry.key !== 'string') {
+          throw new SpillwayError(ErrorCode.EncodeFailed, `headers column "${column}" holds ${JSON.stringify(entry)}; each header must be { "key": string, "value": string }`);
+        }
+        return [entry.key, entry.value];
+      })
+    : Object.entries(value as Record<string, unknown>);
+  return entries.map(([key, headerValue]) => {
+    if (typeof headerValue !== 'string' && headerValue !== null && headerValue !== undefined) {
+      throw new SpillwayError(ErrorCode.EncodeFailed, `headers column "${column}": header "${key}" has a ${typeof headerValue} value; header values must be strings`);
+    }
+    return { key, value: Buffer.from(headerValue ?? '', 'utf8') };
+  });
+}
+
+export interface RecordBuilderOptions {
+  readonly spec: SinkSpec;
+  readonly schema: Schema;
+  readonly keyEncoder: Encoder;
+  readonly valueEncoder: Encoder;
+  /** Retract mode with a value format that has no envelope: the change kind goes in this header. */
+  readonly changeHeader: string | undefined;
+}
+
+export class RecordBuilder {
+  readonly #keyEncoder: Encoder;
+  readonly #valueEncoder: Encoder;
+  readonly #defaultTopic: string;
+  readonly #topicOf: RowPart<string> | undefined;
+  readonly #partitionOf: RowPart<number | undefined> | undefined;
+  readonly #partitionKeyOf: RowPart<Buffer> | undefined;
+  readonly #timestampOf: RowPart<bigint | undefined> | undefined;
+  readonly #headersOf: RowPart<KafkaHeader[]> | undefined;
+  readonly #changeHeader: string | undefined;
+  readonly #changeHeaderValues = { insert: Buffer.from('insert'), update: Buffer.from('update'), delete: Buffer.from('delete') };
+
+  constructor(options: RecordBuilderOptions) {
+    const { spec, schema } = options;
+    this.#keyEncoder = options.keyEncoder;
+    this.#valueEncoder = options.valueEncoder;
+    this.#defaultTopic = spec.topic;
+    this.#changeHeader = options.changeHeader;
+    if (spec.topicColumn !== undefined) {
+      const name = requireColumnOf(schema, spec.topicColumn, 'topicColumn', ['string'], spec.name).name;
+      this.#topicOf = (row) => {
+        const topic = row[name];
+        return typeof topic === 'string' && topic !== '' ? topic : this.#defaultTopic;
+      };
+    }
+    if (spec.partitionColumn !== undefined) {
+      const name = requireColumnOf(schema, spec.partitionColumn, 'partitionColumn', ['int32', 'int64'], spec.name).name;
+      this.#partitionOf = (row) => {
+        const partition = row[name];
+        return partition === null || partition === undefined ? undefined : Number(partition as number | bigint);
+      };
+    }
+    if (spec.partitionBy !== undefined && spec.partitionBy.length > 0) {
+      const columns = requireColumns(schema, spec.partitionBy, `sink "${spec.name}" option partitionBy`);
+      const parts = columns.map((column) => ({ name: column.name, bytes: headerBytes(column) }));
+      // The partition key is the columns' text joined by a unit separator: stable, and equal rows hash equally.
+      this.#partitionKeyOf = (row) =>
+        Buffer.concat(parts.flatMap((part, index) => {
+          const value = row[part.name];
+          const bytes = value === null || value === undefined ? Buffer.alloc(0) : part.bytes(value);
+          return index === 0 ? [bytes] : [Buffer.from([0x1f]), bytes];
+        }));
+    }
+    if (spec.timestampColumn !== undefined) {
+      const column = requireColumnOf(schema, spec.timestampColumn, 'timestampColumn', ['timestamp', 'int64'], spec.name);
+      const name = column.name;
+      const nanos = column.type === 'timestamp';
+      this.#timestampOf = (row) => {
+        const value = row[name];
+        if (value === null || value === undefined) return undefined;
+        return nanos ? (value as bigint) / 1_000_000n : (value as bigint);
+      };
+    }
+    this.#headersOf = this.#compileHeaders(spec, schema);
+  }
+
+  #compileHeaders(spec: SinkSpec, schema: Schema): RowPart<KafkaHeader[]> | undefined {
+    const constants: KafkaHeader[] = Object.entries(spec.headers ?? {}).map(([key, value]) => ({ key, value: Buffer.from(value, 'utf8') }));
+    const columns = requireColumns(schema, spec.headerColumns ?? [], `sink "${spec.name}" option headerColumns`).map((column) => ({
+      name: column.name,
+      bytes: headerBytes(column),
+    }));
+    const headersColumn =
+      spec.headersColumn === undefined ? undefined : requireColumnOf(schema, spec.headersColumn, 'headersColumn', ['json'], spec.name).name;
+    if (constants.length === 0 && columns.length === 0 && headersColumn === undefined) return undefined;
+    return (row) => {
+      const headers: KafkaHeader[] = [...constants];
+      for (const column of columns) {
+        const value = row[column.name];
+        if (value !== null && value !== undefined) headers.push({ key: column.name, value: column.bytes(value) });
+      }
+      if (headersColumn !== undefined) {
+        const value = row[headersColumn];
+        if (value !== null && value !== undefined) headers.push(...parseHeadersValue(value, headersColumn));
+      }
+      return headers;
+    };
+  }
+
+  /** The row whose key, topic, partition, headers and timestamp an intent uses. */
+  static rowOf(intent: RecordIntent): Row {
+    return intent.type === 'change' ? intent.change.row : intent.row;
+  }
+
+  /** One record for one intent. */
+  build(intent: RecordIntent): RecordDraft {
+    const row = RecordBuilder.rowOf(intent);
+    let value: Buffer | null;
+    let changeOp: RowChange['op'] | undefined;
+    if (intent.type === 'tombstone') value = null;
+    else if (intent.type === 'row') value = this.#valueEncoder.encode(row);
+    else if (this.#valueEncoder.encodeChange !== undefined) value = this.#valueEncoder.encodeChange(intent.change);
+    else {
+      value = this.#valueEncoder.encode(row);
+      changeOp = intent.change.op;
+    }
+    return this.#draft(row, this.#keyEncoder.encode(row), value, changeOp);
+  }
+
+  /** One record holding many intents (a value format with `arrays`, such as Feldera's `array: true`). */
+  buildArray(intents: readonly RecordIntent[]): RecordDraft {
+    const encodeChanges = this.#valueEncoder.encodeChanges;
+    const first = intents[0];
+    if (encodeChanges === undefined || first === undefined) {
+      throw new SpillwayError(ErrorCode.Internal, 'buildArray needs a value encoder with arrays and at least one intent');
+    }
+    const changes = intents.map((intent): RowChange => {
+      if (intent.type === 'change') return intent.change;
+      return { op: intent.type === 'tombstone' ? 'delete' : 'insert', row: intent.row };
+    });
+    return this.#draft(RecordBuilder.rowOf(first), null, encodeChanges.call(this.#valueEncoder, changes), undefined);
+  }
+
+  #draft(row: Row, key: Buffer | null, value: Buffer | null, changeOp: RowChange['op'] | undefined): RecordDraft {
+    let headers = this.#headersOf?.(row);
+    if (changeOp !== undefined && this.#changeHeader !== undefined) {
+      headers = [...(headers ?? []), { key: this.#changeHeader, value: this.#changeHeaderValues[changeOp] }];
+    }
+    const partition = this.#partitionOf?.(row);
+    const timestamp = this.#timestampOf?.(row);
+    return {
+      topic: this.#topicOf?.(row) ?? this.#defaultTopic,
+      key,
+      value,
+      partitionKey: this.#partitionKeyOf?.(row) ?? key,
+      ...(partition === undefined ? {} : { partition }),
+      ...(headers === undefined || headers.length === 0 ? {} : { headers }),
+      ...(timestamp === undefined ? {} : { timestamp }),
+    };
+  }
+}

@@ -1,0 +1,264 @@
+/**
+ * Update modes: what each change of the table becomes on the topic. Each mode is one
+ * implementation of `UpdateMode`; the sink feeds it the changes of a trigger (`accept`) and writes
+ * what it gives back (`drain`). Modes speak in record intents (a row, a tombstone, a change with
+ * its kind), never bytes: encoding is the formats layer's job.
+ *
+ * | mode     | insert      | delete          | update                                      |
+ * | append   | the row     | refused (or dropped when asked)                               |
+ * | retract  | insert      | delete          | delete(old) then insert(new), or one update |
+ * | upsert   | key → row   | key → tombstone | key → row; a changed key tombstones the old |
+ * | complete | at each trigger, every current row                                          |
+ * | update   | at each trigger, the last row of each key changed since; removed keys tombstoned |
+ *
+ * Incompatible combinations are refused when the sink is built, saying why and what to choose.
+ */
+import { ErrorCode, SpillwayError } from '../errors.ts';
+import type { Encoder, RowChange } from '../formats/encoder.ts';
+import type { Row } from '../model/schema.ts';
+import type { Change, RowId, Table } from '../model/table.ts';
+
+export const UpdateModeName = {
+  Append: 'append',
+  Retract: 'retract',
+  Upsert: 'upsert',
+  Complete: 'complete',
+  Update: 'update',
+} as const;
+export type UpdateModeName = (typeof UpdateModeName)[keyof typeof UpdateModeName];
+export const updateModeNames = Object.values(UpdateModeName);
+
+/** One record to write, before encoding. `id` is the table row it came from (for error messages). */
+export type RecordIntent =
+  /** Key and value from the row. */
+  | { readonly type: 'row'; readonly id: RowId; readonly row: Row }
+  /** Key from the row, null value. */
+  | { readonly type: 'tombstone'; readonly id: RowId; readonly row: Row }
+  /** Key from the row; the value says which change it is (an envelope, or a change-kind header). */
+  | { readonly type: 'change'; readonly id: RowId; readonly change: RowChange };
+
+export interface UpdateMode {
+  readonly name: UpdateModeName;
+  /** Takes one change of the table, in order. */
+  accept(change: Change): void;
+  /** The records for everything accepted since the last drain (one trigger's worth), in order. */
+  drain(): RecordIntent[];
+  /** Changes the mode dropped by request (append with `dropRetractions`). */
+  readonly dropped: number;
+}
+
+/** What a mode is built against; validation needs all of it. */
+export interface UpdateModeContext {
+  readonly sink: string;
+  readonly table: Table;
+  readonly keyEncoder: Encoder;
+  readonly valueEncoder: Encoder;
+  /** The trigger kind: complete mode needs micro-batches. */
+  readonly trigger: 'continuous' | 'interval' | 'once';
+  /** Append mode: drop updates and deletes instead of refusing the table. */
+  readonly dropRetractions: boolean;
+}
+
+function refuse(context: UpdateModeContext, mode: UpdateModeName, why: string): never {
+  throw new SpillwayError(ErrorCode.IncompatibleMode, `sink "${context.sink}": update mode "${mode}" ${why}`);
+}
+
+/** The key columns must cover the table's primary key, so one key is one row. */
+function requireUniqueKey(context: UpdateModeContext, mode: UpdateModeName): void {
+  const keyColumns = context.keyEncoder.capabilities.columns;
+  if (context.keyEncoder.capabilities.ignored) {
+    refuse(context, mode, 'needs a record key, but the key spec is IGNORE; give a key spec over the table\'s primary key (for example simpleSpec or jsonSpec of its key columns)');
+  }
+  if (context.table.appendOnly) return;
+  const primaryKey = context.table.schema.primaryKey;
+  if (primaryKey === undefined) {
+    refuse(context, mode, 'needs a key over a unique key of the table, but the table updates rows and declares no primary key; declare one, or use lastByKeyColumns to keep the last row per key');
+  }
+  const missing = primaryKey.filter((column) => !keyColumns.includes(column));
+  if (missing.length > 0) {
+    refuse(
+      context,
+      mode,
+      `needs the key to cover the table's primary key (${primaryKey.join(', ')}), but the key spec leaves out ${missing.join(', ')}; ` +
+        'add those columns to the key spec, or use lastByKeyColumns to keep the last row per key',
+    );
+  }
+}
+
+/** Inserts only. A changing table is refused unless its updates and deletes are to be dropped. */
+class AppendMode implements UpdateMode {
+  readonly name = UpdateModeName.Append;
+  #pending: RecordIntent[] = [];
+  #dropped = 0;
+
+  constructor(context: UpdateModeContext) {
+    if (!context.table.appendOnly && !context.dropRetractions) {
+      refuse(
+        context,
+        this.name,
+        'cannot express a removal or an update, and this table updates or deletes rows; choose "upsert" or "retract", ' +
+          'or set dropRetractions: true to write inserts only',
+      );
+    }
+  }
+
+  get dropped(): number {
+    return this.#dropped;
+  }
+
+  accept(change: Change): void {
+    if (change.kind === 'insert') this.#pending.push({ type: 'row', id: change.id, row: change.row });
+    else this.#dropped++;
+  }
+
+  drain(): RecordIntent[] {
+    const drained = this.#pending;
+    this.#pending = [];
+    return drained;
+  }
+}
+
+/** Every change, in order; the value format (or a header) says whether it is an insert or a delete. */
+class RetractMode implements UpdateMode {
+  readonly name = UpdateModeName.Retract;
+  readonly dropped = 0;
+  readonly #nativeUpdates: boolean;
+  #pending: RecordIntent[] = [];
+
+  constructor(context: UpdateModeContext) {
+    if (context.valueEncoder.capabilities.ignored) {
+      refuse(context, this.name, 'writes inserts and deletes as values, but the value spec is IGNORE; give a value spec (jsonSpec with updateFormat "insert_delete" or "debezium" says the change in the value itself)');
+    }
+    this.#nativeUpdates = context.valueEncoder.capabilities.envelope === 'insert-update-delete';
+  }
+
+  accept(change: Change): void {
+    switch (change.kind) {
+      case 'insert':
+        this.#pending.push({ type: 'change', id: change.id, change: { op: 'insert', row: change.row } });
+        return;
+      case 'delete':
+        this.#pending.push({ type: 'change', id: change.id, change: { op: 'delete', row: change.row } });
+        return;
+      case 'update':
+        if (this.#nativeUpdates) {
+          this.#pending.push({ type: 'change', id: change.id, change: { op: 'update', row: change.row, before: change.before } });
+        } else {
+          this.#pending.push({ type: 'change', id: change.id, change: { op: 'delete', row: change.before } });
+          this.#pending.push({ type: 'change', id: change.id, change: { op: 'insert', row: change.row } });
+        }
+    }
+  }
+
+  drain(): RecordIntent[] {
+    const drained = this.#pending;
+    this.#pending = [];
+    return drained;
+  }
+}
+
+/**
+ * Keyed writes: a row per insert or update, a tombstone per delete, and a tombstone for the old
+ * key when an update changes the key. When `coalesce` is on (Spark's update mode, or any
+ * micro-batch trigger), only the last state of each key within a trigger is written.
+ */
+class KeyedMode implements UpdateMode {
+  readonly name: UpdateModeName;
+  readonly dropped = 0;
+  readonly #keyEncoder: Encoder;
+  readonly #coalesce: boolean;
+  #pending: RecordIntent[] = [];
+  /** Coalescing: the last intent per encoded key, in first-seen order. */
+  #latest = new Map<string, RecordIntent>();
+
+  constructor(context: UpdateModeContext, name: UpdateModeName, coalesce: boolean) {
+    this.name = name;
+    requireUniqueKey(context, name);
+    this.#keyEncoder = context.keyEncoder;
+    this.#coalesce = coalesce;
+  }
+
+  #keyOf(row: Row): string {
+    return this.#keyEncoder.encode(row)?.toString('latin1') ?? '';
+  }
+
+  #push(intent: RecordIntent): void {
+    if (this.#coalesce) this.#latest.set(this.#keyOf(intent.type === 'change' ? intent.change.row : intent.row), intent);
+    else this.#pending.push(intent);
+  }
+
+  accept(change: Change): void {
+    switch (change.kind) {
+      case 'insert':
+        this.#push({ type: 'row', id: change.id, row: change.row });
+        return;
+      case 'delete':
+        this.#push({ type: 'tombstone', id: change.id, row: change.row });
+        return;
+      case 'update':
+        if (this.#keyOf(change.before) !== this.#keyOf(change.row)) {
+          this.#push({ type: 'tombstone', id: change.id, row: change.before });
+        }
+        this.#push({ type: 'row', id: change.id, row: change.row });
+    }
+  }
+
+  drain(): RecordIntent[] {
+    if (this.#coalesce) {
+      const drained = [...this.#latest.values()];
+      this.#latest = new Map();
+      return drained;
+    }
+    const drained = this.#pending;
+    this.#pending = [];
+    return drained;
+  }
+}
+
+/** At each trigger, the whole table as it is then (when anything changed since the last trigger). */
+class CompleteMode implements UpdateMode {
+  readonly name = UpdateModeName.Complete;
+  readonly dropped = 0;
+  readonly #table: Table;
+  #changed = true;
+
+  constructor(context: UpdateModeContext) {
+    if (context.trigger === 'continuous') {
+      refuse(context, this.name, 'writes the whole table at each trigger, so it needs micro-batches; set a trigger such as { processingTime: "5 seconds" } or { once: true }');
+    }
+    this.#table = context.table;
+  }
+
+  accept(): void {
+    this.#changed = true;
+  }
+
+  drain(): RecordIntent[] {
+    if (!this.#changed) return [];
+    this.#changed = false;
+    const intents: RecordIntent[] = [];
+    for (const [id, row] of this.#table.rows()) intents.push({ type: 'row', id, row });
+    return intents;
+  }
+}
+
+/** Builds the mode, refusing a combination it cannot write correctly. */
+export function createUpdateMode(name: UpdateModeName, context: UpdateModeContext): UpdateMode {
+  switch (name) {
+    case 'append':
+      return new AppendMode(context);
+    case 'retract':
+      return new RetractMode(context);
+    case 'upsert':
+      return new KeyedMode(context, name, context.trigger !== 'continuous');
+    case 'update':
+      return new KeyedMode(context, name, true);
+    case 'complete':
+      return new CompleteMode(context);
+  }
+}
+
+/** The mode a sink uses when none is chosen: append for tables that only grow, upsert otherwise. */
+export function defaultUpdateMode(table: Table): UpdateModeName {
+  return table.appendOnly ? UpdateModeName.Append : UpdateModeName.Upsert;
+}
