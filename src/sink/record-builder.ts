@@ -77,6 +77,14 @@ export interface RecordBuilderOptions {
   readonly valueEncoder: Encoder;
   /** Retract mode with a value format that has no envelope: the change kind goes in this header. */
   readonly changeHeader: string | undefined;
+  /** Complete mode: each record says which trigger's snapshot it belongs to (header `trigger`). */
+  readonly markTriggers: boolean;
+  /**
+   * The table updates or deletes rows: a keyless record is partitioned by its row's identity, so
+   * every change of one row lands on one partition, in order (a retract reader needs the insert
+   * before the delete).
+   */
+  readonly partitionKeylessByRow: boolean;
 }
 
 export class RecordBuilder {
@@ -89,6 +97,8 @@ export class RecordBuilder {
   readonly #timestampOf: RowPart<bigint | undefined> | undefined;
   readonly #headersOf: RowPart<KafkaHeader[]> | undefined;
   readonly #changeHeader: string | undefined;
+  readonly #markTriggers: boolean;
+  readonly #partitionKeylessByRow: boolean;
   readonly #changeHeaderValues = { insert: Buffer.from('insert'), update: Buffer.from('update'), delete: Buffer.from('delete') };
 
   constructor(options: RecordBuilderOptions) {
@@ -97,6 +107,8 @@ export class RecordBuilder {
     this.#valueEncoder = options.valueEncoder;
     this.#defaultTopic = spec.topic;
     this.#changeHeader = options.changeHeader;
+    this.#markTriggers = options.markTriggers;
+    this.#partitionKeylessByRow = options.partitionKeylessByRow;
     if (spec.topicColumn !== undefined) {
       const name = requireColumnOf(schema, spec.topicColumn, 'topicColumn', ['string'], spec.name).name;
       this.#topicOf = (row) => {
@@ -163,8 +175,8 @@ export class RecordBuilder {
     return intent.type === 'change' ? intent.change.row : intent.row;
   }
 
-  /** One record for one intent. */
-  build(intent: RecordIntent): RecordDraft {
+  /** One record for one intent, written by trigger number `trigger`. */
+  build(intent: RecordIntent, trigger: number): RecordDraft {
     const row = RecordBuilder.rowOf(intent);
     let value: Buffer | null;
     let changeOp: RowChange['op'] | undefined;
@@ -175,11 +187,13 @@ export class RecordBuilder {
       value = this.#valueEncoder.encode(row);
       changeOp = intent.change.op;
     }
-    return this.#draft(row, this.#keyEncoder.encode(row), value, changeOp);
+    const key = this.#keyEncoder.encode(row);
+    const rowIdentity = key === null && this.#partitionKeylessByRow ? Buffer.from(String(intent.id), 'utf8') : null;
+    return this.#draft(row, key, value, changeOp, trigger, rowIdentity);
   }
 
   /** One record holding many intents (a value format with `arrays`, such as Feldera's `array: true`). */
-  buildArray(intents: readonly RecordIntent[]): RecordDraft {
+  buildArray(intents: readonly RecordIntent[], trigger: number): RecordDraft {
     const encodeChanges = this.#valueEncoder.encodeChanges;
     const first = intents[0];
     if (encodeChanges === undefined || first === undefined) {
@@ -189,21 +203,29 @@ export class RecordBuilder {
       if (intent.type === 'change') return intent.change;
       return { op: intent.type === 'tombstone' ? 'delete' : 'insert', row: intent.row };
     });
-    return this.#draft(RecordBuilder.rowOf(first), null, encodeChanges.call(this.#valueEncoder, changes), undefined);
+    return this.#draft(RecordBuilder.rowOf(first), null, encodeChanges.call(this.#valueEncoder, changes), undefined, trigger, null);
   }
 
-  #draft(row: Row, key: Buffer | null, value: Buffer | null, changeOp: RowChange['op'] | undefined): RecordDraft {
+  #draft(
+    row: Row,
+    key: Buffer | null,
+    value: Buffer | null,
+    changeOp: RowChange['op'] | undefined,
+    trigger: number,
+    rowIdentity: Buffer | null,
+  ): RecordDraft {
     let headers = this.#headersOf?.(row);
     if (changeOp !== undefined && this.#changeHeader !== undefined) {
       headers = [...(headers ?? []), { key: this.#changeHeader, value: this.#changeHeaderValues[changeOp] }];
     }
+    if (this.#markTriggers) headers = [...(headers ?? []), { key: 'trigger', value: Buffer.from(String(trigger)) }];
     const partition = this.#partitionOf?.(row);
     const timestamp = this.#timestampOf?.(row);
     return {
       topic: this.#topicOf?.(row) ?? this.#defaultTopic,
       key,
       value,
-      partitionKey: this.#partitionKeyOf?.(row) ?? key,
+      partitionKey: this.#partitionKeyOf?.(row) ?? key ?? rowIdentity,
       ...(partition === undefined ? {} : { partition }),
       ...(headers === undefined || headers.length === 0 ? {} : { headers }),
       ...(timestamp === undefined ? {} : { timestamp }),

@@ -48,7 +48,7 @@ export const sinkSpecSchema = z
     /** Kafka producer properties by their librdkafka / Java names. */
     kafka: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])),
     delivery: z.enum(['none', 'at-least-once', 'exactly-once']).default('at-least-once'),
-    partitioner: z.enum(['hash', 'round-robin', 'least-bytes', 'fixed']).default('hash'),
+    partitioner: z.enum(['hash', 'round-robin', 'least-bytes', 'fixed', 'kafka-go-hash']).default('hash'),
     /** What a row that cannot be encoded does: fail the sink, or be skipped and counted. */
     errorPolicy: z.enum(['fail', 'skip']).default('fail'),
     /** Write the table's current rows first (default), or only the changes after the start. */

@@ -142,6 +142,8 @@ class Sink implements SinkHandle {
       keyEncoder: this.#keyEncoder,
       valueEncoder: this.#valueEncoder,
       changeHeader: this.mode === 'retract' && this.#valueEncoder.capabilities.envelope === 'none' ? spec.changeHeader : undefined,
+      markTriggers: this.mode === 'complete',
+      partitionKeylessByRow: !this.#table.appendOnly,
     });
     this.#partitioner = createPartitioner(spec.partitioner);
     this.#writer = deps.createWriter(settings);
@@ -308,7 +310,7 @@ class Sink implements SinkHandle {
   #drafts(intents: readonly RecordIntent[]): RecordDraft[] {
     const drafts: RecordDraft[] = [];
     for (const intent of intents) {
-      const draft = this.#encodeOrReject(intent, () => this.#builder.build(intent));
+      const draft = this.#encodeOrReject(intent, () => this.#builder.build(intent, this.#triggers));
       if (draft !== undefined) drafts.push(draft);
     }
     return drafts;
@@ -318,7 +320,7 @@ class Sink implements SinkHandle {
   #arrayDrafts(intents: readonly RecordIntent[]): RecordDraft[] {
     if (intents.length === 0) return [];
     const first = intents[0] as RecordIntent;
-    const draft = this.#encodeOrReject(first, () => this.#builder.buildArray(intents), intents.length > 1);
+    const draft = this.#encodeOrReject(first, () => this.#builder.buildArray(intents, this.#triggers), intents.length > 1);
     if (draft !== undefined) return [draft];
     if (intents.length === 1) return [];
     const middle = Math.ceil(intents.length / 2);

@@ -1,0 +1,106 @@
+/**
+ * What a reader of each update mode does with a topic, so tests can check that the topic says
+ * what the table did: compact by key (upsert, update), add and remove (retract), keep everything
+ * (append), or take the last trigger's rows (complete). The folds check their own invariants
+ * (a retraction of a row that is not there is an error) and are tested in changelog-fold.test.ts.
+ */
+import type { KafkaRecord } from '../../src/kafka/record-writer.ts';
+import type { KcatRecord } from './kafka.ts';
+
+export interface TopicRecord {
+  readonly partition: number;
+  readonly key: string | null;
+  readonly value: string | null;
+  readonly headers: ReadonlyMap<string, string>;
+}
+
+export function fromKafkaRecords(records: readonly KafkaRecord[]): TopicRecord[] {
+  return records.map((record) => ({
+    partition: record.partition,
+    key: record.key?.toString('utf8') ?? null,
+    value: record.value?.toString('utf8') ?? null,
+    headers: new Map((record.headers ?? []).map((header) => [header.key, header.value.toString('utf8')])),
+  }));
+}
+
+/** kcat prints headers as `key=value` pairs separated by commas. */
+export function fromKcat(records: readonly KcatRecord[]): TopicRecord[] {
+  return records.map((record) => ({
+    partition: record.partition,
+    key: record.key?.toString('utf8') ?? null,
+    value: record.value?.toString('utf8') ?? null,
+    headers: new Map(
+      record.headers === ''
+        ? []
+        : record.headers.split(',').map((pair): [string, string] => {
+            const equals = pair.indexOf('=');
+            return [pair.slice(0, equals), pair.slice(equals + 1)];
+          }),
+    ),
+  }));
+}
+
+function sorted(values: Iterable<string>): string[] {
+  return [...values].sort();
+}
+
+/** Append: every value, as a multiset. */
+export function foldAppend(records: readonly TopicRecord[]): string[] {
+  return sorted(records.map((record) => record.value ?? 'null'));
+}
+
+/** Upsert and update: the last value per key; a tombstone removes the key. */
+export function foldUpsert(records: readonly TopicRecord[]): string[] {
+  const latest = new Map<string | null, string>();
+  for (const record of records) {
+    if (record.value === null) latest.delete(record.key);
+    else latest.set(record.key, record.value);
+  }
+  return sorted(latest.values());
+}
+
+/** One retract record read as (kind, row); the decoder depends on the value format. */
+export type RetractDecoder = (record: TopicRecord) => { readonly op: 'insert' | 'delete'; readonly row: string };
+
+/** Retract with a change-kind header (formats without an envelope). */
+export function headerDecoder(header = 'change-kind'): RetractDecoder {
+  return (record) => {
+    const op = record.headers.get(header);
+    if (op !== 'insert' && op !== 'delete') throw new Error(`record without a valid ${header} header: ${JSON.stringify([...record.headers])}`);
+    return { op, row: record.value ?? 'null' };
+  };
+}
+
+/** Retract: inserts add a row, deletes remove one; removing a row that is not there is an error. */
+export function foldRetract(records: readonly TopicRecord[], decode: RetractDecoder): string[] {
+  const counts = new Map<string, number>();
+  for (const record of records) {
+    const { op, row } = decode(record);
+    const count = counts.get(row) ?? 0;
+    if (op === 'insert') counts.set(row, count + 1);
+    else if (count === 0) throw new Error(`a delete of ${row}, which the topic never inserted (or already deleted)`);
+    else if (count === 1) counts.delete(row);
+    else counts.set(row, count - 1);
+  }
+  return sorted([...counts].flatMap(([row, count]) => Array.from({ length: count }, () => row)));
+}
+
+/** Complete: the rows of the last trigger (records carry a `trigger` header). */
+export function foldComplete(records: readonly TopicRecord[]): string[] {
+  let last = -1;
+  for (const record of records) last = Math.max(last, Number(record.headers.get('trigger') ?? Number.NaN));
+  if (Number.isNaN(last)) throw new Error('a complete-mode record without a trigger header');
+  return sorted(records.filter((record) => Number(record.headers.get('trigger')) === last).map((record) => record.value ?? 'null'));
+}
+
+/** Every key is on exactly one partition, so a reader sees its records in order. Keyless records are not checked. */
+export function keysStayOnOnePartition(records: readonly TopicRecord[]): boolean {
+  const partitionOfKey = new Map<string, number>();
+  for (const record of records) {
+    if (record.key === null) continue;
+    const seen = partitionOfKey.get(record.key);
+    if (seen !== undefined && seen !== record.partition) return false;
+    partitionOfKey.set(record.key, record.partition);
+  }
+  return true;
+}
