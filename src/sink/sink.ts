@@ -294,17 +294,27 @@ class Sink implements SinkHandle {
 
   /** One trigger: the changes through the update mode, then its records, in batches. */
   async #writeTrigger(changes: readonly Change[]): Promise<void> {
-    for (const change of changes) this.#updateMode.accept(change);
-    this.#rowsSeen += changes.length;
-    const intents = this.#updateMode.drain();
-    if (intents.length === 0) return;
-    this.#triggers++;
-    const perBatch = this.#settings.batchNumMessages;
-    for (let start = 0; start < intents.length; start += perBatch) {
-      const slice = intents.slice(start, start + perBatch);
-      const drafts = this.#valueEncoder.capabilities.arrays ? this.#arrayDrafts(slice) : this.#drafts(slice);
-      await this.#writeDrafts(drafts);
+    let refused: unknown;
+    for (const change of changes) {
+      try {
+        this.#updateMode.accept(change);
+      } catch (error) {
+        // The mode refused this change (say, a key two rows share): write what came before it, then fail.
+        refused = error;
+        break;
+      }
+      this.#rowsSeen++;
     }
+    const intents = this.#updateMode.drain();
+    if (intents.length > 0) {
+      this.#triggers++;
+      const perBatch = this.#settings.batchNumMessages;
+      for (let start = 0; start < intents.length; start += perBatch) {
+        const slice = intents.slice(start, start + perBatch);
+        await this.#writeDrafts(this.#valueEncoder.capabilities.arrays ? this.#arrayDrafts(slice) : this.#drafts(slice));
+      }
+    }
+    if (refused !== undefined) throw refused;
   }
 
   #drafts(intents: readonly RecordIntent[]): RecordDraft[] {

@@ -8,7 +8,7 @@
  * | append   | the row     | refused (or dropped when asked)                               |
  * | retract  | insert      | delete          | delete(old) then insert(new), or one update |
  * | upsert   | key → row   | key → tombstone | key → row; a changed key tombstones the old |
- * | complete | at each trigger, every current row                                          |
+ * | complete | at each trigger, every current row (keys gone since the last one tombstoned) |
  * | update   | at each trigger, the last row of each key changed since; removed keys tombstoned |
  *
  * Incompatible combinations are refused when the sink is built, saying why and what to choose.
@@ -63,26 +63,26 @@ function refuse(context: UpdateModeContext, mode: UpdateModeName, why: string): 
   throw new SpillwayError(ErrorCode.IncompatibleMode, `sink "${context.sink}": update mode "${mode}" ${why}`);
 }
 
-/** The key columns must cover the table's primary key, so one key is one row. */
-function requireUniqueKey(context: UpdateModeContext, mode: UpdateModeName): void {
-  const keyColumns = context.keyEncoder.capabilities.columns;
+/**
+ * Upsert and update need one key to name one row. A key spec over the table's primary key (or any
+ * key of a table that only grows, where a later row for a key replaces the earlier) is unique by
+ * construction; for any other key, the mode checks uniqueness as rows arrive and fails the sink on
+ * the first two rows that share a key, rather than let compaction lose one of them.
+ */
+function keyNeedsChecking(context: UpdateModeContext, mode: UpdateModeName): boolean {
   if (context.keyEncoder.capabilities.ignored) {
     refuse(context, mode, 'needs a record key, but the key spec is IGNORE; give a key spec over the table\'s primary key (for example simpleSpec or jsonSpec of its key columns)');
   }
-  if (context.table.appendOnly) return;
+  if (context.table.appendOnly) return false;
   const primaryKey = context.table.schema.primaryKey;
-  if (primaryKey === undefined) {
-    refuse(context, mode, 'needs a key over a unique key of the table, but the table updates rows and declares no primary key; declare one, or use lastByKeyColumns to keep the last row per key');
-  }
-  const missing = primaryKey.filter((column) => !keyColumns.includes(column));
-  if (missing.length > 0) {
-    refuse(
-      context,
-      mode,
-      `needs the key to cover the table's primary key (${primaryKey.join(', ')}), but the key spec leaves out ${missing.join(', ')}; ` +
-        'add those columns to the key spec, or use lastByKeyColumns to keep the last row per key',
-    );
-  }
+  return primaryKey === undefined || primaryKey.some((column) => !context.keyEncoder.capabilities.columns.includes(column));
+}
+
+/** A row as JSON for an error message (bigints as their digits, bytes as base64). */
+function describeRow(row: Row): string {
+  return JSON.stringify(row, (_key, value: unknown) =>
+    typeof value === 'bigint' ? value.toString() : value instanceof Uint8Array ? Buffer.from(value).toString('base64') : value,
+  );
 }
 
 /** Inserts only. A changing table is refused unless its updates and deletes are to be dropped. */
@@ -167,15 +167,39 @@ class KeyedMode implements UpdateMode {
   readonly dropped = 0;
   readonly #keyEncoder: Encoder;
   readonly #coalesce: boolean;
+  readonly #sink: string;
+  /** When the key is not unique by construction: which row holds each key. */
+  readonly #rowOfKey: Map<string, RowId> | undefined;
   #pending: RecordIntent[] = [];
   /** Coalescing: the last intent per encoded key, in first-seen order. */
   #latest = new Map<string, RecordIntent>();
 
   constructor(context: UpdateModeContext, name: UpdateModeName, coalesce: boolean) {
     this.name = name;
-    requireUniqueKey(context, name);
+    this.#rowOfKey = keyNeedsChecking(context, name) ? new Map() : undefined;
     this.#keyEncoder = context.keyEncoder;
     this.#coalesce = coalesce;
+    this.#sink = context.sink;
+  }
+
+  /** Records that row `id` now holds `key` (or, with `undefined`, that it let go of `key`). */
+  #claim(key: string, id: RowId | undefined, row: Row): void {
+    const rowOfKey = this.#rowOfKey;
+    if (rowOfKey === undefined) return;
+    if (id === undefined) {
+      rowOfKey.delete(key);
+      return;
+    }
+    const holder = rowOfKey.get(key);
+    if (holder !== undefined && holder !== id) {
+      throw new SpillwayError(
+        ErrorCode.IncompatibleMode,
+        `sink "${this.#sink}": the row ${describeRow(row)} has the key ${JSON.stringify(this.#keyEncoder.encode(row)?.toString('utf8'))}, which another row already has; ` +
+          `in ${this.name} mode a key must name one row, or compaction would lose one of them. ` +
+          "Choose key columns that cover the table's primary key, or use lastByKeyColumns to keep the last row per key",
+      );
+    }
+    rowOfKey.set(key, id);
   }
 
   #keyOf(row: Row): string {
@@ -190,16 +214,23 @@ class KeyedMode implements UpdateMode {
   accept(change: Change): void {
     switch (change.kind) {
       case 'insert':
+        this.#claim(this.#keyOf(change.row), change.id, change.row);
         this.#push({ type: 'row', id: change.id, row: change.row });
         return;
       case 'delete':
+        this.#claim(this.#keyOf(change.row), undefined, change.row);
         this.#push({ type: 'tombstone', id: change.id, row: change.row });
         return;
-      case 'update':
-        if (this.#keyOf(change.before) !== this.#keyOf(change.row)) {
+      case 'update': {
+        const oldKey = this.#keyOf(change.before);
+        const newKey = this.#keyOf(change.row);
+        if (oldKey !== newKey) {
+          this.#claim(oldKey, undefined, change.before);
           this.#push({ type: 'tombstone', id: change.id, row: change.before });
         }
+        this.#claim(newKey, change.id, change.row);
         this.#push({ type: 'row', id: change.id, row: change.row });
+      }
     }
   }
 
@@ -215,11 +246,18 @@ class KeyedMode implements UpdateMode {
   }
 }
 
-/** At each trigger, the whole table as it is then (when anything changed since the last trigger). */
+/**
+ * At each trigger, the whole table as it is then (when anything changed since the last trigger).
+ * With a record key, the keys of rows gone since the last trigger are tombstoned, so a compacted
+ * topic equals the table too, and a table that empties says so.
+ */
 class CompleteMode implements UpdateMode {
   readonly name = UpdateModeName.Complete;
   readonly dropped = 0;
   readonly #table: Table;
+  readonly #keyEncoder: Encoder;
+  /** The rows written at the last trigger, by encoded key (only with a key). */
+  #written = new Map<string, RecordIntent>();
   #changed = true;
 
   constructor(context: UpdateModeContext) {
@@ -227,6 +265,7 @@ class CompleteMode implements UpdateMode {
       refuse(context, this.name, 'writes the whole table at each trigger, so it needs micro-batches; set a trigger such as { processingTime: "5 seconds" } or { once: true }');
     }
     this.#table = context.table;
+    this.#keyEncoder = context.keyEncoder;
   }
 
   accept(): void {
@@ -237,7 +276,17 @@ class CompleteMode implements UpdateMode {
     if (!this.#changed) return [];
     this.#changed = false;
     const intents: RecordIntent[] = [];
-    for (const [id, row] of this.#table.rows()) intents.push({ type: 'row', id, row });
+    const keyed = !this.#keyEncoder.capabilities.ignored;
+    const written = new Map<string, RecordIntent>();
+    for (const [id, row] of this.#table.rows()) {
+      const intent: RecordIntent = { type: 'row', id, row };
+      intents.push(intent);
+      if (keyed) written.set(this.#keyEncoder.encode(row)?.toString('latin1') ?? '', intent);
+    }
+    for (const [key, gone] of this.#written) {
+      if (!written.has(key) && gone.type === 'row') intents.push({ type: 'tombstone', id: gone.id, row: gone.row });
+    }
+    this.#written = written;
     return intents;
   }
 }

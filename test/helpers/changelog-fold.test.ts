@@ -22,6 +22,7 @@ it('folds retractions and refuses a delete of a row never inserted', () => {
 it('keeps every appended value, and only the last trigger for complete', () => {
   assert.deepEqual(foldAppend([record(null, 'b'), record(null, 'a'), record(null, 'b')]), ['a', 'b', 'b']);
   assert.deepEqual(foldComplete([record('k', '1', { trigger: '1' }), record('k', '2', { trigger: '2' }), record('j', '3', { trigger: '2' })]), ['2', '3']);
+  assert.deepEqual(foldComplete([record('k', '1', { trigger: '1' }), record('k', null, { trigger: '2' })]), []);
   assert.throws(() => foldComplete([record('k', '1')]), /without a trigger header/);
 });
 

@@ -85,12 +85,12 @@ export function foldRetract(records: readonly TopicRecord[], decode: RetractDeco
   return sorted([...counts].flatMap(([row, count]) => Array.from({ length: count }, () => row)));
 }
 
-/** Complete: the rows of the last trigger (records carry a `trigger` header). */
+/** Complete: the rows of the last trigger (records carry a `trigger` header; tombstones say a key is gone). */
 export function foldComplete(records: readonly TopicRecord[]): string[] {
   let last = -1;
   for (const record of records) last = Math.max(last, Number(record.headers.get('trigger') ?? Number.NaN));
   if (Number.isNaN(last)) throw new Error('a complete-mode record without a trigger header');
-  return sorted(records.filter((record) => Number(record.headers.get('trigger')) === last).map((record) => record.value ?? 'null'));
+  return sorted(records.filter((record) => Number(record.headers.get('trigger')) === last && record.value !== null).map((record) => record.value ?? ''));
 }
 
 /** Every key is on exactly one partition, so a reader sees its records in order. Keyless records are not checked. */

@@ -39,6 +39,7 @@ export const modeCases: readonly ModeCase[] = [
   { name: 'update', keyed: true, spec: { mode: 'update', key: jsonSpec(['id']), trigger: { interval: 3 } }, fold: foldUpsert },
   { name: 'update, continuous', keyed: true, spec: { mode: 'update', key: jsonSpec(['k', 'id']) }, fold: foldUpsert },
   { name: 'complete', keyed: true, spec: { mode: 'complete', key: jsonSpec(['id']), trigger: { interval: 3 } }, fold: foldComplete },
+  { name: 'complete, compacted by key', keyed: true, spec: { mode: 'complete', key: jsonSpec(['id']), trigger: { interval: 3 } }, fold: foldUpsert },
 ];
 
 const keyedSchema = defineSchema({ id: 'int32', k: 'string', v: 'int64' }, { primaryKey: ['id'] });

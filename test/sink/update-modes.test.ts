@@ -56,15 +56,26 @@ describe('update modes refuse what they cannot write', () => {
     });
   });
 
-  it('upsert and update without a key, or with a key that leaves out the primary key', () => {
+  it('upsert and update without a key', () => {
     for (const mode of ['upsert', 'update']) {
-      assert.throws(() => build(keyed(), { mode, trigger: { interval: 10 } }), { code: ErrorCode.IncompatibleMode, message: new RegExp(`update mode "${mode}" needs a record key, but the key spec is IGNORE`) });
+      assert.throws(() => build(keyed(), { mode, trigger: { interval: 10 } }), {
+        code: ErrorCode.IncompatibleMode,
+        message: `sink "modes": update mode "${mode}" needs a record key, but the key spec is IGNORE; give a key spec over the table's primary key (for example simpleSpec or jsonSpec of its key columns)`,
+      });
     }
-    assert.throws(() => build(keyed(), { mode: 'upsert', key: simpleSpec('v') }), {
+  });
+
+  it('upsert with a key that is not unique by construction: accepted while unique, fails when two rows share it', async () => {
+    const table = keyed();
+    const { sink, writer } = build(table, { mode: 'upsert', key: simpleSpec('v') });
+    table.add({ id: 1, v: 'c' });
+    table.add({ id: 3, v: 'b' });
+    await assert.rejects(sink.done, {
       code: ErrorCode.IncompatibleMode,
       message:
-        'sink "modes": update mode "upsert" needs the key to cover the table\'s primary key (id), but the key spec leaves out id; add those columns to the key spec, or use lastByKeyColumns to keep the last row per key',
+        'sink "modes": the row {"id":3,"v":"b"} has the key "b", which another row already has; in upsert mode a key must name one row, or compaction would lose one of them. Choose key columns that cover the table\'s primary key, or use lastByKeyColumns to keep the last row per key',
     });
+    assert.deepEqual(writer.records('out').map((r) => r.key?.toString()), ['a', 'b', 'a', 'c']);
   });
 
   it('retract with an IGNORE value, complete without micro-batches', () => {
