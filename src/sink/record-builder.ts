@@ -90,7 +90,8 @@ export interface RecordBuilderOptions {
 export class RecordBuilder {
   readonly #keyEncoder: Encoder;
   readonly #valueEncoder: Encoder;
-  readonly #defaultTopic: string;
+  readonly #defaultTopic: string | undefined;
+  readonly #sink: string;
   readonly #topicOf: RowPart<string> | undefined;
   readonly #partitionOf: RowPart<number | undefined> | undefined;
   readonly #partitionKeyOf: RowPart<Buffer> | undefined;
@@ -106,6 +107,7 @@ export class RecordBuilder {
     this.#keyEncoder = options.keyEncoder;
     this.#valueEncoder = options.valueEncoder;
     this.#defaultTopic = spec.topic;
+    this.#sink = spec.name;
     this.#changeHeader = options.changeHeader;
     this.#markTriggers = options.markTriggers;
     this.#partitionKeylessByRow = options.partitionKeylessByRow;
@@ -113,14 +115,14 @@ export class RecordBuilder {
       const name = requireColumnOf(schema, spec.topicColumn, 'topicColumn', ['string'], spec.name).name;
       this.#topicOf = (row) => {
         const topic = row[name];
-        return typeof topic === 'string' && topic !== '' ? topic : this.#defaultTopic;
+        return typeof topic === 'string' && topic !== '' ? topic : this.#requireDefaultTopic();
       };
     }
     if (spec.partitionColumn !== undefined) {
       const name = requireColumnOf(schema, spec.partitionColumn, 'partitionColumn', ['int32', 'int64'], spec.name).name;
       this.#partitionOf = (row) => {
         const partition = row[name];
-        return partition === null || partition === undefined ? undefined : Number(partition as number | bigint);
+        return partition === null || partition === undefined ? undefined : Number(partition);
       };
     }
     if (spec.partitionBy !== undefined && spec.partitionBy.length > 0) {
@@ -175,6 +177,11 @@ export class RecordBuilder {
     return intent.type === 'change' ? intent.change.row : intent.row;
   }
 
+  #requireDefaultTopic(): string {
+    if (this.#defaultTopic !== undefined) return this.#defaultTopic;
+    throw new SpillwayError(ErrorCode.EncodeFailed, `the topic column is empty and sink "${this.#sink}" has no default topic; fill the column, or set the sink's topic`);
+  }
+
   /** One record for one intent, written by trigger number `trigger`. */
   build(intent: RecordIntent, trigger: number): RecordDraft {
     const row = RecordBuilder.rowOf(intent);
@@ -194,16 +201,15 @@ export class RecordBuilder {
 
   /** One record holding many intents (a value format with `arrays`, such as Feldera's `array: true`). */
   buildArray(intents: readonly RecordIntent[], trigger: number): RecordDraft {
-    const encodeChanges = this.#valueEncoder.encodeChanges;
     const first = intents[0];
-    if (encodeChanges === undefined || first === undefined) {
+    if (this.#valueEncoder.encodeChanges === undefined || first === undefined) {
       throw new SpillwayError(ErrorCode.Internal, 'buildArray needs a value encoder with arrays and at least one intent');
     }
     const changes = intents.map((intent): RowChange => {
       if (intent.type === 'change') return intent.change;
       return { op: intent.type === 'tombstone' ? 'delete' : 'insert', row: intent.row };
     });
-    return this.#draft(RecordBuilder.rowOf(first), null, encodeChanges.call(this.#valueEncoder, changes), undefined, trigger, null);
+    return this.#draft(RecordBuilder.rowOf(first), null, this.#valueEncoder.encodeChanges(changes), undefined, trigger, null);
   }
 
   #draft(
@@ -222,7 +228,7 @@ export class RecordBuilder {
     const partition = this.#partitionOf?.(row);
     const timestamp = this.#timestampOf?.(row);
     return {
-      topic: this.#topicOf?.(row) ?? this.#defaultTopic,
+      topic: this.#topicOf === undefined ? this.#requireDefaultTopic() : this.#topicOf(row),
       key,
       value,
       partitionKey: this.#partitionKeyOf?.(row) ?? key ?? rowIdentity,

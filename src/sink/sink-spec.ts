@@ -40,7 +40,8 @@ export const sinkSpecSchema = z
   .object({
     /** Names the sink in errors, metrics, client ids and (later) transactional ids. */
     name: z.string().min(1).max(200),
-    topic: topicSchema,
+    /** The topic written to; with a topicColumn, the topic of rows whose column is null or empty. */
+    topic: topicSchema.optional(),
     key: keyValueSpecSchema.default({ kind: 'ignore' }),
     value: keyValueSpecSchema,
     /** Keep only the last row per key before writing (Deephaven's `last_by_key_columns`). */
@@ -77,7 +78,11 @@ export const sinkSpecSchema = z
     /** Where progress is kept (Spark's checkpointLocation); exactly-once delivery gives it meaning. */
     checkpointLocation: z.string().min(1).optional(),
   })
-  .strict();
+  .strict()
+  .refine((spec) => spec.topic !== undefined || spec.topicColumn !== undefined, {
+    path: ['topic'],
+    message: 'no topic; name one, or a topicColumn that routes each row',
+  });
 
 export type SinkSpecInput = z.input<typeof sinkSpecSchema>;
 export type SinkSpec = z.output<typeof sinkSpecSchema>;

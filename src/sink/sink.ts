@@ -64,7 +64,8 @@ export interface SinkMetrics {
 
 export interface SinkHandle {
   readonly name: string;
-  readonly topic: string;
+  /** The topic written to (rows may choose others through a topic column). */
+  readonly topic: string | undefined;
   /** The update mode in force (chosen, or the default for the table). */
   readonly mode: UpdateModeName;
   readonly state: SinkState;
@@ -86,7 +87,7 @@ export interface SinkDependencies {
 
 class Sink implements SinkHandle {
   readonly name: string;
-  readonly topic: string;
+  readonly topic: string | undefined;
   readonly mode: UpdateModeName;
   readonly warnings: readonly string[];
   readonly done: Promise<void>;
@@ -220,10 +221,16 @@ class Sink implements SinkHandle {
 
   async #run(): Promise<void> {
     try {
-      const context = { sink: this.name, topic: this.topic, schemaRegistryUrl: this.#spec.kafka['schema.registry.url']?.toString() };
+      const registry = this.#spec.kafka['schema.registry.url'];
+      const context = {
+        sink: this.name,
+        topic: this.topic ?? this.#spec.topicColumn ?? '',
+        ...(registry === undefined ? {} : { schemaRegistryUrl: String(registry) }),
+      };
       await this.#keyEncoder.prepare?.({ ...context, part: 'key' });
       await this.#valueEncoder.prepare?.({ ...context, part: 'value' });
-      await this.#partitionCount(this.topic);
+      // Learn the partitions now, so a wrong address or a missing topic fails before the first trigger.
+      if (this.topic !== undefined) await this.#partitionCount(this.topic);
       if (this.#state === SinkState.Starting) this.#transition(SinkState.Running);
       switch (this.#trigger.kind) {
         case 'continuous':
@@ -294,13 +301,13 @@ class Sink implements SinkHandle {
 
   /** One trigger: the changes through the update mode, then its records, in batches. */
   async #writeTrigger(changes: readonly Change[]): Promise<void> {
-    let refused: unknown;
+    let refused: SpillwayError | undefined;
     for (const change of changes) {
       try {
         this.#updateMode.accept(change);
       } catch (error) {
         // The mode refused this change (say, a key two rows share): write what came before it, then fail.
-        refused = error;
+        refused = asSpillwayError(error);
         break;
       }
       this.#rowsSeen++;
