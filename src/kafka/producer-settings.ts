@@ -29,6 +29,8 @@ export interface ProducerSettings {
   readonly batchSize: number;
   /** Upper bound of a batch in records. */
   readonly batchNumMessages: number;
+  /** Changes a sink queues before it closes its gate and holds back its sources. */
+  readonly maxQueuedChanges: number;
   /** Largest record the sink will send; bigger ones go to the error policy. */
   readonly maxMessageBytes: number;
   readonly requestTimeoutMs: number;

@@ -27,6 +27,18 @@ export interface Subscription {
   unsubscribe(): void;
 }
 
+/**
+ * Backpressure: a consumer of a table (a sink) that cannot keep up closes its gate, and the
+ * sources upstream wait for every gate to open before producing more. Sources that pull (files,
+ * async iterables, Kafka topics) wait by themselves; a program that pushes into an input table
+ * awaits `whenWritable()`.
+ */
+export interface FlowGate {
+  readonly open: boolean;
+  /** Resolves when the gate is open. */
+  whenOpen(): Promise<void>;
+}
+
 export interface Table {
   readonly schema: Schema;
   /** True when rows are only ever inserted (never updated or deleted). */
@@ -36,6 +48,10 @@ export interface Table {
   /** The current rows with their ids, in insertion order. */
   rows(): IterableIterator<[RowId, Row]>;
   readonly size: number;
+  /** The tables this one is computed from (none for a source). */
+  readonly upstream: readonly Table[];
+  /** Holds back the sources this table comes from while the gate is closed; returns the release. */
+  addGate(gate: FlowGate): () => void;
   /**
    * Registers a listener for changes after this call. Take `rows()` and subscribe in the same
    * synchronous step to see the snapshot followed by every later change, nothing twice.
@@ -51,11 +67,32 @@ export abstract class BaseTable implements Table {
   readonly schema: Schema;
   abstract readonly appendOnly: boolean;
   readonly #rows = new Map<RowId, Row>();
+  readonly upstream: readonly Table[];
   readonly #listeners = new Set<TableListener>();
+  readonly #gates = new Set<FlowGate>();
   #ended = false;
 
-  protected constructor(schema: Schema) {
+  protected constructor(schema: Schema, upstream: readonly Table[] = []) {
     this.schema = schema;
+    this.upstream = upstream;
+  }
+
+  addGate(gate: FlowGate): () => void {
+    if (this.upstream.length > 0) {
+      const releases = this.upstream.map((table) => table.addGate(gate));
+      return () => releases.forEach((release) => release());
+    }
+    this.#gates.add(gate);
+    return () => this.#gates.delete(gate);
+  }
+
+  /** Resolves when every consumer downstream can take more changes (at once, when they all can). */
+  async whenWritable(): Promise<void> {
+    for (;;) {
+      const closed = [...this.#gates].find((gate) => !gate.open);
+      if (closed === undefined) return;
+      await closed.whenOpen();
+    }
   }
 
   get ended(): boolean {

@@ -22,6 +22,7 @@ import { parseKafkaProperties } from '../kafka/kafka-properties.ts';
 import { type Partitioner, createPartitioner } from '../kafka/partitioners.ts';
 import type { ProducerSettings } from '../kafka/producer-settings.ts';
 import type { KafkaRecord, RecordWriter } from '../kafka/record-writer.ts';
+import { QueueGate } from './queue-gate.ts';
 import { RecordBuilder, type RecordDraft } from './record-builder.ts';
 import { type SinkSpec, type Trigger, parseSinkSpec } from './sink-spec.ts';
 import { type RecordIntent, type UpdateMode, type UpdateModeName, createUpdateMode, defaultUpdateMode } from './update-modes.ts';
@@ -103,6 +104,8 @@ class Sink implements SinkHandle {
   readonly #writer: RecordWriter;
   readonly #onError: ((error: SpillwayError) => void) | undefined;
   readonly #partitionCounts = new Map<string, number>();
+  readonly #gate: QueueGate;
+  #releaseGate: (() => void) | undefined;
   #state: SinkState = SinkState.Created;
   #subscription: Subscription | undefined;
   #queue: Change[] = [];
@@ -147,6 +150,7 @@ class Sink implements SinkHandle {
       partitionKeylessByRow: !this.#table.appendOnly,
     });
     this.#partitioner = createPartitioner(spec.partitioner);
+    this.#gate = new QueueGate(settings.maxQueuedChanges);
     this.#writer = deps.createWriter(settings);
     this.#onError = deps.onError;
     this.done = new Promise<void>((resolve, reject) => {
@@ -194,12 +198,15 @@ class Sink implements SinkHandle {
       },
     });
     if (this.#table.ended) this.#tableEnded = true;
+    this.#releaseGate = this.#table.addGate(this.#gate);
+    this.#gate.update(this.#queued());
     void this.#run();
   }
 
   #enqueue(batch: ChangeBatch): void {
     if (this.#state === SinkState.Stopped || this.#state === SinkState.Failed) return;
     for (const change of batch) this.#queue.push(change);
+    this.#gate.update(this.#queued());
     if (this.#trigger.kind === 'continuous') this.#wake?.();
   }
 
@@ -289,6 +296,7 @@ class Sink implements SinkHandle {
       this.#queue = this.#queue.slice(this.#queueHead);
       this.#queueHead = 0;
     }
+    this.#gate.update(this.#queued());
     return taken;
   }
 
@@ -296,6 +304,7 @@ class Sink implements SinkHandle {
     const taken = this.#queueHead === 0 ? this.#queue : this.#queue.slice(this.#queueHead);
     this.#queue = [];
     this.#queueHead = 0;
+    this.#gate.update(0);
     return taken;
   }
 
@@ -419,8 +428,15 @@ class Sink implements SinkHandle {
     });
   }
 
-  async #finish(): Promise<void> {
+  /** Stops listening, and stops holding back the sources. */
+  #detach(): void {
     this.#subscription?.unsubscribe();
+    this.#releaseGate?.();
+    this.#gate.openNow();
+  }
+
+  async #finish(): Promise<void> {
+    this.#detach();
     if (this.#state !== SinkState.Stopping) this.#transition(SinkState.Stopping);
     await this.#writer.close();
     this.#transition(SinkState.Stopped);
@@ -429,7 +445,7 @@ class Sink implements SinkHandle {
 
   async #fail(error: SpillwayError): Promise<void> {
     if (this.#state === SinkState.Failed || this.#state === SinkState.Stopped) return;
-    this.#subscription?.unsubscribe();
+    this.#detach();
     this.#failure = error;
     this.#transition(SinkState.Failed);
     this.#queue = [];
