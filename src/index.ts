@@ -17,5 +17,8 @@ export * from './kafka/memory-writer.ts';
 export { createKafkaWriter, createTopic, describeCluster, readTopic } from './kafka/kafka-client.ts';
 export * from './sink/sink-spec.ts';
 export * from './sink/sink.ts';
+export * from './sink/update-modes.ts';
 export * from './dialects/deephaven.ts';
+export * from './dialects/spark.ts';
+export * from './dialects/feldera.ts';
 export * from './broker/embedded-broker.ts';

@@ -1,0 +1,71 @@
+/**
+ * Feldera's seed, end to end: the "total-sales" Kafka output connector config (update_format
+ * insert_delete, array false) on a total-sales aggregate; the topic read back with kcat holds
+ * Feldera's change records in order, and folds into the view.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { felderaConnectorSpec, felderaOutputConnector } from '../../src/dialects/feldera.ts';
+import { ErrorCode } from '../../src/errors.ts';
+import { sum } from '../../src/model/aggregations.ts';
+import { defineSchema } from '../../src/model/schema.ts';
+import { inputTable } from '../../src/model/sources/input-table.ts';
+import { foldRetract, fromKcat } from '../helpers/changelog-fold.ts';
+import { bootstrapServers, kcatRead, randomTopic } from '../helpers/kafka.ts';
+
+/** The seed's connector body, pointed at the test broker and a fresh topic. */
+function totalSalesConnector(topic: string, array = false) {
+  return {
+    description: 'Kafka output connector for total sales from the book fair',
+    config: {
+      transport: { name: 'kafka_output', config: { 'bootstrap.servers': bootstrapServers(), 'auto.offset.reset': 'earliest', topic } },
+      format: { name: 'json', config: { update_format: 'insert_delete', array } },
+    },
+  } as const;
+}
+
+async function sellBooks(array: boolean) {
+  const topic = randomTopic('total-sales');
+  const sales = inputTable(defineSchema({ sale: 'int32', book: 'string', amount: 'int64' }, { primaryKey: ['sale'] }));
+  const totalSales = sales.aggBy({ total: sum('amount') });
+  const sink = felderaOutputConnector(totalSales, 'total-sales', totalSalesConnector(topic, array));
+  const settle = () => new Promise((resolve) => setTimeout(resolve, 100));
+  sales.add({ sale: 1, book: 'Dune', amount: 10n });
+  await settle();
+  sales.add([{ sale: 2, book: 'Emma', amount: 15n }, { sale: 3, book: 'Ulysses', amount: 5n }]);
+  await settle();
+  sales.delete({ sale: 2 });
+  sales.close();
+  await sink.done;
+  return { sink, records: await kcatRead(topic) };
+}
+
+describe('Feldera output connector: total sales as insert_delete', () => {
+  it('writes each change of the view as {"insert": …} / {"delete": …}, in order', async () => {
+    const { sink, records } = await sellBooks(false);
+    assert.deepEqual(sink.warnings.length, 1, 'auto.offset.reset is a consumer property: warned about, not an error');
+    assert.deepEqual(
+      records.map((r) => r.value?.toString()),
+      ['{"insert":{"total":10}}', '{"delete":{"total":10}}', '{"insert":{"total":30}}', '{"delete":{"total":30}}', '{"insert":{"total":15}}'],
+    );
+    const decoded = fromKcat(records).map((record) => {
+      const change = JSON.parse(record.value ?? '{}') as { insert?: unknown; delete?: unknown };
+      return { ...record, headers: new Map([['change-kind', change.insert === undefined ? 'delete' : 'insert']]), value: JSON.stringify(change.insert ?? change.delete) };
+    });
+    assert.deepEqual(foldRetract(decoded, (record) => ({ op: record.headers.get('change-kind') as 'insert' | 'delete', row: record.value ?? '' })), ['{"total":15}']);
+  });
+
+  it('with array: true, a message holds an array of changes', async () => {
+    const { records } = await sellBooks(true);
+    const changes = records.flatMap((r) => JSON.parse(r.value?.toString() ?? '[]') as unknown[]);
+    assert.deepEqual(changes.at(-1), { insert: { total: 15 } });
+    assert.ok(records.length < changes.length || changes.length === 5);
+  });
+
+  it('refuses a connector that is not a Kafka output, naming the field', () => {
+    assert.throws(() => felderaConnectorSpec('c', { config: { transport: { name: 'kafka_input', config: { topic: 't' } }, format: { name: 'json' } } }), {
+      code: ErrorCode.InvalidConfig,
+      message: /connector "c" is misconfigured:\n {2}- config\.transport\.name: Invalid input: expected "kafka_output"/,
+    });
+  });
+});
