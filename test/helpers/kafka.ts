@@ -25,26 +25,28 @@ export interface KcatRecord {
   readonly key: Buffer | null;
   readonly value: Buffer | null;
   readonly headers: string;
+  /** The record's timestamp in epoch milliseconds. */
+  readonly timestamp: number;
 }
 
 /**
  * Reads a whole topic with kcat (librdkafka), an independent client, so end-to-end tests do not
- * only trust the client that wrote. Each record is a text line of partition, offset, key length,
- * value length and headers, followed by exactly that many raw key and value bytes, so any bytes
+ * only trust the client that wrote. Each record is a text line of partition, offset, timestamp,
+ * key length, value length and headers, followed by exactly that many raw key and value bytes, so any bytes
  * survive.
  */
 export async function kcatRead(topic: string, options: { readCommitted?: boolean } = {}): Promise<KcatRecord[]> {
   const args = [
     '-b', bootstrapServers(), '-C', '-t', topic, '-o', 'beginning', '-e', '-q',
     '-X', `isolation.level=${options.readCommitted === false ? 'read_uncommitted' : 'read_committed'}`,
-    '-f', '%p %o %K %S %h\n%k%s',
+    '-f', '%p %o %T %K %S %h\n%k%s',
   ];
   const { stdout } = await run('kcat', args, { encoding: 'buffer', maxBuffer: 256 * 1024 * 1024 });
   const records: KcatRecord[] = [];
   let position = 0;
   while (position < stdout.length) {
     const lineEnd = stdout.indexOf(0x0a, position);
-    const [partition, offset, keyLength, valueLength, ...headers] = stdout.subarray(position, lineEnd).toString('utf8').split(' ');
+    const [partition, offset, timestamp, keyLength, valueLength, ...headers] = stdout.subarray(position, lineEnd).toString('utf8').split(' ');
     position = lineEnd + 1;
     const take = (length: number): Buffer | null => {
       if (length < 0) return null;
@@ -54,7 +56,7 @@ export async function kcatRead(topic: string, options: { readCommitted?: boolean
     };
     const key = take(Number(keyLength));
     const value = take(Number(valueLength));
-    records.push({ partition: Number(partition), offset: Number(offset), key, value, headers: headers.join(' ') });
+    records.push({ partition: Number(partition), offset: Number(offset), timestamp: Number(timestamp), key, value, headers: headers.join(' ') });
   }
   return records;
 }
