@@ -6,19 +6,37 @@ export * from './model/period.ts';
 export * from './model/sources/static-table.ts';
 export * from './model/sources/input-table.ts';
 export * from './model/sources/time-table.ts';
+export * from './model/sources/iterable-table.ts';
+export * from './model/sources/file-table.ts';
+export { aggByOptionsSchema, aggregationSchema, avg, count, max, min, sum, type AggByOptions, type Aggregation, type Aggregations } from './model/aggregations.ts';
 export * from './formats/encoder.ts';
 export * from './formats/key-value-spec.ts';
+export { influxSpecSchema, type InfluxSpec } from './formats/influx.ts';
+export { AvroWireFormat, SubjectNameStrategy, avroRegistrySchema, avroSpecSchema, type AvroEncoder, type AvroSpec } from './formats/avro.ts';
+export * from './formats/schema-registry.ts';
 export * from './kafka/record-writer.ts';
 export * from './kafka/producer-settings.ts';
 export * from './kafka/kafka-properties.ts';
 export * from './kafka/partitioners.ts';
 export * from './kafka/murmur2.ts';
 export * from './kafka/memory-writer.ts';
-export { createKafkaWriter, createTopic, describeCluster, readTopic } from './kafka/kafka-client.ts';
+export {
+  createKafkaWriter,
+  createTopic,
+  describeCluster,
+  followTopic,
+  readTopic,
+  type FollowTopicOptions,
+  type ReadRecord,
+  type TopicFollower,
+} from './kafka/kafka-client.ts';
 export * from './sink/sink-spec.ts';
 export * from './sink/sink.ts';
 export * from './sink/update-modes.ts';
 export * from './dialects/deephaven.ts';
+export * from './dialects/flux.ts';
+export * from './sources/kafka-topic-table.ts';
 export * from './dialects/spark.ts';
 export * from './dialects/feldera.ts';
 export * from './broker/embedded-broker.ts';
+export * from './broker/embedded-registry.ts';

@@ -5,6 +5,7 @@
  * retractions, and never recomputes from scratch.
  */
 import { ErrorCode, SpillwayError } from '../errors.ts';
+import { type AggByOptions, type AggregationGroup, type AggregationPlan, type Aggregations, planAggregations } from './aggregations.ts';
 import {
   type Column,
   type ColumnType,
@@ -50,6 +51,16 @@ export abstract class LiveTable extends BaseTable {
   select(columns: readonly string[]): LiveTable {
     return new SelectTable(this, columns);
   }
+
+  /**
+   * Aggregates by key columns (Deephaven's `agg_by`), keyed by them: one row per group, updated
+   * as rows come, change and go. With no keys, one row for the whole table while it has rows
+   * (always, with `preserveEmpty`).
+   * @example table.aggBy({ n: count(), total: sum('amount'), low: min('amount'), mean: avg('amount') }, ['region'])
+   */
+  aggBy(aggregations: Aggregations, keys: readonly string[] = [], options: AggByOptions = {}): LiveTable {
+    return new AggByTable(this, aggregations, keys, options);
+  }
 }
 
 /** The last row per key of any table (the operator behind `lastBy`). */
@@ -62,7 +73,7 @@ abstract class OperatorTable extends LiveTable {
   protected readonly parent: Table;
 
   protected constructor(parent: Table, schema: Schema) {
-    super(schema);
+    super(schema, [parent]);
     this.parent = parent;
   }
 
@@ -328,4 +339,77 @@ class SelectTable extends OperatorTable {
         : { kind: change.kind, id: change.id, row: this.#project(change.row) },
     );
   }
+}
+
+/**
+ * Incremental aggregation. Each parent change is removed from its old group and added to its new
+ * one; after the batch, every touched group's output row is compared with what was emitted, and
+ * only real differences go out: an insert for a new group, a delete when a group's last row goes
+ * (unless empty groups are kept), an update otherwise.
+ */
+class AggByTable extends OperatorTable {
+  readonly appendOnly = false;
+  readonly #plan: AggregationPlan;
+  readonly #groups = new Map<string, AggregationGroup>();
+
+  constructor(parent: Table, aggregations: Aggregations, keys: readonly string[], options: AggByOptions) {
+    const plan = planAggregations(parent.schema, aggregations, keys, options);
+    super(parent, plan.schema);
+    this.#plan = plan;
+    if (keys.length === 0 && plan.preserveEmpty) {
+      const global = plan.newGroup({});
+      this.#groups.set(GLOBAL_GROUP, global);
+      this.emit([{ kind: 'insert', id: GLOBAL_GROUP, row: global.output() }]);
+    }
+    this.attach();
+  }
+
+  protected transform(batch: ChangeBatch): Change[] {
+    const keys = this.#plan.keys;
+    /** Touched groups, in order of first touch, with the row emitted for them before this batch. */
+    const touched = new Map<string, Row | undefined>();
+    const touch = (id: string): void => {
+      if (!touched.has(id)) touched.set(id, this.row(id));
+    };
+    for (const change of batch) {
+      if (change.kind !== 'insert') {
+        const old = change.kind === 'update' ? change.before : change.row;
+        const id = keys.length === 0 ? GLOBAL_GROUP : keyOf(old, keys);
+        const group = this.#groups.get(id);
+        if (group === undefined) {
+          throw new SpillwayError(ErrorCode.Internal, `aggBy: the parent retracted row ${String(change.id)}, which no group holds`);
+        }
+        touch(id);
+        group.remove(old);
+        if (group.rowCount === 0 && !this.#plan.preserveEmpty) this.#groups.delete(id);
+      }
+      if (change.kind !== 'delete') {
+        const id = keys.length === 0 ? GLOBAL_GROUP : keyOf(change.row, keys);
+        let group = this.#groups.get(id);
+        if (group === undefined) {
+          group = this.#plan.newGroup(Object.fromEntries(keys.map((key) => [key, change.row[key] ?? null])));
+          this.#groups.set(id, group);
+        }
+        touch(id);
+        group.add(change.row);
+      }
+    }
+    const out: Change[] = [];
+    for (const [id, before] of touched) {
+      const after = this.#groups.get(id)?.output();
+      if (before === undefined && after !== undefined) out.push({ kind: 'insert', id, row: after });
+      else if (before !== undefined && after === undefined) out.push({ kind: 'delete', id, row: before });
+      else if (before !== undefined && after !== undefined && !sameRow(before, after)) out.push({ kind: 'update', id, before, row: after });
+    }
+    return out;
+  }
+}
+
+/** The row id of the one group of an aggregation without keys. */
+const GLOBAL_GROUP = '';
+
+/** Aggregate rows hold only numbers, bigints, strings and nulls, so Object.is compares them (NaN equals NaN). */
+function sameRow(a: Row, b: Row): boolean {
+  for (const name in b) if (!Object.is(a[name], b[name])) return false;
+  return true;
 }

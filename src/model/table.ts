@@ -50,6 +50,8 @@ export interface Table {
   readonly size: number;
   /** The tables this one is computed from (none for a source). */
   readonly upstream: readonly Table[];
+  /** Why a source ended early (a bad row in a file, a failed iterable); undefined when it did not fail. */
+  readonly failure?: SpillwayError | undefined;
   /** Holds back the sources this table comes from while the gate is closed; returns the release. */
   addGate(gate: FlowGate): () => void;
   /**
@@ -57,6 +59,16 @@ export interface Table {
    * synchronous step to see the snapshot followed by every later change, nothing twice.
    */
   subscribe(listener: TableListener): Subscription;
+}
+
+/** The failure of the first failed source a table is computed from, if any. */
+export function sourceFailure(table: Table): SpillwayError | undefined {
+  if (table.failure !== undefined) return table.failure;
+  for (const parent of table.upstream) {
+    const failure = sourceFailure(parent);
+    if (failure !== undefined) return failure;
+  }
+  return undefined;
 }
 
 /**

@@ -17,7 +17,7 @@ import { ErrorCode, SpillwayError, asSpillwayError } from '../errors.ts';
 import type { Encoder } from '../formats/encoder.ts';
 import { createEncoder } from '../formats/key-value-spec.ts';
 import { lastByOf } from '../model/live-table.ts';
-import type { Change, ChangeBatch, Subscription, Table } from '../model/table.ts';
+import { type Change, type ChangeBatch, type Subscription, type Table, sourceFailure } from '../model/table.ts';
 import { parseKafkaProperties } from '../kafka/kafka-properties.ts';
 import { type Partitioner, createPartitioner } from '../kafka/partitioners.ts';
 import type { ProducerSettings } from '../kafka/producer-settings.ts';
@@ -249,6 +249,11 @@ class Sink implements SinkHandle {
         case 'once':
           await this.#writeTrigger(this.#takeAll());
           break;
+      }
+      // Everything the table gave is written; a source that ended by failing fails the sink too.
+      const failure = this.#tableEnded ? sourceFailure(this.#table) : undefined;
+      if (failure !== undefined) {
+        throw new SpillwayError(failure.code, `sink "${this.name}": its source failed: ${failure.message}`, { cause: failure });
       }
       await this.#finish();
     } catch (error) {

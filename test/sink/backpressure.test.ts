@@ -4,11 +4,13 @@
  */
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
+import { ErrorCode } from '../../src/errors.ts';
 import { jsonSpec } from '../../src/formats/key-value-spec.ts';
 import { MemoryWriter } from '../../src/kafka/memory-writer.ts';
 import type { KafkaRecord } from '../../src/kafka/record-writer.ts';
 import { defineSchema } from '../../src/model/schema.ts';
 import { inputTable } from '../../src/model/sources/input-table.ts';
+import { fromAsyncIterable } from '../../src/model/sources/iterable-table.ts';
 import { startSink } from '../../src/sink/sink.ts';
 import { QueueGate } from '../../src/sink/queue-gate.ts';
 
@@ -84,4 +86,29 @@ it('a table feeding a slow sink waits at queue.buffering.max.messages, then goes
   await sink.done;
   assert.ok(waits >= 1);
   assert.deepEqual(writer.records('out').map((r) => JSON.parse(r.value?.toString() ?? '') as { n: number }).map((v) => v.n), Array.from({ length: 40 }, (_, n) => n));
+});
+
+it('a pulling source waits for the sink, and a source that fails fails the sink after what it wrote', async () => {
+  const writer = new HeldWriter();
+  writer.hold();
+  let pulled = 0;
+  async function* numbers() {
+    for (let n = 0; n < 30; n++) {
+      pulled++;
+      yield { n };
+      await Promise.resolve();
+    }
+    yield { n: 'not a number' };
+  }
+  const table = fromAsyncIterable(defineSchema({ n: 'int32' }), numbers());
+  const sink = startSink(
+    table,
+    { name: 'pulled', topic: 'out', kafka: { 'bootstrap.servers': '127.0.0.1:9', 'queue.buffering.max.messages': 5, 'linger.ms': 0 }, value: jsonSpec() },
+    { createWriter: () => writer },
+  );
+  await settle();
+  assert.ok(pulled < 30, `the source went on to ${pulled} rows while the sink was held`);
+  writer.letThrough();
+  await assert.rejects(sink.done, { code: ErrorCode.InvalidValue, message: /^sink "pulled": its source failed: .*"not a number"/ });
+  assert.equal(writer.records('out').length, 30);
 });

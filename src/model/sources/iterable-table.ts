@@ -1,0 +1,293 @@
+/**
+ * Tables fed from outside the program: an async iterable (this file) or a file followed as it
+ * grows (file-table.ts). Both share `FeedTable`: append rows, or with key columns upsert and delete
+ * them by key; on a bad row, record the failure and end.
+ *
+ * How a failure surfaces: the table ends (so sinks on it finish with what they have written) and
+ * keeps the error in `failure`; `whenEnded()` resolves when the table ends cleanly and rejects with
+ * the failure otherwise. Nothing is thrown where nobody listens.
+ */
+import { z } from 'zod';
+import { ErrorCode, SpillwayError, asSpillwayError } from '../../errors.ts';
+import { LiveTable } from '../live-table.ts';
+import { type Row, type Schema, keyOf, normalizeRow, requireColumns } from '../schema.ts';
+import type { Change, RowId } from '../table.ts';
+
+/** A row as the source gives it: column name → value, before normalization. */
+export type FeedRow = Readonly<Record<string, unknown>>;
+
+/**
+ * A change envelope. `insert` and `upsert` add the row (replacing the row with the same key when
+ * the table has key columns); `delete` removes the row with the key given in `row` (only the key
+ * columns are read; an unknown key is ignored) and needs key columns. An item is read as an
+ * envelope when it has exactly the fields `op` and `row`, `op` is one of these, and the schema has
+ * no column named `row`.
+ */
+export interface FeedChange {
+  readonly op: 'insert' | 'upsert' | 'delete';
+  readonly row: FeedRow;
+}
+
+/** One item yielded by the iterable: a row, a change envelope, or an array of them (one batch). */
+export type FeedItem = FeedRow | FeedChange | readonly (FeedRow | FeedChange)[];
+
+/** One entry to apply, with its position for error messages ("item 3", "line 7 of x.csv"). */
+export interface FeedEntry {
+  readonly input: FeedRow | FeedChange;
+  readonly where: string;
+}
+
+const changeOps: ReadonlySet<unknown> = new Set(['insert', 'upsert', 'delete']);
+
+function asEnvelope(schema: Schema, input: FeedRow | FeedChange): FeedChange | undefined {
+  if (typeof input !== 'object' || input === null) return undefined;
+  const fields = Object.keys(input);
+  if (fields.length !== 2 || !('op' in input) || !('row' in input) || !changeOps.has(input.op)) return undefined;
+  if (schema.columns.some((column) => column.name === 'row')) return undefined;
+  return input as FeedChange;
+}
+
+export const feedOptionsSchema = z
+  .object({
+    /**
+     * Key columns: items upsert and delete by them, and they become the table's primary key.
+     * Default: the schema's primary key; without either, rows are appended.
+     */
+    key: z.array(z.string().min(1)).min(1).optional(),
+  })
+  .strict();
+
+export type FeedOptions = z.input<typeof feedOptionsSchema>;
+
+/** Validates options with a zod schema and reports every problem with the source that was given them. */
+export function parseSourceOptions<T extends z.ZodType>(schema: T, input: unknown, source: string): z.output<T> {
+  const result = schema.safeParse(input);
+  if (result.success) return result.data;
+  const problems = result.error.issues.map((issue) => {
+    const field = issue.path.length === 0 ? 'options' : issue.path.join('.');
+    if (issue.code === 'unrecognized_keys') return `${field}: unknown option(s) ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
+    return `${field}: ${issue.message}`;
+  });
+  throw new SpillwayError(ErrorCode.InvalidConfig, `${source} is misconfigured:\n  - ${problems.join('\n  - ')}`);
+}
+
+/**
+ * A table fed by entries from outside: appended, or upserted and deleted by key. Subclasses read
+ * their source and call `apply`, then `finish` or `fail`.
+ */
+export abstract class FeedTable extends LiveTable {
+  readonly appendOnly: boolean;
+  /** The key columns items upsert and delete by, or undefined when rows are appended. */
+  readonly key: readonly string[] | undefined;
+  readonly #source: string;
+  #failure: SpillwayError | undefined;
+  #nextId = 0;
+  readonly #waiters: { resolve: () => void; reject: (error: SpillwayError) => void }[] = [];
+  #signalEnd!: () => void;
+  /** Settles when the table ends, so a source waiting for room stops waiting. */
+  readonly #endSignal = new Promise<void>((resolve) => (this.#signalEnd = resolve));
+
+  protected constructor(schema: Schema, key: readonly string[] | undefined, source: string) {
+    const keyColumns = key ?? schema.primaryKey;
+    if (keyColumns !== undefined) requireColumns(schema, keyColumns, `${source} key`);
+    super(keyColumns === undefined ? schema : { ...schema, primaryKey: [...keyColumns] });
+    this.key = keyColumns;
+    this.appendOnly = keyColumns === undefined;
+    this.#source = source;
+  }
+
+  /** Why the source stopped, when it did not end cleanly. */
+  get failure(): SpillwayError | undefined {
+    return this.#failure;
+  }
+
+  /** Resolves when the table ends cleanly (source exhausted or closed); rejects with the failure. */
+  whenEnded(): Promise<void> {
+    if (this.ended) return this.#failure === undefined ? Promise.resolve() : Promise.reject(this.#failure);
+    return new Promise((resolve, reject) => this.#waiters.push({ resolve, reject }));
+  }
+
+  /**
+   * Backpressure: resolves when every sink downstream can take more, or once the table has ended
+   * (closed while waiting). Sources call it before they pull more from outside.
+   */
+  protected async waitForRoom(): Promise<void> {
+    await Promise.race([this.whenWritable(), this.#endSignal]);
+  }
+
+  /**
+   * Turns entries into one change batch and emits it. A bad entry throws an error that names its
+   * position; with `partial`, the entries before it are emitted first, otherwise none are.
+   */
+  protected apply(entries: readonly FeedEntry[], options: { readonly partial?: boolean } = {}): void {
+    const changes: Change[] = [];
+    /** Rows already changed in this batch: row id → its latest row, or null once deleted. */
+    const pending = new Map<RowId, Row | null>();
+    const current = (id: RowId): Row | undefined => {
+      const seen = pending.get(id);
+      return seen === null ? undefined : (seen ?? this.row(id));
+    };
+    try {
+      for (const { input, where } of entries) {
+        const envelope = asEnvelope(this.schema, input);
+        const op = envelope?.op ?? 'insert';
+        const fields: unknown = envelope === undefined ? input : envelope.row;
+        if (typeof fields !== 'object' || fields === null || Array.isArray(fields)) {
+          throw new SpillwayError(ErrorCode.InvalidValue, `${this.#source}: ${where} is ${describeItem(fields)}, not a row; give an object of column values`);
+        }
+        if (this.key === undefined) {
+          if (op === 'delete') {
+            throw new SpillwayError(
+              ErrorCode.InvalidState,
+              `${this.#source}: ${where} deletes a row, but the table has no key columns to find it by; give the option key: ['column', …]`,
+            );
+          }
+          changes.push({ kind: 'insert', id: this.#nextId, row: normalizeRow(this.schema, fields as FeedRow, `${this.#source}: ${where}`) });
+          this.#nextId++;
+          continue;
+        }
+        if (op === 'delete') {
+          const keyColumns = requireColumns(this.schema, this.key, `${this.#source}: ${where}: delete`);
+          const keyRow = normalizeRow(
+            { columns: keyColumns },
+            Object.fromEntries(keyColumns.map((column) => [column.name, (fields as FeedRow)[column.name]])),
+            `${this.#source}: ${where}: the key of a delete`,
+          );
+          const id = keyOf(keyRow, this.key);
+          const before = current(id);
+          if (before === undefined) continue;
+          changes.push({ kind: 'delete', id, row: before });
+          pending.set(id, null);
+          continue;
+        }
+        const row = normalizeRow(this.schema, fields as FeedRow, `${this.#source}: ${where}`);
+        const id = keyOf(row, this.key);
+        const before = current(id);
+        changes.push(before === undefined ? { kind: 'insert', id, row } : { kind: 'update', id, before, row });
+        pending.set(id, row);
+      }
+    } catch (error) {
+      if (options.partial === true) this.emit(changes);
+      throw error;
+    }
+    this.emit(changes);
+  }
+
+  /** Ends the table cleanly. */
+  protected finish(): void {
+    if (this.ended) return;
+    this.end();
+    this.#signalEnd();
+    for (const waiter of this.#waiters.splice(0)) waiter.resolve();
+  }
+
+  /** Records the failure and ends the table. */
+  protected fail(error: unknown): void {
+    if (this.ended) return;
+    this.#failure = asSpillwayError(error);
+    this.end();
+    this.#signalEnd();
+    for (const waiter of this.#waiters.splice(0)) waiter.reject(this.#failure);
+  }
+}
+
+function describeItem(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  if (typeof value === 'string') return `the string ${JSON.stringify(value.slice(0, 40))}`;
+  return `a ${typeof value}`;
+}
+
+/**
+ * A table fed by an async (or sync) iterable: each yielded row is appended, or upserted by key;
+ * a yielded array is one batch, applied whole or not at all. It ends when the iterable is done;
+ * a bad row or a throwing iterable fails it (see `failure`, `whenEnded`). The next item is pulled
+ * only when every sink downstream has room (backpressure).
+ */
+export class IterableTable extends FeedTable {
+  readonly #iterator: AsyncIterator<FeedItem> | Iterator<FeedItem>;
+  #closed = false;
+  #position = 0;
+
+  constructor(schema: Schema, iterable: AsyncIterable<FeedItem> | Iterable<FeedItem>, options: FeedOptions = {}) {
+    const parsed = parseSourceOptions(feedOptionsSchema, options, 'fromAsyncIterable');
+    super(schema, parsed.key, 'fromAsyncIterable');
+    const candidate = iterable as Partial<AsyncIterable<FeedItem> & Iterable<FeedItem>> | null;
+    if (typeof candidate?.[Symbol.asyncIterator] !== 'function' && typeof candidate?.[Symbol.iterator] !== 'function') {
+      throw new SpillwayError(
+        ErrorCode.InvalidConfig,
+        'fromAsyncIterable: the second argument is not iterable; give an async generator, a stream, an array or any (async) iterable of rows',
+      );
+    }
+    this.#iterator =
+      Symbol.asyncIterator in iterable ? iterable[Symbol.asyncIterator]() : iterable[Symbol.iterator]();
+    void this.#read();
+  }
+
+  async #read(): Promise<void> {
+    for (;;) {
+      await this.waitForRoom();
+      if (this.#closed) return;
+      let result: IteratorResult<FeedItem>;
+      try {
+        result = await this.#iterator.next();
+      } catch (error) {
+        if (this.#closed) return;
+        const cause = asSpillwayError(error);
+        this.fail(new SpillwayError(cause.code, `fromAsyncIterable: the iterable threw after ${this.#position} item(s): ${cause.message}`, { cause: error }));
+        return;
+      }
+      if (this.#closed) return;
+      if (result.done === true) {
+        this.finish();
+        return;
+      }
+      const item = result.value;
+      const where = `item ${this.#position}`;
+      try {
+        const entries: FeedEntry[] = Array.isArray(item)
+          ? (item as readonly (FeedRow | FeedChange)[]).map((input, index) => ({ input, where: `${where}, row ${index}` }))
+          : [{ input: item as FeedRow | FeedChange, where }];
+        this.apply(entries);
+      } catch (error) {
+        this.fail(error);
+        this.#stopIterator();
+        return;
+      }
+      this.#position++;
+    }
+  }
+
+  /** Tells the iterator to stop (runs a generator's `finally`); its answer is not waited for. */
+  #stopIterator(): void {
+    const iterator = this.#iterator;
+    if (iterator.return === undefined) return;
+    Promise.resolve()
+      .then(() => iterator.return?.())
+      .catch(() => {
+        // The iterator failed while stopping; the table has already ended, so there is no one to tell.
+      });
+  }
+
+  /** Stops reading: the iterator is told to return and the table ends cleanly. */
+  close(): void {
+    if (this.#closed || this.ended) return;
+    this.#closed = true;
+    this.#stopIterator();
+    this.finish();
+  }
+}
+
+/**
+ * A live table fed by an async iterable (or a sync one). Items are rows, arrays of rows (one batch
+ * each), or change envelopes `{ op: 'insert' | 'upsert' | 'delete', row }`; with key columns
+ * (`options.key`, or the schema's primary key) rows are upserted and deleted by key.
+ * @example fromAsyncIterable(schema, readings(), { key: ['sensor'] })
+ */
+export function fromAsyncIterable(
+  schema: Schema,
+  iterable: AsyncIterable<FeedItem> | Iterable<FeedItem>,
+  options: FeedOptions = {},
+): IterableTable {
+  return new IterableTable(schema, iterable, options);
+}
