@@ -100,6 +100,7 @@ export class RecordBuilder {
   readonly #changeHeader: string | undefined;
   readonly #markTriggers: boolean;
   readonly #partitionKeylessByRow: boolean;
+  readonly #arrayPartitionKey: Buffer | null;
   readonly #changeHeaderValues = { insert: Buffer.from('insert'), update: Buffer.from('update'), delete: Buffer.from('delete') };
 
   constructor(options: RecordBuilderOptions) {
@@ -111,6 +112,9 @@ export class RecordBuilder {
     this.#changeHeader = options.changeHeader;
     this.#markTriggers = options.markTriggers;
     this.#partitionKeylessByRow = options.partitionKeylessByRow;
+    // A message of many rows cannot follow any one row; for a changing table all such messages go
+    // to one partition so a reader sees them in order.
+    this.#arrayPartitionKey = options.partitionKeylessByRow ? Buffer.from(spec.name, 'utf8') : null;
     if (spec.topicColumn !== undefined) {
       const name = requireColumnOf(schema, spec.topicColumn, 'topicColumn', ['string'], spec.name).name;
       this.#topicOf = (row) => {
@@ -209,7 +213,7 @@ export class RecordBuilder {
       if (intent.type === 'change') return intent.change;
       return { op: intent.type === 'tombstone' ? 'delete' : 'insert', row: intent.row };
     });
-    return this.#draft(RecordBuilder.rowOf(first), null, this.#valueEncoder.encodeChanges(changes), undefined, trigger, null);
+    return this.#draft(RecordBuilder.rowOf(first), null, this.#valueEncoder.encodeChanges(changes), undefined, trigger, this.#arrayPartitionKey);
   }
 
   #draft(

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
-import { type TopicRecord, foldAppend, foldComplete, foldRetract, foldUpsert, headerDecoder, keysStayOnOnePartition } from './changelog-fold.ts';
+import { type TopicRecord, debeziumDecoder, foldAppend, foldComplete, foldRetract, foldUpsert, headerDecoder, insertDeleteDecoder, keysStayOnOnePartition } from './changelog-fold.ts';
 
 function record(key: string | null, value: string | null, headers: Record<string, string> = {}, partition = 0): TopicRecord {
   return { partition, key, value, headers: new Map(Object.entries(headers)) };
@@ -17,6 +17,20 @@ it('folds retractions and refuses a delete of a row never inserted', () => {
   assert.deepEqual(foldRetract([insert('x'), insert('x'), insert('y'), remove('x')], decode), ['x', 'y']);
   assert.throws(() => foldRetract([insert('x'), remove('y')], decode), /a delete of y, which the topic never inserted/);
   assert.throws(() => foldRetract([record(null, 'x')], decode), /without a valid change-kind header/);
+});
+
+it('reads insert_delete events (single and arrays) and Debezium envelopes', () => {
+  const events = [record(null, '{"insert":{"a":1}}'), record(null, '[{"insert":{"a":2}},{"delete":{"a":1}}]')];
+  assert.deepEqual(foldRetract(events, insertDeleteDecoder), ['{"a":2}']);
+  assert.throws(() => foldRetract([record(null, '{"upsert":{"a":1}}')], insertDeleteDecoder), /not an insert_delete event/);
+  const debezium = [
+    record(null, '{"before":null,"after":{"a":1},"op":"c"}'),
+    record(null, '{"before":{"a":1},"after":{"a":3},"op":"u"}'),
+    record(null, '{"before":null,"after":{"a":4},"op":"c"}'),
+    record(null, '{"before":{"a":4},"after":null,"op":"d"}'),
+  ];
+  assert.deepEqual(foldRetract(debezium, debeziumDecoder), ['{"a":3}']);
+  assert.throws(() => foldRetract([record(null, '{"op":"x"}')], debeziumDecoder), /not a Debezium event/);
 });
 
 it('keeps every appended value, and only the last trigger for complete', () => {

@@ -59,28 +59,59 @@ export function foldUpsert(records: readonly TopicRecord[]): string[] {
   return sorted(latest.values());
 }
 
-/** One retract record read as (kind, row); the decoder depends on the value format. */
-export type RetractDecoder = (record: TopicRecord) => { readonly op: 'insert' | 'delete'; readonly row: string };
+interface RowChange {
+  readonly op: 'insert' | 'delete';
+  readonly row: string;
+}
+
+/** One retract record read as the inserts and deletes it says; the decoder depends on the value format. */
+export type RetractDecoder = (record: TopicRecord) => readonly RowChange[];
 
 /** Retract with a change-kind header (formats without an envelope). */
 export function headerDecoder(header = 'change-kind'): RetractDecoder {
   return (record) => {
     const op = record.headers.get(header);
     if (op !== 'insert' && op !== 'delete') throw new Error(`record without a valid ${header} header: ${JSON.stringify([...record.headers])}`);
-    return { op, row: record.value ?? 'null' };
+    return [{ op, row: record.value ?? 'null' }];
   };
 }
+
+/** Feldera's insert_delete: `{"insert": row}` or `{"delete": row}`, or an array of them. */
+export const insertDeleteDecoder: RetractDecoder = (record) => {
+  const parsed = JSON.parse(record.value ?? 'null') as unknown;
+  return (Array.isArray(parsed) ? parsed : [parsed]).map((event: Record<string, unknown>) => {
+    const [op, ...more] = Object.keys(event);
+    if ((op !== 'insert' && op !== 'delete') || more.length > 0) throw new Error(`not an insert_delete event: ${JSON.stringify(event)}`);
+    return { op, row: JSON.stringify(event[op]) };
+  });
+};
+
+/** The Debezium envelope: op c (after), d (before), u (before, then after). */
+export const debeziumDecoder: RetractDecoder = (record) => {
+  const event = JSON.parse(record.value ?? 'null') as { op: string; before: unknown; after: unknown };
+  switch (event.op) {
+    case 'c':
+      return [{ op: 'insert', row: JSON.stringify(event.after) }];
+    case 'd':
+      return [{ op: 'delete', row: JSON.stringify(event.before) }];
+    case 'u':
+      return [{ op: 'delete', row: JSON.stringify(event.before) }, { op: 'insert', row: JSON.stringify(event.after) }];
+    default:
+      throw new Error(`not a Debezium event: ${record.value ?? 'null'}`);
+  }
+};
 
 /** Retract: inserts add a row, deletes remove one; removing a row that is not there is an error. */
 export function foldRetract(records: readonly TopicRecord[], decode: RetractDecoder): string[] {
   const counts = new Map<string, number>();
   for (const record of records) {
-    const { op, row } = decode(record);
-    const count = counts.get(row) ?? 0;
-    if (op === 'insert') counts.set(row, count + 1);
-    else if (count === 0) throw new Error(`a delete of ${row}, which the topic never inserted (or already deleted)`);
-    else if (count === 1) counts.delete(row);
-    else counts.set(row, count - 1);
+    for (const { op, row } of decode(record)) {
+      const count = counts.get(row) ?? 0;
+      if (op === 'insert') counts.set(row, count + 1);
+      else if (count === 0) throw new Error(`a delete of ${row}, which the topic never inserted (or already deleted)`);
+      else if (count === 1) counts.delete(row);
+      else counts.set(row, count - 1);
+    }
   }
   return sorted([...counts].flatMap(([row, count]) => Array.from({ length: count }, () => row)));
 }

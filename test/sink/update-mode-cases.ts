@@ -12,7 +12,17 @@ import { defineSchema } from '../../src/model/schema.ts';
 import { inputTable } from '../../src/model/sources/input-table.ts';
 import { startSink } from '../../src/sink/sink.ts';
 import type { SinkSpecInput } from '../../src/sink/sink-spec.ts';
-import { type TopicRecord, foldAppend, foldComplete, foldRetract, foldUpsert, headerDecoder, keysStayOnOnePartition } from '../helpers/changelog-fold.ts';
+import {
+  type TopicRecord,
+  debeziumDecoder,
+  foldAppend,
+  foldComplete,
+  foldRetract,
+  foldUpsert,
+  headerDecoder,
+  insertDeleteDecoder,
+  keysStayOnOnePartition,
+} from '../helpers/changelog-fold.ts';
 
 export interface ModeCase {
   readonly name: string;
@@ -32,6 +42,24 @@ export const modeCases: readonly ModeCase[] = [
     keyed: true,
     spec: { mode: 'retract', trigger: { interval: 3 }, changeHeader: 'op' },
     fold: (records) => foldRetract(records, headerDecoder('op')),
+  },
+  {
+    name: 'retract, Feldera insert_delete',
+    keyed: true,
+    spec: { mode: 'retract', value: jsonSpec(undefined, { updateFormat: 'insert_delete' }) },
+    fold: (records) => foldRetract(records, insertDeleteDecoder),
+  },
+  {
+    name: 'retract, insert_delete arrays, micro-batches',
+    keyed: true,
+    spec: { mode: 'retract', value: jsonSpec(undefined, { updateFormat: 'insert_delete', array: true }), trigger: { interval: 3 } },
+    fold: (records) => foldRetract(records, insertDeleteDecoder),
+  },
+  {
+    name: 'retract, Debezium envelope',
+    keyed: true,
+    spec: { mode: 'retract', key: jsonSpec(['id']), value: jsonSpec(undefined, { updateFormat: 'debezium' }) },
+    fold: (records) => foldRetract(records, debeziumDecoder),
   },
   { name: 'upsert', keyed: true, spec: { mode: 'upsert', key: jsonSpec(['id']) }, fold: foldUpsert },
   { name: 'upsert, key that changes', keyed: true, spec: { mode: 'upsert', key: jsonSpec(['k', 'id']) }, fold: foldUpsert },
