@@ -21,6 +21,8 @@ export const ErrorCode = {
   InvalidState: 'INVALID_STATE',
   /** The embedded broker could not be prepared or started (Java, Maven, ports, storage). */
   EmbeddedBroker: 'EMBEDDED_BROKER',
+  /** A schema registry could not be started, reached, or refused a request (an incompatible schema, an unknown subject). */
+  SchemaRegistry: 'SCHEMA_REGISTRY',
   /** A fault Spillway did not anticipate; never retried. */
   Internal: 'INTERNAL',
 } as const;

@@ -67,14 +67,28 @@ function paths(location: BrokerLocation) {
   };
 }
 
-function requireTool(command: string, args: string[], what: string): void {
+/** Who needs a tool, the code to fail with, and the way around it; the broker's by default. */
+export interface ToolUser {
+  readonly name: string;
+  readonly code: ErrorCode;
+  readonly alternative: string;
+}
+
+const BROKER_USER: ToolUser = {
+  name: 'the embedded Kafka broker',
+  code: ErrorCode.EmbeddedBroker,
+  alternative: 'point Spillway at an existing cluster with KAFKA_BOOTSTRAP_SERVERS',
+};
+
+/** Fails with an install hint when `command` is missing or does not run. */
+export function requireTool(command: string, args: string[], what: string, user: ToolUser = BROKER_USER): void {
   const probe = spawnSync(command, args, { stdio: 'ignore' });
   if (probe.error !== undefined || probe.status !== 0) {
     throw new SpillwayError(
-      ErrorCode.EmbeddedBroker,
-      `the embedded Kafka broker needs ${what}, but \`${command}\` was not found or failed. ` +
+      user.code,
+      `${user.name} needs ${what}, but \`${command}\` was not found or failed. ` +
         `Install it (Debian/Ubuntu: apt-get install ${command === 'java' ? 'openjdk-17-jre-headless' : 'maven'}), ` +
-        'or point Spillway at an existing cluster with KAFKA_BOOTSTRAP_SERVERS.',
+        `or ${user.alternative}.`,
     );
   }
 }
@@ -128,7 +142,7 @@ function readState(stateFile: string): BrokerState | undefined {
   }
 }
 
-function processAlive(pid: number): boolean {
+export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
@@ -145,7 +159,7 @@ async function portFree(port: number): Promise<boolean> {
   });
 }
 
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once('error', reject);
@@ -203,7 +217,7 @@ function log4jProperties(logsDir: string): string {
   ].join('\n');
 }
 
-function tail(file: string, lines: number): string {
+export function tail(file: string, lines: number): string {
   if (!existsSync(file)) return '';
   return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
 }

@@ -7,13 +7,17 @@
 import { z } from 'zod';
 import { ErrorCode, SpillwayError } from '../errors.ts';
 import type { Schema } from '../model/schema.ts';
+import { avroEncoder, avroSpecSchema } from './avro.ts';
+import { csvEncoder, csvSpecSchema } from './csv.ts';
 import type { Encoder } from './encoder.ts';
 import { type IgnoreSpec, ignoreEncoder, ignoreSpecSchema } from './ignore.ts';
+import { influxEncoder, influxSpecSchema } from './influx.ts';
 import { jsonEncoder, jsonSpecSchema } from './json.ts';
+import { rawEncoder, rawSpecSchema } from './raw.ts';
 import { simpleEncoder, simpleSpecSchema } from './simple.ts';
 
 /** Every format's spec; the `kind` field names the format. */
-export const keyValueSpecSchema = z.discriminatedUnion('kind', [ignoreSpecSchema, simpleSpecSchema, jsonSpecSchema]);
+export const keyValueSpecSchema = z.discriminatedUnion('kind', [ignoreSpecSchema, simpleSpecSchema, jsonSpecSchema, influxSpecSchema, avroSpecSchema, csvSpecSchema, rawSpecSchema]);
 
 /** A spec as the caller writes it (defaults may be left out). */
 export type KeyValueSpecInput = z.input<typeof keyValueSpecSchema>;
@@ -30,9 +34,36 @@ export function simpleSpec(column: string): KeyValueSpecInput {
   return { kind: 'simple', column };
 }
 
-/** A JSON object of the given columns (all columns when omitted). */
-export function jsonSpec(columns?: readonly string[]): KeyValueSpecInput {
-  return columns === undefined ? { kind: 'json' } : { kind: 'json', columns: [...columns] };
+/**
+ * A JSON object of the given columns (all columns when omitted); options rename and nest fields,
+ * drop nulls, choose the timestamp form and the change envelope (`updateFormat`, `array`).
+ */
+export function jsonSpec(columns?: readonly string[], options: Omit<z.input<typeof jsonSpecSchema>, 'kind' | 'columns'> = {}): KeyValueSpecInput {
+  return columns === undefined ? { kind: 'json', ...options } : { kind: 'json', columns: [...columns], ...options };
+}
+
+/** One CSV record per message (RFC 4180 quoting), as Flink's csv format writes it; all columns when omitted. */
+export function csvSpec(columns?: readonly string[], options: Omit<z.input<typeof csvSpecSchema>, 'kind' | 'columns'> = {}): KeyValueSpecInput {
+  return columns === undefined ? { kind: 'csv', ...options } : { kind: 'csv', columns: [...columns], ...options };
+}
+
+/** A bytes column as it is, or a string column as UTF-8, with nothing around it. */
+export function rawSpec(column: string): KeyValueSpecInput {
+  return { kind: 'raw', column };
+}
+
+/** Influx line protocol as Flux's kafka.to writes it; `output: 'xxhash64'` gives Flux's record key. */
+export function influxSpec(options: Omit<z.input<typeof influxSpecSchema>, 'kind'> = {}): KeyValueSpecInput {
+  return { kind: 'influx', ...options };
+}
+
+/**
+ * Avro records: a schema derived from the columns (or given), in the Confluent wire format with a
+ * Schema Registry (`schema.registry.url` in the Kafka properties, or `registry.url`) by default,
+ * or `wireFormat: 'plain'` for the Avro binary alone.
+ */
+export function avroSpec(options: Omit<z.input<typeof avroSpecSchema>, 'kind'> = {}): KeyValueSpecInput {
+  return { kind: 'avro', ...options };
 }
 
 /** Compiles a validated spec for a schema; fails naming the part and the fix. */
@@ -44,6 +75,14 @@ export function createEncoder(spec: KeyValueSpec, schema: Schema, part: 'key' | 
       return simpleEncoder(spec, schema, part);
     case 'json':
       return jsonEncoder(spec, schema, part);
+    case 'csv':
+      return csvEncoder(spec, schema, part);
+    case 'raw':
+      return rawEncoder(spec, schema, part);
+    case 'influx':
+      return influxEncoder(spec, schema, part);
+    case 'avro':
+      return avroEncoder(spec, schema, part);
     default:
       throw new SpillwayError(
         ErrorCode.InvalidConfig,

@@ -20,7 +20,8 @@ import { ErrorCode, SpillwayError } from '../errors.ts';
 import type { ProducerSettings } from './producer-settings.ts';
 import type { KafkaRecord, RecordWriter, TopicDescription } from './record-writer.ts';
 
-type ConnectionSettings = Pick<
+/** What a client needs to reach the cluster: the connection part of the producer settings. */
+export type ConnectionSettings = Pick<
   ProducerSettings,
   'bootstrapServers' | 'clientId' | 'connectTimeoutMs' | 'requestTimeoutMs' | 'sasl' | 'tls' | 'securityProtocol'
 >;
@@ -296,6 +297,26 @@ export interface ReadTopicOptions {
   readonly readCommitted?: boolean;
 }
 
+function toReadRecord(message: {
+  topic: string;
+  partition: number;
+  offset: bigint;
+  key?: Buffer | null;
+  value?: Buffer | null;
+  headerEntries: [Buffer, Buffer][];
+  timestamp: bigint;
+}): ReadRecord {
+  return {
+    topic: message.topic,
+    partition: message.partition,
+    offset: message.offset,
+    key: message.key ?? null,
+    value: message.value ?? null,
+    headers: message.headerEntries.map(([key, value]) => [key.toString('utf8'), value]),
+    timestamp: message.timestamp,
+  };
+}
+
 /** Reads a topic from its beginning; used by the demo, the tests and Kafka-to-Kafka pipelines. */
 export async function readTopic(
   bootstrapServers: readonly string[],
@@ -317,15 +338,7 @@ export async function readTopic(
     const timer = setTimeout(() => void stream.close(), options.timeoutMs);
     try {
       for await (const message of stream) {
-        records.push({
-          topic: message.topic,
-          partition: message.partition,
-          offset: message.offset,
-          key: message.key ?? null,
-          value: message.value ?? null,
-          headers: message.headerEntries.map(([key, value]) => [key.toString('utf8'), value]),
-          timestamp: message.timestamp,
-        });
+        records.push(toReadRecord(message));
         if (records.length >= options.maxRecords) break;
       }
     } finally {
@@ -336,4 +349,145 @@ export async function readTopic(
     await consumer.close(true).catch(() => {});
   }
   return records;
+}
+
+export interface FollowTopicOptions {
+  readonly connection: ConnectionSettings;
+  readonly topic: string;
+  /** `earliest`: every record the topic holds, then new ones; `latest`: only records written after `ready`. */
+  readonly startFrom: 'earliest' | 'latest';
+  /** Only committed transactional records (default true). */
+  readonly readCommitted?: boolean;
+  /** How long joining and positioning may take before the follower fails (default 30 s). */
+  readonly timeoutMs?: number;
+  /**
+   * Receives the records as they arrive, in offset order within each partition, a fetch at a
+   * time. If it throws, following stops and `done` rejects with that error.
+   */
+  readonly onRecords: (records: readonly ReadRecord[]) => void;
+}
+
+export interface TopicFollower {
+  /** Resolves once the follower knows where it starts: with `latest`, records written after this are seen. */
+  readonly ready: Promise<void>;
+  /** Settles when following stops: resolves after `close()`, rejects on a failure. */
+  readonly done: Promise<void>;
+  /** Stops fetching (backpressure) until `resume()`; records already received are still delivered. */
+  pause(): void;
+  resume(): void;
+  /** Stops following (records already received are delivered first) and closes the connections. */
+  close(): Promise<void>;
+}
+
+/**
+ * Follows a topic: reads it from the beginning or the end and keeps delivering new records until
+ * closed. Each follower is a consumer in a group of its own, so it sees every partition and
+ * commits nothing. Records are bytes; what they mean is for the caller to decide.
+ */
+export function followTopic(options: FollowTopicOptions): TopicFollower {
+  const servers = options.connection.bootstrapServers;
+  const timeoutMs = options.timeoutMs ?? 30_000;
+  const consumer = new Consumer<Buffer, Buffer, Buffer, Buffer>({
+    ...connectionOptions(options.connection),
+    groupId: `spillway-follow-${randomUUID()}`,
+    autocommit: false,
+    maxWaitTime: 200,
+    isolationLevel:
+      options.readCommitted === false ? FetchIsolationLevels.READ_UNCOMMITTED : FetchIsolationLevels.READ_COMMITTED,
+  });
+  type Stream = Awaited<ReturnType<typeof consumer.consume>>;
+  let stream: Stream | undefined;
+  let pending: ReadRecord[] = [];
+  let flushScheduled = false;
+  let stopped = false;
+  let paused = false;
+  let closing: Promise<void> | undefined;
+  let resolveDone!: () => void;
+  let rejectDone!: (error: unknown) => void;
+  const done = new Promise<void>((resolve, reject) => {
+    resolveDone = resolve;
+    rejectDone = reject;
+  });
+  // A failure is reported through `done`; one nobody awaits must not crash the process.
+  done.catch(() => {});
+
+  const shutdown = async (): Promise<void> => {
+    await stream?.close().catch(() => {});
+    await consumer.close(true).catch(() => {});
+  };
+  const fail = (error: unknown): void => {
+    if (stopped) return;
+    stopped = true;
+    pending = [];
+    const failure =
+      error instanceof SpillwayError
+        ? error
+        : new SpillwayError(
+            ErrorCode.Internal,
+            `following topic "${options.topic}" on ${servers.join(', ')} failed: ${error instanceof Error ? error.message : String(error)}`,
+            { cause: error },
+          );
+    closing = shutdown().then(() => rejectDone(failure));
+  };
+  const flush = (): void => {
+    flushScheduled = false;
+    if (pending.length === 0 || stopped) return;
+    const batch = pending;
+    pending = [];
+    try {
+      options.onRecords(batch);
+    } catch (error) {
+      fail(error);
+    }
+  };
+
+  const ready = (async () => {
+    const started = await withDeadline(
+      consumer.consume({
+        topics: [options.topic],
+        mode: options.startFrom === 'latest' ? MessagesStreamModes.LATEST : MessagesStreamModes.EARLIEST,
+      }),
+      timeoutMs,
+      servers,
+    );
+    stream = started;
+    // The start offsets are listed after the stream exists; until then `latest` has no position.
+    const positioned = started.offsetsToFetch.size > 0 ? Promise.resolve() : new Promise<void>((resolve) => started.once('offsets', () => resolve()));
+    started.on('data', (message) => {
+      if (stopped) return;
+      pending.push(toReadRecord(message));
+      if (!flushScheduled) {
+        flushScheduled = true;
+        setImmediate(flush);
+      }
+    });
+    started.on('error', (error) => fail(error));
+    if (paused) started.pause();
+    if (stopped) {
+      await started.close().catch(() => {});
+      return;
+    }
+    await withDeadline(positioned, timeoutMs, servers);
+  })();
+  ready.catch((error: unknown) => fail(error));
+
+  return {
+    ready,
+    done,
+    pause() {
+      paused = true;
+      stream?.pause();
+    },
+    resume() {
+      paused = false;
+      if (!stopped) stream?.resume();
+    },
+    close() {
+      if (closing !== undefined) return closing.then(() => done);
+      flush();
+      stopped = true;
+      closing = shutdown().then(() => resolveDone());
+      return closing.then(() => done);
+    },
+  };
 }

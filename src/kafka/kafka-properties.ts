@@ -73,6 +73,16 @@ const serverList: Parser = (raw) => {
   return servers.map((server) => server.replace(/^[a-zA-Z_]+:\/\//, ''));
 };
 
+const urlList: Parser = (raw) => {
+  if (typeof raw !== 'string') throw new ValueProblem('expected a URL such as http://127.0.0.1:8081 (several separated by commas)');
+  const urls = raw.split(',').map((url) => url.trim()).filter((url) => url.length > 0);
+  if (urls.length === 0) throw new ValueProblem('expected at least one URL such as http://127.0.0.1:8081');
+  for (const url of urls) {
+    if (!/^https?:\/\/[^\s/]+/.test(url)) throw new ValueProblem(`"${url}" is not an http:// or https:// URL`);
+  }
+  return raw;
+};
+
 const entry = (
   name: string,
   parse: Parser,
@@ -91,6 +101,7 @@ export const SUPPORTED_KAFKA_PROPERTIES: readonly PropertyEntry[] = [
   entry('linger.ms', integer(0, 900_000), '5', 'How long the sink waits for more changes before sending a batch.', ['queue.buffering.max.ms']),
   entry('batch.size', integer(1, 2_147_483_647), '1048576', 'Largest batch, in bytes of keys and values, sent in one request.'),
   entry('batch.num.messages', integer(1, 1_000_000), '10000', 'Largest batch, in records, sent in one request.'),
+  entry('queue.buffering.max.messages', integer(1, 100_000_000), '100000', 'Changes a sink holds before it holds back the sources feeding it (backpressure).'),
   entry('message.max.bytes', integer(1_000, 1_000_000_000), '1048576', 'Largest record the sink sends; bigger ones go to the error policy.', ['max.request.size']),
   entry('request.timeout.ms', integer(1, 2_147_483_647), '30000', 'How long to wait for one broker response.'),
   entry('delivery.timeout.ms', integer(1, 2_147_483_647), '120000', 'Upper bound on a write, retries included; also how long an unreachable cluster is tried.', ['message.timeout.ms']),
@@ -114,6 +125,9 @@ export const SUPPORTED_KAFKA_PROPERTIES: readonly PropertyEntry[] = [
   entry('ssl.key.password', text, '', 'Password of the client private key.'),
   entry('enable.ssl.certificate.verification', bool, 'true', 'Verify the brokers\' certificates.'),
   entry('ssl.endpoint.identification.algorithm', choice(['https', 'none', '']), 'https', 'https checks the broker host name against its certificate; none skips it.'),
+  // Read by Avro specs with the Confluent wire format (as Deephaven and Confluent's serializers
+  // read it); Spillway-level, never sent to the brokers.
+  entry('schema.registry.url', urlList, '', 'Schema Registry for Avro specs with the Confluent wire format (Spillway-level; not sent to Kafka). Several URLs may be separated by commas.'),
 ];
 
 /** Consumer-side and reader-only properties people keep in shared configs: accepted, with a warning. */
@@ -293,6 +307,7 @@ export function parseKafkaProperties(
     lingerMs: number('linger.ms', 5),
     batchSize: number('batch.size', 1_048_576),
     batchNumMessages: number('batch.num.messages', 10_000),
+    maxQueuedChanges: number('queue.buffering.max.messages', 100_000),
     maxMessageBytes: number('message.max.bytes', 1_048_576),
     requestTimeoutMs: number('request.timeout.ms', 30_000),
     deliveryTimeoutMs: number('delivery.timeout.ms', 120_000),

@@ -13,6 +13,8 @@ export const PartitionerName = {
   LeastBytes: 'least-bytes',
   /** Writer i → partition i mod n (Flink's FlinkFixedPartitioner). */
   Fixed: 'fixed',
+  /** FNV-1a of the key with kafka-go's (and Sarama's) sign handling: Flux's `hash` balancer. */
+  KafkaGoHash: 'kafka-go-hash',
 } as const;
 export type PartitionerName = (typeof PartitionerName)[keyof typeof PartitionerName];
 
@@ -85,6 +87,45 @@ export function leastBytesPartitioner(): Partitioner {
   };
 }
 
+const FNV_OFFSET_BASIS = 0x811c9dc5;
+const FNV_PRIME = 0x01000193;
+
+/**
+ * FNV-1a, 32 bits: start from the offset basis, and for each byte xor it in, then multiply by
+ * the FNV prime modulo 2^32. Returns the hash as an unsigned 32-bit number.
+ */
+export function fnv1a32(bytes: Uint8Array): number {
+  let hash = FNV_OFFSET_BASIS;
+  for (const byte of bytes) hash = Math.imul(hash ^ byte, FNV_PRIME);
+  return hash >>> 0;
+}
+
+/**
+ * The partition kafka-go's `Hash` balancer picks (Flux's default `hash`; Sarama's hash
+ * partitioner computes the same): the FNV-1a hash read as a signed 32-bit integer, its remainder
+ * by the partition count with the dividend's sign (Go's `%`), and a negative remainder negated.
+ * So 0x80000001 (−2147483647) on 10 partitions is −7 → 7, not 0x80000001 mod 10 = 9.
+ */
+export function kafkaGoHashPartition(key: Uint8Array, partitionCount: number): number {
+  // JavaScript's % also keeps the dividend's sign; Math.abs negates it (and turns −0 into 0).
+  return Math.abs((fnv1a32(key) | 0) % partitionCount);
+}
+
+/**
+ * Flux's `hash` balancer (kafka-go's `Hash`). Flux always sends a key (the line's digest); a
+ * keyless record goes round-robin, as kafka-go does.
+ */
+export function kafkaGoHashPartitioner(): Partitioner {
+  const spread = roundRobin();
+  return {
+    name: PartitionerName.KafkaGoHash,
+    partition(key, _valueBytes, partitionCount) {
+      checkCount(partitionCount);
+      return key === null ? spread(partitionCount) : kafkaGoHashPartition(key, partitionCount);
+    },
+  };
+}
+
 export function fixedPartitioner(): Partitioner {
   return {
     name: PartitionerName.Fixed,
@@ -100,6 +141,7 @@ const factories: Record<PartitionerName, () => Partitioner> = {
   'round-robin': roundRobinPartitioner,
   'least-bytes': leastBytesPartitioner,
   fixed: fixedPartitioner,
+  'kafka-go-hash': kafkaGoHashPartitioner,
 };
 
 export function createPartitioner(name: PartitionerName): Partitioner {

@@ -10,7 +10,7 @@ import { ErrorCode } from '../../src/errors.ts';
 import { sum } from '../../src/model/aggregations.ts';
 import { defineSchema } from '../../src/model/schema.ts';
 import { inputTable } from '../../src/model/sources/input-table.ts';
-import { foldRetract, fromKcat } from '../helpers/changelog-fold.ts';
+import { foldRetract, fromKcat, insertDeleteDecoder } from '../helpers/changelog-fold.ts';
 import { bootstrapServers, kcatRead, randomTopic } from '../helpers/kafka.ts';
 
 /** The seed's connector body, pointed at the test broker and a fresh topic. */
@@ -48,18 +48,14 @@ describe('Feldera output connector: total sales as insert_delete', () => {
       records.map((r) => r.value?.toString()),
       ['{"insert":{"total":10}}', '{"delete":{"total":10}}', '{"insert":{"total":30}}', '{"delete":{"total":30}}', '{"insert":{"total":15}}'],
     );
-    const decoded = fromKcat(records).map((record) => {
-      const change = JSON.parse(record.value ?? '{}') as { insert?: unknown; delete?: unknown };
-      return { ...record, headers: new Map([['change-kind', change.insert === undefined ? 'delete' : 'insert']]), value: JSON.stringify(change.insert ?? change.delete) };
-    });
-    assert.deepEqual(foldRetract(decoded, (record) => ({ op: record.headers.get('change-kind') as 'insert' | 'delete', row: record.value ?? '' })), ['{"total":15}']);
+    assert.deepEqual(foldRetract(fromKcat(records), insertDeleteDecoder), ['{"total":15}']);
   });
 
   it('with array: true, a message holds an array of changes', async () => {
     const { records } = await sellBooks(true);
     const changes = records.flatMap((r) => JSON.parse(r.value?.toString() ?? '[]') as unknown[]);
     assert.deepEqual(changes.at(-1), { insert: { total: 15 } });
-    assert.ok(records.length < changes.length || changes.length === 5);
+    assert.deepEqual(foldRetract(fromKcat(records), insertDeleteDecoder), ['{"total":15}']);
   });
 
   it('refuses a connector that is not a Kafka output, naming the field', () => {

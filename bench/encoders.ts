@@ -1,0 +1,134 @@
+/**
+ * Encoders alone, no broker: rows/s per format over the 6-column table of
+ * bench/produce-end-to-end.ts, each beside a peer measured in the same run where one exists —
+ * JSON against `JSON.stringify` of the same rows as plain objects, CSV against csv-stringify.
+ * Prints rows/s, MB/s of output, the ratio to the peer, and the process's peak RSS.
+ *   node bench/encoders.ts [rows]
+ *
+ * To add a format, add one entry to `entries`: a spec (and `via` when it writes changes), or a
+ * `custom` function for a peer; `peer` names the entry it is compared with.
+ */
+import avro from 'avsc';
+import { stringify } from 'csv-stringify/sync';
+import type { Encoder, RowChange } from '../src/formats/encoder.ts';
+import { type KeyValueSpecInput, avroSpec, createEncoder, csvSpec, influxSpec, jsonSpec, keyValueSpecSchema, rawSpec, simpleSpec } from '../src/formats/key-value-spec.ts';
+import { type Row, defineSchema, normalizeRow } from '../src/model/schema.ts';
+
+const rowCount = Number(process.argv[2] ?? 200_000);
+const ARRAY_BATCH = 100;
+const ROUNDS = 5;
+
+const schema = defineSchema({ id: 'int64', key: 'string', a: 'float64', b: 'float64', n: 'int32', note: 'string' });
+const columns = schema.columns.map((column) => column.name);
+const note = 'the quick brown fox jumps over the lazy d';
+const rows: Row[] = Array.from({ length: rowCount }, (_v, i) =>
+  normalizeRow(schema, { id: BigInt(i), key: `sensor-${String(i % 10_000).padStart(9, '0')}`, a: i * 0.5, b: Math.sqrt(i), n: i % 1000, note }, `row ${i}`),
+);
+/** The same rows as plain JSON-able objects (the id as a number), for the JSON.stringify peer. */
+const plainObjects = rows.map((row) => ({ ...row, id: Number(row.id) }));
+
+type Output = Buffer | string | null;
+
+interface BenchEntry {
+  readonly name: string;
+  /** A spec, compiled with createEncoder against the bench schema. */
+  readonly spec?: KeyValueSpecInput;
+  /** How rows reach the encoder: `encode(row)` (default), one change each, or arrays of ARRAY_BATCH changes. */
+  readonly via?: 'encode' | 'encodeChange' | 'encodeChanges';
+  /** A peer that is not a Spillway encoder: returns a function writing row i. */
+  readonly custom?: () => (index: number) => Output;
+  /** The entry this one is compared with (ratio = this / peer). */
+  readonly peer?: string;
+}
+
+const csvStringifyOptions = { delimiter: ',', quote: '"', record_delimiter: '' } as const;
+
+const entries: readonly BenchEntry[] = [
+  { name: 'JSON.stringify (peer)', custom: () => (i) => Buffer.from(JSON.stringify(plainObjects[i]), 'utf8') },
+  { name: 'json', spec: jsonSpec(), peer: 'JSON.stringify (peer)' },
+  { name: 'json insert_delete', spec: jsonSpec(undefined, { updateFormat: 'insert_delete' }), via: 'encodeChange', peer: 'JSON.stringify (peer)' },
+  { name: 'json debezium', spec: jsonSpec(undefined, { updateFormat: 'debezium' }), via: 'encodeChange', peer: 'JSON.stringify (peer)' },
+  { name: `json insert_delete array (${ARRAY_BATCH}/message)`, spec: jsonSpec(undefined, { updateFormat: 'insert_delete', array: true }), via: 'encodeChanges', peer: 'JSON.stringify (peer)' },
+  {
+    name: 'json nested, no nulls, epoch-millis',
+    spec: jsonSpec(undefined, { mapping: { a: 'reading.a', b: 'reading.b' }, includeNulls: false, timestamps: 'epoch-millis' }),
+    peer: 'JSON.stringify (peer)',
+  },
+  {
+    name: 'csv-stringify (peer)',
+    custom: () => (i) => {
+      const row = rows[i] as Row;
+      return Buffer.from(stringify([columns.map((column) => row[column])], csvStringifyOptions), 'utf8');
+    },
+  },
+  { name: 'csv', spec: csvSpec(), peer: 'csv-stringify (peer)' },
+  { name: 'csv | with header', spec: csvSpec(undefined, { fieldDelimiter: '|', header: true }), peer: 'csv-stringify (peer)' },
+  { name: 'raw (string column)', spec: rawSpec('note') },
+  { name: 'simple (string column)', spec: simpleSpec('key') },
+  { name: 'influx line (1 tag, 4 fields)', spec: influxSpec({ name: 'sensor', tagColumns: ['key'], valueColumns: ['a', 'b', 'n', 'note'], timeColumn: null }) },
+  {
+    // avsc's own writer on objects already shaped for it (longs as numbers), with the schema avroSpec derives.
+    name: 'avsc toBuffer (peer)',
+    custom: () => {
+      const { schemaText } = createEncoder(keyValueSpecSchema.parse(avroSpec({ wireFormat: 'plain' })), schema, 'value') as Encoder & { schemaText: string };
+      const type = avro.Type.forSchema(JSON.parse(schemaText) as avro.Schema);
+      return (i) => type.toBuffer(plainObjects[i]);
+    },
+  },
+  { name: 'avro (plain binary)', spec: avroSpec({ wireFormat: 'plain' }), peer: 'avsc toBuffer (peer)' },
+  {
+    name: 'influx xxhash64 key (Flux)',
+    spec: influxSpec({ name: 'sensor', tagColumns: ['key'], valueColumns: ['a', 'b', 'n', 'note'], timeColumn: null, output: 'xxhash64' }),
+  },
+];
+
+function writerFor(entry: BenchEntry): (index: number) => Output {
+  if (entry.custom !== undefined) return entry.custom();
+  if (entry.spec === undefined) throw new Error(`entry "${entry.name}" needs a spec or a custom function`);
+  const encoder: Encoder = createEncoder(keyValueSpecSchema.parse(entry.spec), schema, 'value');
+  switch (entry.via ?? 'encode') {
+    case 'encode':
+      return (i) => encoder.encode(rows[i] as Row);
+    case 'encodeChange':
+      return (i) => encoder.encodeChange?.({ op: i % 2 === 0 ? 'insert' : 'delete', row: rows[i] as Row }) ?? null;
+    case 'encodeChanges': {
+      const changes: RowChange[] = rows.map((row, i) => ({ op: i % 2 === 0 ? 'insert' : 'delete', row }));
+      // Called for every row index; writes one message per ARRAY_BATCH rows.
+      return (i) => (i % ARRAY_BATCH === 0 ? (encoder.encodeChanges?.(changes.slice(i, i + ARRAY_BATCH)) ?? null) : null);
+    }
+  }
+}
+
+/** One timed pass over every row; returns elapsed milliseconds and bytes written. */
+function pass(write: (index: number) => Output): { milliseconds: number; bytes: number } {
+  let bytes = 0;
+  const started = performance.now();
+  for (let i = 0; i < rowCount; i++) bytes += write(i)?.length ?? 0;
+  return { milliseconds: performance.now() - started, bytes };
+}
+
+const writers = entries.map((entry) => {
+  if (entry.peer !== undefined && !entries.some((other) => other.name === entry.peer)) throw new Error(`entry "${entry.name}" compares with "${entry.peer}", which is not an entry`);
+  const write = writerFor(entry);
+  for (let i = 0; i < Math.min(rowCount, 20_000); i++) write(i); // warm up
+  return { entry, write, best: Number.POSITIVE_INFINITY, bytes: 0 };
+});
+// Rounds interleave the entries, so a slow spell on a shared machine hits an entry and its peer alike.
+for (let round = 0; round < ROUNDS; round++) {
+  for (const writer of writers) {
+    const { milliseconds, bytes } = pass(writer.write);
+    writer.best = Math.min(writer.best, milliseconds);
+    writer.bytes = bytes;
+  }
+}
+
+const rowsPerSecond = (best: number) => rowCount / (best / 1000);
+console.log(`rows: ${rowCount} (6 columns: int64, string, float64, float64, int32, string); best of ${ROUNDS} interleaved rounds`);
+for (const { entry, best, bytes } of writers) {
+  const peer = writers.find((writer) => writer.entry.name === entry.peer);
+  const ratio = peer === undefined ? '' : `  ratio to ${entry.peer}: ${(peer.best / best).toFixed(2)}`;
+  const megabytesPerSecond = bytes / 1024 / 1024 / (best / 1000);
+  console.log(`${entry.name.padEnd(42)} ${String(Math.round(rowsPerSecond(best))).padStart(10)} rows/s ${megabytesPerSecond.toFixed(1).padStart(7)} MB/s${ratio}`);
+}
+// maxRSS is the peak resident set size of this process, in KiB.
+console.log(`peak RSS: ${Math.round(process.resourceUsage().maxRSS / 1024)} MiB`);

@@ -1,0 +1,123 @@
+/**
+ * Flux's front door: `kafkaTo(table, { brokers, topic, balancer, name, nameColumn, tagColumns,
+ * timeColumn, valueColumns })`, in the words of Flux's `kafka.to`, translated into a sink spec and
+ * nothing more.
+ *
+ * What `kafka.to` writes, as its Go implementation (stdlib/kafka/to.go) does it:
+ * - One message per row. Its value is that row as one line of Influx line protocol, without the
+ *   trailing newline: the measurement from `name`, or else from the `nameColumn` column
+ *   (default `_measurement`); a tag per `tagColumns` column (default none), in the table's column
+ *   order; a field per `valueColumns` column (default `["_value"]`), sorted by name; and the
+ *   `timeColumn` column (default `_time`) as the timestamp in nanoseconds. Other columns are not
+ *   written. The formats layer's `influx` spec holds the line rules and Flux's treatment of nulls.
+ * - Its key is the XXH64 digest of that line, 8 bytes little-endian — not the group key the Flux
+ *   docs speak of. So under `hash` equal lines share a partition and distinct lines spread.
+ * - `balancer` picks kafka-go's balancer: `hash` (the default) is its `Hash`, FNV-1a of the key
+ *   with Go's signed remainder (the `kafka-go-hash` partitioner); `round-robin` gives partitions
+ *   0, 1, 2, … in turn; `least-bytes` gives each message to the partition that has been sent the
+ *   fewest key and value bytes so far, the lowest-numbered on a tie. Spillway's `round-robin` and
+ *   `least-bytes` partitioners behave exactly so.
+ * - When `valueColumns` is given, to.go's argument reading overwrites the tag list with it and
+ *   leaves the value list empty (it appends to the wrong slice), so such a call writes no field
+ *   and fails; Spillway does what the documentation says: they are the fields.
+ * - Flux takes broker addresses as URLs (its example passes `http://127.0.0.1:9092`); the scheme is
+ *   dropped here, since Kafka wants `host:port`.
+ *
+ * Flux tables are finished results, so the sink appends: a table that updates or deletes rows is
+ * refused, as line protocol has nothing to write for a retraction.
+ */
+import { z } from 'zod';
+import { ErrorCode, SpillwayError } from '../errors.ts';
+import { compileInfluxLine, influxSpecSchema } from '../formats/influx.ts';
+import type { KeyValueSpecInput } from '../formats/key-value-spec.ts';
+import { createKafkaWriter } from '../kafka/kafka-client.ts';
+import type { Table } from '../model/table.ts';
+import { type SinkDependencies, type SinkHandle, startSink } from '../sink/sink.ts';
+import type { SinkSpecInput } from '../sink/sink-spec.ts';
+
+/** Flux's balancer names and the partitioner each one is. */
+const balancers = {
+  hash: 'kafka-go-hash',
+  'round-robin': 'round-robin',
+  'least-bytes': 'least-bytes',
+} as const;
+
+const columnName = z.string().min(1);
+
+export const kafkaToOptionsSchema = z
+  .object({
+    /** Broker addresses, `host:port` or a URL such as `http://127.0.0.1:9092`. */
+    brokers: z.array(z.string().min(1)).min(1, 'at least one broker is required').readonly(),
+    topic: z.string().min(1, 'the topic name is empty'),
+    /** How messages are spread over partitions: `hash` (default), `round-robin` or `least-bytes`. */
+    balancer: z.enum(['hash', 'round-robin', 'least-bytes']).default('hash'),
+    /** The measurement of every line; when given, `nameColumn` is not read. */
+    name: z.string().min(1).optional(),
+    /** The string column naming each line's measurement; default `_measurement`. */
+    nameColumn: columnName.optional(),
+    /** String columns written as tags; default none. */
+    tagColumns: z.array(columnName).readonly().optional(),
+    /** The timestamp column; default `_time`. */
+    timeColumn: columnName.optional(),
+    /** Columns written as fields; default `["_value"]`. */
+    valueColumns: z.array(columnName).min(1).readonly().optional(),
+    /** Further Kafka producer properties by their librdkafka / Java names (compression.type, sasl.*, …). */
+    kafkaConfig: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
+  })
+  .strict();
+
+export type KafkaToOptions = z.input<typeof kafkaToOptionsSchema>;
+
+/** `http://host:9092/` → `host:9092`. */
+function brokerAddress(broker: string): string {
+  return broker.replace(/^[a-z][a-z0-9+.-]*:\/\//i, '').replace(/\/+$/, '');
+}
+
+function parseOptions(options: unknown): z.output<typeof kafkaToOptionsSchema> {
+  const result = kafkaToOptionsSchema.safeParse(options);
+  if (result.success) return result.data;
+  const problems = result.error.issues.map((issue) => {
+    const option = issue.path.length === 0 ? 'options' : `option ${issue.path.join('.')}`;
+    if (issue.code === 'unrecognized_keys') return `unknown option(s) ${issue.keys.map((key) => `"${key}"`).join(', ')}`;
+    return `${option}: ${issue.message}`;
+  });
+  throw new SpillwayError(ErrorCode.InvalidConfig, `kafkaTo(): ${problems.join('; ')}`);
+}
+
+/**
+ * Writes a table to Kafka as Flux's `kafka.to` does: one line-protocol message per row, keyed by
+ * the line's XXH64 digest. Returns the sink's handle (`done`, `stop()`, `metrics`).
+ * @example kafkaTo(table, { brokers: ['127.0.0.1:9092'], topic: 'metrics', tagColumns: ['host'] })
+ */
+export function kafkaTo(table: Table, options: KafkaToOptions, dependencies: Partial<SinkDependencies> = {}): SinkHandle {
+  const parsed = parseOptions(options);
+  if (!table.appendOnly) {
+    throw new SpillwayError(
+      ErrorCode.IncompatibleMode,
+      `kafkaTo(): topic "${parsed.topic}": Flux's kafka.to appends one line per row and cannot express an update or a delete, ` +
+        'but this table updates or deletes rows; write it with produce() in upsert or retract mode instead',
+    );
+  }
+  const line = influxSpecSchema.parse({
+    kind: 'influx',
+    ...(parsed.name === undefined ? {} : { name: parsed.name }),
+    ...(parsed.nameColumn === undefined ? {} : { nameColumn: parsed.nameColumn }),
+    ...(parsed.tagColumns === undefined ? {} : { tagColumns: parsed.tagColumns }),
+    ...(parsed.timeColumn === undefined ? {} : { timeColumn: parsed.timeColumn }),
+    ...(parsed.valueColumns === undefined ? {} : { valueColumns: parsed.valueColumns }),
+  });
+  // Check the columns now, so errors speak of kafkaTo's options rather than the encoder's.
+  compileInfluxLine(line, table.schema, 'kafkaTo()');
+  const value: KeyValueSpecInput = line;
+  const key: KeyValueSpecInput = { ...line, output: 'xxhash64' };
+  const spec: SinkSpecInput = {
+    name: `kafkaTo-${parsed.topic}`.slice(0, 200),
+    topic: parsed.topic,
+    kafka: { ...parsed.kafkaConfig, 'bootstrap.servers': parsed.brokers.map(brokerAddress).join(',') },
+    key,
+    value,
+    mode: 'append',
+    partitioner: balancers[parsed.balancer],
+  };
+  return startSink(table, spec, { createWriter: createKafkaWriter, ...dependencies });
+}
