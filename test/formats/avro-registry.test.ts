@@ -9,7 +9,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import avro from 'avsc';
+import type avro from 'avsc';
 import { freePort } from '../../src/broker/embedded-broker.ts';
 import { produce } from '../../src/dialects/deephaven.ts';
 import { ErrorCode, SpillwayError } from '../../src/errors.ts';
@@ -21,21 +21,10 @@ import { defineSchema } from '../../src/model/schema.ts';
 import { newTable } from '../../src/model/sources/static-table.ts';
 import { bootstrapServers, kcatRead, randomTopic } from '../helpers/kafka.ts';
 import { useSchemaRegistry } from '../helpers/schema-registry.ts';
+import { independentAvroType } from '../helpers/avro-decoder.ts';
 
 const registry = useSchemaRegistry();
 
-const testLong = avro.types.LongType.__with({
-  fromBuffer: (bytes: Buffer) => bytes.readBigInt64LE(),
-  toBuffer: (value: bigint) => {
-    const bytes = Buffer.alloc(8);
-    bytes.writeBigInt64LE(value);
-    return bytes;
-  },
-  fromJSON: (json: number) => BigInt(json),
-  toJSON: (value: bigint) => Number(value),
-  isValid: (value: unknown) => typeof value === 'bigint',
-  compare: (a: bigint, b: bigint) => (a < b ? -1 : a > b ? 1 : 0),
-});
 
 /** Registry requests made directly over HTTP, not through Spillway's client. */
 async function registryGet(path: string): Promise<unknown> {
@@ -61,9 +50,7 @@ async function decodeConfluent(bytes: Buffer | null): Promise<{ id: number; sche
   const id = bytes.readUInt32BE(1);
   const { schema } = (await registryGet(`/schemas/ids/${id}`)) as { schema: string };
   const parsed = JSON.parse(schema) as avro.Schema;
-  const type = avro.Type.forSchema(parsed, {
-    typeHook: (node) => (node === 'long' || (typeof node === 'object' && (node as { type?: unknown }).type === 'long') ? testLong : undefined),
-  });
+  const type = independentAvroType(parsed);
   return { id, schema: parsed, value: { ...(type.fromBuffer(bytes.subarray(5)) as Record<string, unknown>) } };
 }
 

@@ -7,32 +7,18 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import avro from 'avsc';
+import type avro from 'avsc';
 import { type AvroEncoder, avroEncoder, avroSpecSchema } from '../../src/formats/avro.ts';
 import { avroSpec, createEncoder, keyValueSpecSchema } from '../../src/formats/key-value-spec.ts';
 import { ErrorCode, SpillwayError } from '../../src/errors.ts';
 import { parseKafkaProperties } from '../../src/kafka/kafka-properties.ts';
 import { freePort } from '../../src/broker/embedded-broker.ts';
 import { type Row, type Schema, defineSchema, normalizeRow } from '../../src/model/schema.ts';
+import { independentAvroType } from '../helpers/avro-decoder.ts';
 
-/** A long that reads as bigint, built from avsc's documented 8-byte hook (not the encoder's). */
-const testLong = avro.types.LongType.__with({
-  fromBuffer: (bytes: Buffer) => bytes.readBigInt64LE(),
-  toBuffer: (value: bigint) => {
-    const bytes = Buffer.alloc(8);
-    bytes.writeBigInt64LE(value);
-    return bytes;
-  },
-  fromJSON: (json: number) => BigInt(json),
-  toJSON: (value: bigint) => Number(value),
-  isValid: (value: unknown) => typeof value === 'bigint',
-  compare: (a: bigint, b: bigint) => (a < b ? -1 : a > b ? 1 : 0),
-});
 
 function decoder(schemaText: string): avro.Type {
-  return avro.Type.forSchema(JSON.parse(schemaText) as avro.Schema, {
-    typeHook: (node) => (node === 'long' || (typeof node === 'object' && (node as { type?: unknown }).type === 'long') ? testLong : undefined),
-  });
+  return independentAvroType(JSON.parse(schemaText) as avro.Schema);
 }
 
 function build(schema: Schema, options: Parameters<typeof avroSpec>[0] = {}, part: 'key' | 'value' = 'value'): AvroEncoder {
