@@ -12,18 +12,16 @@ import avro from 'avsc';
 import { stringify } from 'csv-stringify/sync';
 import type { Encoder, RowChange } from '../src/formats/encoder.ts';
 import { type KeyValueSpecInput, avroSpec, createEncoder, csvSpec, influxSpec, jsonSpec, keyValueSpecSchema, rawSpec, simpleSpec } from '../src/formats/key-value-spec.ts';
-import { type Row, defineSchema, normalizeRow } from '../src/model/schema.ts';
+import { type Row, normalizeRow } from '../src/model/schema.ts';
+import { sensorRows, sensorSchema } from './sensor-table.ts';
 
 const rowCount = Number(process.argv[2] ?? 200_000);
 const ARRAY_BATCH = 100;
 const ROUNDS = 5;
 
-const schema = defineSchema({ id: 'int64', key: 'string', a: 'float64', b: 'float64', n: 'int32', note: 'string' });
+const schema = sensorSchema;
 const columns = schema.columns.map((column) => column.name);
-const note = 'the quick brown fox jumps over the lazy d';
-const rows: Row[] = Array.from({ length: rowCount }, (_v, i) =>
-  normalizeRow(schema, { id: BigInt(i), key: `sensor-${String(i % 10_000).padStart(9, '0')}`, a: i * 0.5, b: Math.sqrt(i), n: i % 1000, note }, `row ${i}`),
-);
+const rows: Row[] = sensorRows(rowCount).map((row, i) => normalizeRow(schema, row, `row ${i}`));
 /** The same rows as plain JSON-able objects (the id as a number), for the JSON.stringify peer. */
 const plainObjects = rows.map((row) => ({ ...row, id: Number(row.id) }));
 

@@ -20,8 +20,8 @@ import { createKafkaWriter, createTopic } from '../src/kafka/kafka-client.ts';
 import { parseKafkaProperties } from '../src/kafka/kafka-properties.ts';
 import { javaKeyPartition } from '../src/kafka/murmur2.ts';
 import type { KafkaRecord } from '../src/kafka/record-writer.ts';
-import { defineSchema } from '../src/model/schema.ts';
 import { newTable } from '../src/model/sources/static-table.ts';
+import { sensorRows, sensorSchema } from './sensor-table.ts';
 
 const PARTITIONS = 6;
 const clients = ['platformatic', 'kafkajs'] as const;
@@ -36,19 +36,8 @@ interface RunResult {
 
 /** The records of bench/produce-end-to-end.ts, encoded by Spillway's encoders, with their partitions. */
 function encodedRecords(rows: number, topic: string): KafkaRecord[] {
-  const schema = defineSchema({ id: 'int64', key: 'string', a: 'float64', b: 'float64', n: 'int32', note: 'string' });
-  const note = 'the quick brown fox jumps over the lazy d';
-  const table = newTable(
-    schema,
-    Array.from({ length: rows }, (_v, i) => ({
-      id: BigInt(i),
-      key: `sensor-${String(i % 10_000).padStart(9, '0')}`,
-      a: i * 0.5,
-      b: Math.sqrt(i),
-      n: i % 1000,
-      note,
-    })),
-  );
+  const schema = sensorSchema;
+  const table = newTable(schema, sensorRows(rows));
   const keyEncoder = createEncoder(simpleSpec('key'), schema, 'key');
   const valueEncoder = createEncoder(jsonSpec(), schema, 'value');
   const records: KafkaRecord[] = [];

@@ -12,21 +12,13 @@ import { createKafkaWriter, createTopic } from '../src/kafka/kafka-client.ts';
 import { javaKeyPartition } from '../src/kafka/murmur2.ts';
 import { parseKafkaProperties } from '../src/kafka/kafka-properties.ts';
 import type { KafkaRecord } from '../src/kafka/record-writer.ts';
-import { defineSchema } from '../src/model/schema.ts';
 import { newTable } from '../src/model/sources/static-table.ts';
+import { sensorRows, sensorSchema } from './sensor-table.ts';
 
 const rows = Number(process.argv[2] ?? 1_000_000);
 const bootstrap = process.env.KAFKA_BOOTSTRAP_SERVERS ?? (await startBroker()).bootstrapServers ?? '';
-const schema = defineSchema({ id: 'int64', key: 'string', a: 'float64', b: 'float64', n: 'int32', note: 'string' });
-const note = 'the quick brown fox jumps over the lazy d';
-const data = Array.from({ length: rows }, (_v, i) => ({
-  id: BigInt(i),
-  key: `sensor-${String(i % 10_000).padStart(9, '0')}`,
-  a: i * 0.5,
-  b: Math.sqrt(i),
-  n: i % 1000,
-  note,
-}));
+const schema = sensorSchema;
+const data = sensorRows(rows);
 const kafka = { 'bootstrap.servers': bootstrap };
 let peakRss = 0;
 const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 50);

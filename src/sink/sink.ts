@@ -397,7 +397,8 @@ class Sink implements SinkHandle {
     const records: KafkaRecord[] = [];
     let bytes = 0;
     for (const draft of drafts) {
-      const partitions = await this.#partitionCount(draft.topic);
+      // Known topics are looked up without a wait per record; only a new topic is described.
+      const partitions = this.#partitionCounts.get(draft.topic) ?? (await this.#partitionCount(draft.topic));
       const size = (draft.key?.length ?? 0) + (draft.value?.length ?? 0);
       if (draft.partition !== undefined && (draft.partition < 0 || draft.partition >= partitions || !Number.isInteger(draft.partition))) {
         throw new SpillwayError(
