@@ -17,7 +17,7 @@ import {
   normalizeValue,
   requireColumns,
 } from './schema.ts';
-import { BaseTable, type Change, type ChangeBatch, type RowId, type Table } from './table.ts';
+import { BaseTable, type Change, type ChangeBatch, type RowId, type Subscription, type Table } from './table.ts';
 
 /** A computed column: a function of the row and its position `i` (Deephaven's `i`). */
 export type Formula = (row: Row, i: number) => unknown;
@@ -33,22 +33,22 @@ export type ColumnFormula =
 
 export abstract class LiveTable extends BaseTable {
   /** Adds (or replaces) columns computed from each row. */
-  update(columns: Readonly<Record<string, ColumnFormula>>): LiveTable {
+  update(columns: Readonly<Record<string, ColumnFormula>>): DerivedTable {
     return new UpdateTable(this, columns);
   }
 
   /** Keeps the last row for each key, in Deephaven's words `last_by`. */
-  lastBy(keys: readonly string[]): LiveTable {
+  lastBy(keys: readonly string[]): DerivedTable {
     return new LastByTable(this, keys);
   }
 
   /** Keeps the rows for which the predicate holds. */
-  where(predicate: (row: Row) => boolean): LiveTable {
+  where(predicate: (row: Row) => boolean): DerivedTable {
     return new WhereTable(this, predicate);
   }
 
   /** Keeps the named columns, in that order. */
-  select(columns: readonly string[]): LiveTable {
+  select(columns: readonly string[]): DerivedTable {
     return new SelectTable(this, columns);
   }
 
@@ -58,60 +58,58 @@ export abstract class LiveTable extends BaseTable {
    * (always, with `preserveEmpty`).
    * @example table.aggBy({ n: count(), total: sum('amount'), low: min('amount'), mean: avg('amount') }, ['region'])
    */
-  aggBy(aggregations: Aggregations, keys: readonly string[] = [], options: AggByOptions = {}): LiveTable {
+  aggBy(aggregations: Aggregations, keys: readonly string[] = [], options: AggByOptions = {}): DerivedTable {
     return new AggByTable(this, aggregations, keys, options);
   }
 }
 
-/** The last row per key of any table (the operator behind `lastBy`). */
-export function lastByOf(table: Table, keys: readonly string[]): LiveTable {
-  return new LastByTable(table, keys);
+/**
+ * The last row per key of any table (the operator behind a sink's `lastByKeyColumns`). Closing
+ * it leaves `table` open even when nothing else is computed from it: the sink owns this table,
+ * not `table`.
+ */
+export function lastByOf(table: Table, keys: readonly string[]): DerivedTable {
+  return new LastByTable(table, keys, false);
 }
 
-/** An operator: a LiveTable fed by one parent table, starting from the parent's snapshot. */
-abstract class OperatorTable extends LiveTable {
+/**
+ * A table computed from another by an operator (update, lastBy, where, select, aggBy): a
+ * LiveTable fed by one parent table, starting from the parent's snapshot. Its `close()` is
+ * immediate.
+ */
+export abstract class DerivedTable extends LiveTable {
   protected readonly parent: Table;
+  /** Whether closing this table may close the parent (not for a sink's own lastBy). */
+  readonly #holdsParent: boolean;
+  #subscription: Subscription | undefined;
 
-  protected constructor(parent: Table, schema: Schema) {
+  protected constructor(parent: Table, schema: Schema, holdsParent = true) {
     super(schema, [parent]);
     this.parent = parent;
+    this.#holdsParent = holdsParent;
   }
 
   /** Subscribes to the parent and replays its current rows as inserts. */
   protected attach(): void {
     const snapshot: Change[] = [];
     for (const [id, row] of this.parent.rows()) snapshot.push({ kind: 'insert', id, row });
-    this.parent.subscribe({
+    this.#subscription = this.parent.subscribe({
       onChanges: (batch) => this.emit(this.transform(batch)),
       onEnd: () => this.end(),
+      downstream: this.#holdsParent,
     });
     this.emit(this.transform(snapshot));
     if (this.parent.ended) this.end();
   }
 
-  protected abstract transform(batch: ChangeBatch): Change[];
-}
-
-function sampleValue(column: Column): Value {
-  switch (column.type) {
-    case 'boolean':
-      return false;
-    case 'int32':
-    case 'float64':
-      return 0;
-    case 'int64':
-    case 'timestamp':
-      return 0n;
-    case 'decimal':
-      return '0';
-    case 'string':
-    case 'date':
-      return column.type === 'date' ? '1970-01-01' : '';
-    case 'bytes':
-      return new Uint8Array(0);
-    case 'json':
-      return null;
+  /** Ends this table and leaves the parent, which closes in turn when no other table is computed from it. */
+  override close(): void {
+    this.end();
+    this.#subscription?.unsubscribe();
+    this.#subscription = undefined;
   }
+
+  protected abstract transform(batch: ChangeBatch): Change[];
 }
 
 /** The column type of a formula's value; integers are int32 like Deephaven's `i`. */
@@ -125,42 +123,110 @@ function inferType(name: string, value: unknown): ColumnType {
   if (value !== null && typeof value === 'object') return 'json';
   throw new SpillwayError(
     ErrorCode.InvalidConfig,
-    `cannot tell the type of column "${name}" from its value ${String(value)}; ` +
+    `cannot tell the type of column "${name}" from its value ${String(value)} on the first row; ` +
       `declare it: update({ ${name}: { type: 'string', nullable: true, formula } })`,
   );
 }
 
-class UpdateTable extends OperatorTable {
+/** A formula's column, and the view of it its values are checked against. */
+interface PlannedFormula {
+  readonly column: Column;
+  readonly formula: Formula;
+  /**
+   * A column carried from the row keeps its unit for encoders, but the formula hands back the
+   * stored value (timestamps in nanoseconds), so values are checked as nanoseconds.
+   */
+  readonly check: Column;
+}
+
+function declaredColumn(name: string, declared: Exclude<ColumnFormula, Formula>): Column {
+  return {
+    name,
+    type: declared.type,
+    nullable: declared.nullable ?? false,
+    ...(declared.type === 'timestamp' ? { unit: declared.unit ?? 'ns' } : {}),
+  };
+}
+
+/**
+ * The type of an undeclared formula's column, from its value on the table's first real row. When
+ * the value is one the formula read from the row (`(r) => r.Timestamp`), the new column is a copy
+ * of that column's type — timestamp with its unit, date, decimal with precision and scale, and its
+ * nullability — since bigints, strings and numbers alone cannot tell those apart. Otherwise the
+ * type follows the value (see inferType).
+ */
+function typeFromFirstRow(name: string, value: unknown, row: Row, read: readonly string[], schema: Schema): Column {
+  for (let index = read.length - 1; index >= 0; index--) {
+    const source = schema.columns.find((column) => column.name === read[index]);
+    if (source !== undefined && Object.is(row[source.name], value ?? null)) return { ...source, name };
+  }
+  const type = inferType(name, value);
+  // A Date is exact to the millisecond, so that is the precision encoders render.
+  return { name, type, nullable: false, ...(type === 'timestamp' ? { unit: 'ms' as const } : {}) };
+}
+
+/** The row as a formula sees it, noting which columns it reads. */
+function readingRow(row: Row, read: string[]): Row {
+  return new Proxy(row, {
+    get(target, property, receiver) {
+      if (typeof property === 'string' && Object.hasOwn(target, property)) read.push(property);
+      return Reflect.get(target, property, receiver) as unknown;
+    },
+  });
+}
+
+class UpdateTable extends DerivedTable {
   readonly appendOnly: boolean;
-  readonly #formulas: { column: Column; formula: Formula }[];
+  readonly #formulas: readonly PlannedFormula[];
   readonly #positions = new Map<RowId, number>();
   #nextPosition = 0;
+  /** The formulas' values on the first row, computed while typing them; used once, for that row. */
+  #firstValues: { readonly id: RowId; readonly values: readonly unknown[] } | undefined;
 
   constructor(parent: Table, columns: Readonly<Record<string, ColumnFormula>>) {
+    const entries = Object.entries(columns);
+    const undeclared = entries.filter(([, declared]) => typeof declared === 'function').map(([name]) => name);
     const first: IteratorResult<[RowId, Row]> = parent.rows().next();
-    const probeRow: Row = first.done === true ? sampleRow(parent.schema) : first.value[1];
-    const formulas = Object.entries(columns).map(([name, declared]) => {
-      if (typeof declared === 'function') {
-        let probe: unknown;
+    let firstValues: { id: RowId; values: unknown[] } | undefined;
+    let firstRow: Row | undefined;
+    const reads: string[][] = [];
+    if (undeclared.length > 0) {
+      if (first.done === true) {
+        // Calling a formula on an invented row would run its side effects and type it by a value
+        // it never really gives, so a table without rows asks for the type instead.
+        throw new SpillwayError(
+          ErrorCode.InvalidConfig,
+          `update(): the table has no rows yet, so the type of ${undeclared.map((name) => `"${name}"`).join(', ')} cannot be ` +
+            `learned from a value without calling the formula on a made-up row; declare it: ` +
+            `update({ ${undeclared[0] ?? 'x'}: { type: 'float64', formula } }) (types: boolean, int32, int64, float64, decimal, string, bytes, date, timestamp, json)`,
+        );
+      }
+      // Every formula runs once on the real first row, in order; its values are that row's values.
+      const [id, row] = first.value;
+      firstRow = row;
+      const values = entries.map(([name, declared]) => {
+        const read: string[] = [];
+        reads.push(read);
+        const formula = typeof declared === 'function' ? declared : declared.formula;
         try {
-          probe = declared(probeRow, 0);
+          return formula(readingRow(row, read), 0);
         } catch (error) {
           throw new SpillwayError(
-            ErrorCode.InvalidConfig,
-            `column "${name}": its formula failed on a sample row (${error instanceof Error ? error.message : String(error)}); ` +
-              `declare its type so it need not be sampled: { type: 'int64', formula }`,
+            ErrorCode.InvalidValue,
+            `column "${name}": its formula threw on row 0: ${error instanceof Error ? error.message : String(error)}`,
             { cause: error },
           );
         }
-        return { column: { name, type: inferType(name, probe), nullable: false }, formula: declared };
+      });
+      firstValues = { id, values };
+    }
+    const formulas = entries.map(([name, declared], index): PlannedFormula => {
+      if (typeof declared !== 'function') {
+        const column = declaredColumn(name, declared);
+        return { column, formula: declared.formula, check: column };
       }
-      const column: Column = {
-        name,
-        type: declared.type,
-        nullable: declared.nullable ?? false,
-        ...(declared.type === 'timestamp' ? { unit: declared.unit ?? 'ns' } : {}),
-      };
-      return { column, formula: declared.formula };
+      const column = typeFromFirstRow(name, firstValues?.values[index], firstRow as Row, reads[index] ?? [], parent.schema);
+      return { column, formula: declared, check: column.type === 'timestamp' ? { ...column, unit: 'ns' } : column };
     });
     const replaced = new Set(formulas.map((entry) => entry.column.name));
     super(parent, {
@@ -171,6 +237,7 @@ class UpdateTable extends OperatorTable {
     });
     this.appendOnly = parent.appendOnly;
     this.#formulas = formulas;
+    this.#firstValues = firstValues;
     this.attach();
   }
 
@@ -180,20 +247,25 @@ class UpdateTable extends OperatorTable {
       position = this.#nextPosition++;
       this.#positions.set(id, position);
     }
+    const precomputed = this.#firstValues !== undefined && this.#firstValues.id === id ? this.#firstValues.values : undefined;
+    this.#firstValues = undefined;
     const out: Record<string, Value> = { ...row };
-    for (const { column, formula } of this.#formulas) {
+    this.#formulas.forEach(({ column, formula, check }, index) => {
       let value: unknown;
-      try {
-        value = formula(row, position);
-      } catch (error) {
-        throw new SpillwayError(
-          ErrorCode.InvalidValue,
-          `column "${column.name}": its formula threw on row ${position}: ${error instanceof Error ? error.message : String(error)}`,
-          { cause: error },
-        );
+      if (precomputed !== undefined) value = precomputed[index];
+      else {
+        try {
+          value = formula(row, position);
+        } catch (error) {
+          throw new SpillwayError(
+            ErrorCode.InvalidValue,
+            `column "${column.name}": its formula threw on row ${position}: ${error instanceof Error ? error.message : String(error)}`,
+            { cause: error },
+          );
+        }
       }
-      out[column.name] = normalizeValue(column, value);
-    }
+      out[column.name] = normalizeValue(check, value);
+    });
     return out;
   }
 
@@ -214,25 +286,21 @@ class UpdateTable extends OperatorTable {
   }
 }
 
-function sampleRow(schema: Schema): Row {
-  return Object.fromEntries(schema.columns.map((column) => [column.name, sampleValue(column)]));
-}
-
 /**
  * The last row per key. For an append-only parent only the newest row per key is kept; otherwise
  * every row per key is kept in arrival order, so deleting the newest falls back to the one before.
  */
-class LastByTable extends OperatorTable {
+class LastByTable extends DerivedTable {
   readonly appendOnly = false;
   readonly #keys: readonly string[];
   /** Per key, the parent's row ids in arrival order (last = current). */
   readonly #history = new Map<string, Map<RowId, Row>>();
   readonly #keyOfParentRow = new Map<RowId, string>();
 
-  constructor(parent: Table, keys: readonly string[]) {
+  constructor(parent: Table, keys: readonly string[], holdsParent = true) {
     if (keys.length === 0) throw new SpillwayError(ErrorCode.InvalidConfig, 'lastBy needs at least one key column');
     requireColumns(parent.schema, keys, 'lastBy');
-    super(parent, { columns: parent.schema.columns, primaryKey: [...keys] });
+    super(parent, { columns: parent.schema.columns, primaryKey: [...keys] }, holdsParent);
     this.#keys = keys;
     this.attach();
   }
@@ -286,7 +354,7 @@ class LastByTable extends OperatorTable {
   }
 }
 
-class WhereTable extends OperatorTable {
+class WhereTable extends DerivedTable {
   readonly appendOnly: boolean;
   readonly #predicate: (row: Row) => boolean;
 
@@ -310,7 +378,7 @@ class WhereTable extends OperatorTable {
   }
 }
 
-class SelectTable extends OperatorTable {
+class SelectTable extends DerivedTable {
   readonly appendOnly: boolean;
   readonly #columns: readonly string[];
 
@@ -347,7 +415,7 @@ class SelectTable extends OperatorTable {
  * only real differences go out: an insert for a new group, a delete when a group's last row goes
  * (unless empty groups are kept), an update otherwise.
  */
-class AggByTable extends OperatorTable {
+class AggByTable extends DerivedTable {
   readonly appendOnly = false;
   readonly #plan: AggregationPlan;
   readonly #groups = new Map<string, AggregationGroup>();

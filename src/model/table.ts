@@ -21,6 +21,13 @@ export interface TableListener {
   onChanges(batch: ChangeBatch): void;
   /** The table will not change again. */
   onEnd?(): void;
+  /**
+   * Set by a table computed from this one (an operator). When the last listener to leave is such
+   * a table, nothing is left to compute for, so this table closes too and releases its own
+   * upstream (a time table stops its timer). A sink is not downstream in this sense: stopping a
+   * sink leaves its table open for the next one.
+   */
+  readonly downstream?: boolean;
 }
 
 export interface Subscription {
@@ -59,6 +66,12 @@ export interface Table {
    * synchronous step to see the snapshot followed by every later change, nothing twice.
    */
   subscribe(listener: TableListener): Subscription;
+  /**
+   * Ends the table (its sinks write what they have and finish) and releases what it holds
+   * upstream: an operator unsubscribes from its parent, and a parent left without consumers
+   * closes in turn, up to the source, which stops producing. Closing twice is harmless.
+   */
+  close(): void | Promise<void>;
 }
 
 /** The failure of the first failed source a table is computed from, if any. */
@@ -133,13 +146,26 @@ export abstract class BaseTable implements Table {
     if (this.#ended) queueMicrotask(() => listener.onEnd?.());
     return {
       unsubscribe: () => {
-        if (this.#listeners.delete(listener)) this.onListenersChanged();
+        if (!this.#listeners.delete(listener)) return;
+        this.onListenersChanged();
+        if (listener.downstream === true && this.#listeners.size === 0 && !this.#ended) this.onLastConsumerLeft();
       },
     };
   }
 
   /** Hook for sources that only need to run while someone listens (timers). */
   protected onListenersChanged(): void {}
+
+  /**
+   * The last table computed from this one has closed: by default this one closes too. A table the
+   * program itself edits (an input table) overrides this and stays open.
+   */
+  protected onLastConsumerLeft(): void {
+    // A close that fails (a Kafka follower that cannot leave cleanly) has no one left to tell.
+    Promise.resolve(this.close()).catch(() => {});
+  }
+
+  abstract close(): void | Promise<void>;
 
   /** Applies the changes to the current rows and passes them to every listener. */
   protected emit(batch: ChangeBatch): void {

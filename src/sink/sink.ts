@@ -439,6 +439,8 @@ class Sink implements SinkHandle {
     this.#subscription?.unsubscribe();
     this.#releaseGate?.();
     this.#gate.openNow();
+    // The last-by-key table is the sink's own: closing it leaves the caller's table open.
+    if (this.#spec.lastByKeyColumns) void this.#table.close();
   }
 
   async #finish(): Promise<void> {

@@ -68,6 +68,9 @@ export class InputTable extends LiveTable {
   close(): void {
     this.end();
   }
+
+  /** The program edits this table, so it stays open until the program closes it, consumers or not. */
+  protected override onLastConsumerLeft(): void {}
 }
 
 export function inputTable(schema: Schema): InputTable {

@@ -2,7 +2,7 @@ import { type Schema, normalizeRow } from '../schema.ts';
 import { LiveTable } from '../live-table.ts';
 
 /** A table whose rows are given once and never change (Deephaven's `new_table`). */
-class StaticTable extends LiveTable {
+export class StaticTable extends LiveTable {
   readonly appendOnly = true;
 
   constructor(schema: Schema, rows: Iterable<Readonly<Record<string, unknown>>>) {
@@ -16,9 +16,12 @@ class StaticTable extends LiveTable {
     this.emit(changes);
     this.end();
   }
+
+  /** A static table has ended from the start and holds nothing. */
+  close(): void {}
 }
 
-export function newTable(schema: Schema, rows: Iterable<Readonly<Record<string, unknown>>>): LiveTable {
+export function newTable(schema: Schema, rows: Iterable<Readonly<Record<string, unknown>>>): StaticTable {
   return new StaticTable(schema, rows);
 }
 
