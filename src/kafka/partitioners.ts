@@ -3,6 +3,7 @@
  * keep whatever state they need (a round-robin cursor, bytes sent per partition) themselves.
  */
 import { ErrorCode, SpillwayError } from '../errors.ts';
+import { customPartitioner, loadPartitionerModule } from './custom-partitioner.ts';
 import { javaKeyPartition } from './murmur2.ts';
 
 export const PartitionerName = {
@@ -24,8 +25,21 @@ export interface Partitioner {
    * @param key the record's key bytes, or null for a keyless record
    * @param valueBytes size of the value (used by least-bytes)
    * @param writerIndex index of the parallel writer (used by fixed)
+   * @param value the value bytes, or null for a tombstone (used by custom partitioners)
    */
-  partition(key: Buffer | null, valueBytes: number, partitionCount: number, writerIndex: number): number;
+  partition(key: Buffer | null, valueBytes: number, partitionCount: number, writerIndex: number, value?: Buffer | null): number;
+}
+
+/**
+ * A custom partitioner: the record's key bytes (the `partitionBy` columns' bytes when given; null
+ * for a keyless record), its value bytes (null for a tombstone) and the topic's partition count;
+ * it returns the partition, an integer from 0 to partitions − 1 (anything else fails the sink).
+ */
+export type PartitionerFunction = (key: Buffer | null, value: Buffer | null, partitions: number) => number;
+
+/** Text naming a module that exports a partitioner function: a relative or absolute path, or a file: URL. */
+export function isPartitionerModulePath(text: string): boolean {
+  return /^(\.{1,2}\/|\/|file:)/.test(text);
 }
 
 function checkCount(partitionCount: number): void {
@@ -144,7 +158,17 @@ const factories: Record<PartitionerName, () => Partitioner> = {
   'kafka-go-hash': kafkaGoHashPartitioner,
 };
 
-export function createPartitioner(name: PartitionerName): Partitioner {
+/**
+ * The partitioner a sink spec chose: by name, a function, or a module path (imported now, so a
+ * missing module or export fails before anything connects).
+ */
+export function createPartitioner(choice: PartitionerName | PartitionerFunction | (string & {}), context: { readonly sink: string } = { sink: '(unnamed)' }): Partitioner {
+  if (typeof choice === 'function') return customPartitioner(choice, 'the partitioner function', context.sink);
+  if (isPartitionerModulePath(choice)) {
+    const { partition, source } = loadPartitionerModule(choice, context.sink);
+    return customPartitioner(partition, source, context.sink);
+  }
+  const name = choice as PartitionerName;
   const factory = factories[name] as (() => Partitioner) | undefined;
   if (factory === undefined) {
     throw new SpillwayError(

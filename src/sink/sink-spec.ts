@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { ErrorCode, SpillwayError } from '../errors.ts';
 import { keyValueSpecSchema } from '../formats/key-value-spec.ts';
+import { PartitionerName, type PartitionerFunction, isPartitionerModulePath } from '../kafka/partitioners.ts';
 import { parseDuration } from '../model/period.ts';
 import { updateModeNames } from './update-modes.ts';
 
@@ -36,6 +37,23 @@ export type Trigger = { readonly kind: 'continuous' } | { readonly kind: 'once' 
 
 const columnName = z.string().min(1);
 
+/** A partitioner name, a partitioner function, or the path of a module exporting one. */
+export type PartitionerChoice = PartitionerName | PartitionerFunction | (string & {});
+
+const partitionerNames: readonly string[] = Object.values(PartitionerName);
+
+const partitionerSchema = z.custom<PartitionerChoice>(
+  (value) =>
+    typeof value === 'function' ||
+    (typeof value === 'string' && (partitionerNames.includes(value) || isPartitionerModulePath(value))),
+  {
+    error: (issue) =>
+      `${typeof issue.input === 'string' ? `unknown partitioner "${issue.input}"` : `a partitioner cannot be ${typeof issue.input}`}; ` +
+      `use one of ${partitionerNames.join(', ')}, a function (key, value, partitions) => partition, ` +
+      `or the path of a module exporting one, such as "./my-partitioner.js"`,
+  },
+);
+
 export const sinkSpecSchema = z
   .object({
     /** Names the sink in errors, metrics, client ids and (later) transactional ids. */
@@ -49,7 +67,13 @@ export const sinkSpecSchema = z
     /** Kafka producer properties by their librdkafka / Java names. */
     kafka: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])),
     delivery: z.enum(['none', 'at-least-once', 'exactly-once']).default('at-least-once'),
-    partitioner: z.enum(['hash', 'round-robin', 'least-bytes', 'fixed', 'kafka-go-hash']).default('hash'),
+    /**
+     * How a record's partition is chosen: a partitioner by name, a function `(key, value,
+     * partitions) => partition` (the TypeScript API), or — where configuration is text (SQL, REST) —
+     * the path of a module exporting such a function (`'./my-partitioner.js'`, `'./p.js#byRegion'`
+     * for a named export), imported when the sink is planned.
+     */
+    partitioner: partitionerSchema.default('hash'),
     /** What a row that cannot be encoded does: fail the sink, or be skipped and counted. */
     errorPolicy: z.enum(['fail', 'skip']).default('fail'),
     /** Write the table's current rows first (default), or only the changes after the start. */

@@ -149,7 +149,7 @@ class Sink implements SinkHandle {
       markTriggers: this.mode === 'complete',
       partitionKeylessByRow: !this.#table.appendOnly,
     });
-    this.#partitioner = createPartitioner(spec.partitioner);
+    this.#partitioner = createPartitioner(spec.partitioner, { sink: spec.name });
     this.#gate = new QueueGate(settings.maxQueuedChanges);
     this.#writer = deps.createWriter(settings);
     this.#onError = deps.onError;
@@ -408,7 +408,7 @@ class Sink implements SinkHandle {
       }
       records.push({
         topic: draft.topic,
-        partition: draft.partition ?? this.#partitioner.partition(draft.partitionKey, draft.value?.length ?? 0, partitions, 0),
+        partition: draft.partition ?? this.#partitioner.partition(draft.partitionKey, draft.value?.length ?? 0, partitions, 0, draft.value),
         key: draft.key,
         value: draft.value,
         ...(draft.headers === undefined ? {} : { headers: draft.headers }),

@@ -38,7 +38,7 @@ it('refuses a partition count below one and an unknown name, saying what to do',
     code: 'INVALID_CONFIG',
     message: "a topic needs at least one partition to write to, but the partition count is 0; check the topic's metadata",
   });
-  assert.throws(() => createPartitioner('sticky' as never), {
+  assert.throws(() => createPartitioner('sticky'), {
     code: 'INVALID_CONFIG',
     message: 'unknown partitioner "sticky"; use one of hash, round-robin, least-bytes, fixed, kafka-go-hash',
   });
