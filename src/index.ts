@@ -32,6 +32,7 @@ export {
 } from './kafka/kafka-client.ts';
 export * from './sink/sink-spec.ts';
 export * from './sink/sink.ts';
+export type { SinkProgress } from './sink/epoch-clock.ts';
 export * from './sink/update-modes.ts';
 export * from './dialects/deephaven.ts';
 export * from './dialects/flux.ts';

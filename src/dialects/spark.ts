@@ -26,7 +26,8 @@ export type OutputMode = 'append' | 'complete' | 'update';
 /**
  * Spark's triggers: `{ processingTime: '5 seconds' }` micro-batches, `{ once: true }` and
  * `{ availableNow: true }` (write what is there, then stop), `{ continuous: '1 second' }` (write
- * as changes arrive; the interval is Spark's checkpoint interval and has no effect here).
+ * as changes arrive, in epochs of Spark's checkpoint interval: at each epoch's end what arrived is
+ * written and acknowledged and progress is reported).
  */
 export type SparkTrigger =
   | { readonly processingTime: string | number }
@@ -46,7 +47,8 @@ function toSpillwayTrigger(trigger: SparkTrigger | undefined): SinkSpecInput['tr
   if (trigger === undefined) return 'continuous';
   if ('processingTime' in trigger) return { interval: trigger.processingTime };
   if ('once' in trigger || 'availableNow' in trigger) return 'once';
-  if ('continuous' in trigger) return 'continuous';
+  // Spark's continuous checkpoint interval is the epoch length: progress is reported at its cadence.
+  if ('continuous' in trigger) return { continuous: trigger.continuous };
   throw new SpillwayError(
     ErrorCode.InvalidConfig,
     `unknown trigger ${JSON.stringify(trigger)}; use { processingTime: "5 seconds" }, { once: true }, { availableNow: true } or { continuous: "1 second" }`,
@@ -221,7 +223,7 @@ export function streamTriggerInterval(interval = 5000): SparkTrigger {
   return { processingTime: interval };
 }
 
-/** sparklyr's `stream_trigger_continuous(checkpoint)`: write as changes arrive. */
+/** sparklyr's `stream_trigger_continuous(checkpoint)`: write as changes arrive, in epochs of `checkpoint` ms (default 5000). */
 export function streamTriggerContinuous(checkpoint = 5000): SparkTrigger {
   return { continuous: checkpoint };
 }

@@ -17,15 +17,23 @@ const topicSchema = z
   .refine((topic) => topic !== '.' && topic !== '..', 'a topic cannot be "." or ".."');
 
 /**
- * When the sink writes: `continuous` (as changes arrive, batched by linger.ms / batch.size),
- * `{ interval }` micro-batches (a number of ms, "5 seconds", or PT5S; changes within one interval
- * coalesced per key where the mode allows), or `once` (write what is there, then stop).
+ * When the sink writes: `continuous` (as changes arrive, batched by linger.ms / batch.size);
+ * `{ continuous: epoch }` (the same, in epochs of that length — a number of ms, "5 seconds" or
+ * PT5S: at each epoch's end what arrived is written and acknowledged, a progress report is made,
+ * and no change waits past its epoch's end for linger.ms); `{ interval }` micro-batches (changes
+ * within one interval coalesced per key where the mode allows); or `once` (write what is there,
+ * then stop).
  */
 export const triggerSchema = z
-  .union([z.enum(['continuous', 'once']), z.object({ interval: z.union([z.number(), z.string()]) }).strict()])
+  .union([
+    z.enum(['continuous', 'once']),
+    z.object({ interval: z.union([z.number(), z.string()]) }).strict(),
+    z.object({ continuous: z.union([z.number(), z.string()]) }).strict(),
+  ])
   .transform((trigger, context): Trigger => {
     if (trigger === 'continuous' || trigger === 'once') return { kind: trigger };
     try {
+      if ('continuous' in trigger) return { kind: 'continuous', epochMs: parseDuration(trigger.continuous) };
       return { kind: 'interval', intervalMs: parseDuration(trigger.interval) };
     } catch (error) {
       context.addIssue({ code: 'custom', message: error instanceof Error ? error.message : String(error) });
@@ -33,7 +41,10 @@ export const triggerSchema = z
     }
   });
 
-export type Trigger = { readonly kind: 'continuous' } | { readonly kind: 'once' } | { readonly kind: 'interval'; readonly intervalMs: number };
+export type Trigger =
+  | { readonly kind: 'continuous'; readonly epochMs?: number }
+  | { readonly kind: 'once' }
+  | { readonly kind: 'interval'; readonly intervalMs: number };
 
 const columnName = z.string().min(1);
 

@@ -22,6 +22,7 @@ import { parseKafkaProperties } from '../kafka/kafka-properties.ts';
 import { type Partitioner, createPartitioner } from '../kafka/partitioners.ts';
 import type { ProducerSettings } from '../kafka/producer-settings.ts';
 import type { KafkaRecord, RecordWriter } from '../kafka/record-writer.ts';
+import { EpochClock, type SinkProgress } from './epoch-clock.ts';
 import { QueueGate } from './queue-gate.ts';
 import { RecordBuilder, type RecordDraft } from './record-builder.ts';
 import { type SinkSpec, type Trigger, parseSinkSpec } from './sink-spec.ts';
@@ -84,6 +85,8 @@ export interface SinkDependencies {
   readonly createWriter: (settings: ProducerSettings) => RecordWriter;
   /** Told of a failure as it happens (the `done` promise rejects as well). */
   readonly onError?: (error: SpillwayError) => void;
+  /** Told at the end of each epoch of a continuous trigger with an epoch (`{ continuous: '5 seconds' }`). */
+  readonly onProgress?: (progress: SinkProgress) => void;
 }
 
 class Sink implements SinkHandle {
@@ -103,6 +106,7 @@ class Sink implements SinkHandle {
   readonly #partitioner: Partitioner;
   readonly #writer: RecordWriter;
   readonly #onError: ((error: SpillwayError) => void) | undefined;
+  readonly #onProgress: ((progress: SinkProgress) => void) | undefined;
   readonly #partitionCounts = new Map<string, number>();
   readonly #gate: QueueGate;
   #releaseGate: (() => void) | undefined;
@@ -153,6 +157,7 @@ class Sink implements SinkHandle {
     this.#gate = new QueueGate(settings.maxQueuedChanges);
     this.#writer = deps.createWriter(settings);
     this.#onError = deps.onError;
+    this.#onProgress = deps.onProgress;
     this.done = new Promise<void>((resolve, reject) => {
       this.#resolveDone = resolve;
       this.#rejectDone = reject;
@@ -262,18 +267,36 @@ class Sink implements SinkHandle {
   }
 
   async #runContinuous(): Promise<void> {
+    const epochs = this.#trigger.kind === 'continuous' && this.#trigger.epochMs !== undefined ? new EpochClock(this.#trigger.epochMs) : undefined;
     for (;;) {
+      if (epochs?.due() === true) await this.#endEpoch(epochs);
       if (this.#queued() === 0) {
-        if (this.#closing()) return;
-        await this.#sleep(2 ** 31 - 1);
+        if (this.#closing()) {
+          if (epochs !== undefined) this.#reportEpoch(epochs);
+          return;
+        }
+        await this.#sleep(epochs?.remaining() ?? 2 ** 31 - 1);
         continue;
       }
-      // Linger: let a batch fill for a moment unless it is already full or the sink is closing.
-      if (this.#settings.lingerMs > 0 && !this.#closing() && this.#queued() < this.#settings.batchNumMessages) {
-        await new Promise((resolve) => setTimeout(resolve, this.#settings.lingerMs));
+      // Linger: let a batch fill for a moment unless it is already full or the sink is closing;
+      // never past the end of the epoch.
+      const lingerMs = Math.min(this.#settings.lingerMs, epochs?.remaining() ?? Infinity);
+      if (lingerMs > 0 && !this.#closing() && this.#queued() < this.#settings.batchNumMessages) {
+        await new Promise((resolve) => setTimeout(resolve, lingerMs));
       }
       await this.#writeTrigger(this.#take(this.#settings.batchNumMessages));
     }
+  }
+
+  /** The end of an epoch: what arrived is written and acknowledged, then progress is reported. */
+  async #endEpoch(epochs: EpochClock): Promise<void> {
+    while (this.#queued() > 0) await this.#writeTrigger(this.#take(this.#settings.batchNumMessages));
+    this.#reportEpoch(epochs);
+  }
+
+  #reportEpoch(epochs: EpochClock): void {
+    const epoch = epochs.advance();
+    this.#onProgress?.({ sink: this.name, epoch, rows: this.#rowsSeen, records: this.#records, bytes: this.#bytes, at: Date.now() });
   }
 
   /** A trigger every interval (skipping intervals with nothing new), and a last one when closing. */
