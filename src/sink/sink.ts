@@ -288,9 +288,18 @@ class Sink implements SinkHandle {
     }
   }
 
-  /** The end of an epoch: what arrived is written and acknowledged, then progress is reported. */
+  /**
+   * The end of an epoch: what arrived during it is written and acknowledged, then progress is
+   * reported. Changes arriving meanwhile belong to the next epoch, so a busy table cannot hold
+   * an epoch open.
+   */
   async #endEpoch(epochs: EpochClock): Promise<void> {
-    while (this.#queued() > 0) await this.#writeTrigger(this.#take(this.#settings.batchNumMessages));
+    let owed = this.#queued();
+    while (owed > 0) {
+      const batch = this.#take(Math.min(owed, this.#settings.batchNumMessages));
+      owed -= batch.length;
+      await this.#writeTrigger(batch);
+    }
     this.#reportEpoch(epochs);
   }
 
