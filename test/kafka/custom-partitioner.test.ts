@@ -83,6 +83,27 @@ describe('a partitioner function', () => {
     });
   }
 
+  it('with partitionBy, the function gets the partitionBy columns\' bytes instead of the record key', async () => {
+    const seen = new Map<string, Set<string>>();
+    const writer = new MemoryWriter({ partitions: 4 });
+    const regions = newTable(defineSchema({ id: 'string', region: 'string' }), ['eu', 'us', 'eu', 'us', 'ap'].map((region, n) => ({ id: String(n), region })));
+    const sink = startSink(
+      regions,
+      { name: 'custom', topic: 'out', kafka: { 'bootstrap.servers': '127.0.0.1:9' }, key: simpleSpec('id'), value: simpleSpec('region'), partitionBy: ['region'],
+        partitioner: (key: Buffer | null, value: Buffer | null) => {
+          const region = value?.toString() ?? '';
+          seen.set(region, (seen.get(region) ?? new Set()).add(key?.toString('hex') ?? 'null'));
+          return 0;
+        } },
+      { createWriter: () => writer },
+    );
+    await sink.done;
+    const keys = [...seen.values()].map((set) => [...set]);
+    assert.deepEqual(keys.map((set) => set.length), [1, 1, 1], 'each region gives the function one key');
+    assert.equal(new Set(keys.flat()).size, 3, 'and the regions give different keys');
+    for (const id of ['0', '1', '2', '3', '4']) assert.ok(!keys.flat().includes(Buffer.from(id).toString('hex')), 'not the record key');
+  });
+
   it('a partitioner that throws fails the sink, naming it and quoting the error', async () => {
     const { sink } = sinkWith(() => {
       throw new Error('no region');
