@@ -13,6 +13,7 @@ export * from './formats/encoder.ts';
 export * from './formats/key-value-spec.ts';
 export { influxSpecSchema, type InfluxSpec } from './formats/influx.ts';
 export { AvroWireFormat, SubjectNameStrategy, avroRegistrySchema, avroSpecSchema, type AvroEncoder, type AvroSpec } from './formats/avro.ts';
+export { encodeMessageIndexes, protobufSpecSchema, type ProtobufEncoder, type ProtobufSpec } from './formats/protobuf.ts';
 export * from './formats/schema-registry.ts';
 export * from './kafka/record-writer.ts';
 export * from './kafka/producer-settings.ts';
