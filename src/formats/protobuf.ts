@@ -142,7 +142,7 @@ function acceptedColumnTypes(field: protobuf.Field): readonly ColumnType[] {
   if (INT32.has(type)) return ['int32', 'date'];
   if (UINT32.has(type)) return ['int32'];
   if (INT64.has(type)) return ['int64', 'int32', 'timestamp'];
-  if (UINT64.has(type)) return ['int64', 'int32'];
+  if (UINT64.has(type)) return ['int64', 'int32', 'timestamp'];
   if (type === 'double' || type === 'float') return ['float64', 'int32'];
   if (type === 'string') return ['string', 'decimal', 'json', 'date', 'timestamp'];
   if (type === 'bytes') return ['bytes', 'string'];
@@ -166,14 +166,19 @@ function converterFor(column: Column, field: protobuf.Field): Convert {
     };
   }
   const type = field.type;
+  const convert = scalarConverter(column, type);
   if (UINT32.has(type) || UINT64.has(type)) {
     return (value) => {
       if ((typeof value === 'bigint' ? value : BigInt(value as number)) < 0n) {
         throw new SpillwayError(ErrorCode.EncodeFailed, `${where} is unsigned but column "${column.name}" holds ${(value as number | bigint).toString()}; use a signed field type or non-negative values`);
       }
-      return typeof value === 'bigint' ? toLong(value) : value;
+      return convert(value);
     };
   }
+  return convert;
+}
+
+function scalarConverter(column: Column, type: string): Convert {
   switch (column.type) {
     case 'int64':
       return (value) => toLong(value as bigint);
