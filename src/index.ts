@@ -38,6 +38,7 @@ export * from './dialects/deephaven.ts';
 export * from './dialects/flux.ts';
 export * from './sources/kafka-topic-table.ts';
 export * from './sources/sampledata.ts';
+export * from './sources/spark-kafka-source.ts';
 export * from './dialects/spark.ts';
 export * from './dialects/feldera.ts';
 export * from './broker/embedded-broker.ts';
