@@ -4,6 +4,8 @@
  * must give the same bytes (test/fixtures/python/json_golden_check.py); the influx goldens must
  * hold the lines and keys that Flux's own line-protocol encoder writes in Go for the same rows
  * (test/fixtures/influx-golden-records.jsonl, printed by test/fixtures/go/flux-sampledata); the
+ * Avro goldens must be what Apache Avro's Java library reads in full and writes again, with the
+ * rows' values (test/fixtures/avro-java-records.jsonl, from `npm run vectors:avro-java`); the
  * protobuf goldens must decode with Google's protoc to the rows they were written from.
  */
 import assert from 'node:assert/strict';
@@ -78,5 +80,37 @@ describe('golden files against independent producers', () => {
       'id: "C-003"\ncar_brand: "BYD"\nspeed: -5\n',
       'id: "C-004"\nowner: ""\ncar_brand: "two\\r\\nlines"\nspeed: 0\n',
     ]);
+  });
+
+  it('the Avro goldens are what Apache Avro\'s Java library reads in full, with the rows\' values, and writes again', () => {
+    const records = readFileSync(new URL('../fixtures/avro-java-records.jsonl', import.meta.url), 'utf8')
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { case: string; label: string; java: string; consumed: boolean; datum: string });
+    const avroCases = cases.filter((testCase) => testCase.spec.kind === 'avro');
+    let messages = 0;
+    for (const testCase of avroCases) {
+      for (const [label, bytes] of goldenMessages(testCase.name)) {
+        if (bytes === null) continue;
+        messages++;
+        const record = records.find((candidate) => candidate.case === testCase.name && candidate.label === label);
+        assert.ok(record !== undefined, `Java did not read ${testCase.name} ${label}: run npm run vectors:avro-java`);
+        assert.equal(record.consumed, true, `${testCase.name} ${label}: Java left bytes unread`);
+        assert.equal(bytes.toString('hex'), record.java, `${testCase.name} ${label}: Java writes other bytes (regenerate with npm run vectors:avro-java if the golden changed on purpose)`);
+      }
+    }
+    assert.equal(records.length, messages);
+    const datum = (name: string, label: string) => records.find((record) => record.case === name && record.label === label)?.datum;
+    assert.equal(
+      datum('avro-every-type', 'encode(row 0)'),
+      '{"flag": true, "small": -2147483648, "big": 9007199254740993, "ratio": 0.1, "price": 12345678901234567.8901, "label": "plain", ' +
+        '"blob": "\\u0000\\u0001þÿ", "day": "2024-02-29", "at": "2024-05-01T12:00:00.123456789Z", "meta": "{\\"tags\\":[\\"a\\",\\"b\\"],\\"n\\":1.5}"}',
+    );
+    assert.equal(
+      datum('avro-every-type', 'encode(row 1)'),
+      '{"flag": false, "small": 0, "big": -9223372036854775808, "ratio": -1.0E21, "price": -0.0001, "label": "comma, \\"quotes\\"\\nand a new line; ünïcödé ✓", ' +
+        '"blob": null, "day": "1969-12-31", "at": "1969-12-31T23:59:59.999500Z", "meta": null}',
+    );
+    assert.equal(datum('avro-dli-kafka-sink-given-schema', 'encode(row 1)'), '{"id": "C-002", "owner": "Smith, \\"Jr.\\"", "car_brand": "Tesla|Model 3", "speed": null, "source": "dli"}');
   });
 });
