@@ -375,6 +375,13 @@ export function protobufEncoder(spec: ProtobufSpec, schema: Schema, part: 'key' 
           `map a column of type ${accepted.join(' or ')} to it, or change the field's type`,
       );
     }
+    if (column.nullable && field.required) {
+      throw new SpillwayError(
+        ErrorCode.InvalidConfig,
+        `${usedBy}: column "${column.name}" is nullable but field "${field.name}" (${field.type}) is required, so a null would make an invalid message; ` +
+          'declare the field `optional`, or declare the column not nullable',
+      );
+    }
     if (column.nullable && !field.hasPresence) {
       throw new SpillwayError(
         ErrorCode.InvalidConfig,

@@ -13,7 +13,7 @@ import { ErrorCode, SpillwayError } from '../../src/errors.ts';
 import { createTopic } from '../../src/kafka/kafka-client.ts';
 import type { Row } from '../../src/model/schema.ts';
 import type { Table } from '../../src/model/table.ts';
-import { sparkKafkaSchema } from '../../src/sources/spark-kafka-source.ts';
+import { SparkKafkaSource, sparkKafkaSchema } from '../../src/sources/spark-kafka-source.ts';
 import { type KcatRecord, bootstrapServers, kcatRead, randomTopic } from '../helpers/kafka.ts';
 
 const run = promisify(execFile);
@@ -72,6 +72,7 @@ describe('Spark\'s Kafka source on the real broker', () => {
     });
     await stream_stop(stream);
     assert.equal(source.ended, true, 'stream_stop stops the query\'s source too');
+    assert.equal(source.records, input.length);
     assert.deepEqual(output.map(described).sort(), input.map(described).sort());
     assert.ok(output.every((record) => record.headers === ''), 'without includeHeaders no headers are copied');
     assert.equal((await kcatRead(topic2)).length, input.length, 'nothing else was written');
@@ -244,6 +245,13 @@ describe('Spark\'s Kafka source options', () => {
     refuses({ 'kafka.bootstrap.servers': servers, assign: '{"t":[-1]}' }, 'readStream: option assign must map each topic to its partition numbers, as {"topicA":[0,1],"topicB":[2,4]}; got {"t":[-1]}');
     assert.throws(() => readStream().format('kafka').options({ 'kafka.bootstrap.servers': servers, assign: '[' }).load(), /option assign is not JSON/);
     refuses({ ...base, includeHeaders: 'yes' }, 'readStream: option includeHeaders is "yes"; give true or false');
+  });
+
+  it('refuses a source with no topic, built directly', () => {
+    assert.throws(
+      () => new SparkKafkaSource({ kafkaConfig: { 'bootstrap.servers': servers }, topics: [], startingOffsets: 'latest', includeHeaders: false, readCommitted: false, name: 'in' }),
+      (error: unknown) => error instanceof SpillwayError && error.message === 'in: no topic to read; name topics (subscribe) or partitions (assign)',
+    );
   });
 
   it('refuses another format, a schema, and stream_read_kafka without options', () => {

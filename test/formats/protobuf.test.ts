@@ -181,6 +181,11 @@ describe('protobufSpec: a given .proto', () => {
     const encoded = encoder({ wireFormat: 'plain', schema: proto2 }, schema);
     assert.equal(await protocDecode(proto2, 'M', encoded.encode(normalizeRow(schema, { a: 0, b: null }, 'row')) as Buffer), 'a: 0\n');
     refuses(() => encoder({ wireFormat: 'plain', schema: proto2 }, defineSchema({ b: 'string' })), ErrorCode.UnknownColumn, 'required field "a" of M has no column "a"', 'mapping: { a:', 'The columns are: b');
+    refuses(
+      () => encoder({ wireFormat: 'plain', schema: proto2 }, defineSchema({ a: { type: 'int32', nullable: true } })),
+      ErrorCode.InvalidConfig,
+      'column "a" is nullable but field "a" (int32) is required, so a null would make an invalid message',
+    );
   });
 });
 
