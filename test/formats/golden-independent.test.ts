@@ -6,7 +6,9 @@
  * (test/fixtures/influx-golden-records.jsonl, printed by test/fixtures/go/flux-sampledata); the
  * Avro goldens must be what Apache Avro's Java library reads in full and writes again, with the
  * rows' values (test/fixtures/avro-java-records.jsonl, from `npm run vectors:avro-java`); the
- * protobuf goldens must decode with Google's protoc to the rows they were written from.
+ * protobuf goldens must decode with Google's protoc to the rows they were written from; the simple
+ * goldens must hold what the Kafka Java client's standard serializers write
+ * (test/fixtures/kafka-serializer-records.jsonl, from test/fixtures/java/KafkaSerializerVectors.java).
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -112,5 +114,20 @@ describe('golden files against independent producers', () => {
         '"blob": null, "day": "1969-12-31", "at": "1969-12-31T23:59:59.999500Z", "meta": null}',
     );
     assert.equal(datum('avro-dli-kafka-sink-given-schema', 'encode(row 1)'), '{"id": "C-002", "owner": "Smith, \\"Jr.\\"", "car_brand": "Tesla|Model 3", "speed": null, "source": "dli"}');
+  });
+
+  it('the simple goldens hold what the Kafka Java client\'s String, Integer and Long serializers write', () => {
+    const records = readFileSync(new URL('../fixtures/kafka-serializer-records.jsonl', import.meta.url), 'utf8')
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { case: string; label: string; hex: string | null });
+    const names = [...new Set(records.map((record) => record.case))];
+    assert.deepEqual(names, ['simple-string', 'simple-int64-key', 'simple-int32']);
+    for (const name of names) {
+      const messages = goldenMessages(name);
+      const expected = records.filter((record) => record.case === name);
+      assert.equal(messages.size, expected.length, `${name}: one serializer record per golden message`);
+      for (const record of expected) assert.equal(messages.get(record.label)?.toString('hex') ?? null, record.hex, `${name} ${record.label}`);
+    }
   });
 });
