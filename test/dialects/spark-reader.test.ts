@@ -19,9 +19,15 @@ import { type KcatRecord, bootstrapServers, kcatRead, randomTopic } from '../hel
 const run = promisify(execFile);
 
 /** Writes lines to one partition with kcat: `key\tvalue` lines (or values alone, keyless), with the given headers. */
-async function kcatWrite(topic: string, partition: number, lines: readonly string[], options: { keyed?: boolean; headers?: readonly string[] } = {}): Promise<void> {
+async function kcatWrite(
+  topic: string,
+  partition: number,
+  lines: readonly string[],
+  options: { keyed?: boolean; headers?: readonly string[]; emptyIsNull?: boolean } = {},
+): Promise<void> {
   const args = ['-b', bootstrapServers(), '-P', '-t', topic, '-p', String(partition)];
   if (options.keyed !== false) args.push('-K', '\t');
+  if (options.emptyIsNull === true) args.push('-Z');
   for (const header of options.headers ?? []) args.push('-H', header);
   await new Promise<void>((resolve, reject) => {
     const child = execFile('kcat', args, (error) => (error === null ? resolve() : reject(new Error(`kcat -P failed: ${error.message}`))));
@@ -63,8 +69,10 @@ describe('Spark\'s Kafka source on the real broker', () => {
     await kcatWrite(topic1, 0, ['k1\tv1', 'k2\t{"json":true}', 'k1\tv1 again']);
     await kcatWrite(topic1, 1, ['ünï\tcödé ✓', 'k3\t']);
     await kcatWrite(topic1, 2, ['no key here', 'another keyless'], { keyed: false, headers: ['h=ignored'] });
+    await kcatWrite(topic1, 2, ['k1\t'], { emptyIsNull: true });
     const input = (await kcatRead(topic1)).filter((record) => record.value?.toString() !== 'before the query');
-    assert.equal(input.length, 7);
+    assert.equal(input.length, 8);
+    assert.ok(input.some((record) => record.value === null) && input.some((record) => record.key === null), 'a tombstone and keyless records go in');
 
     const output = await until('topic2 to hold the copies', async () => {
       const records = await kcatRead(topic2);
