@@ -7,7 +7,9 @@
  * A derived type is proto3 with one field per column, numbered in column order: boolean → bool,
  * int32 → int32, int64 → int64, float64 → double, string → string, bytes → bytes, decimal →
  * string (the exact digits), json → string (JSON text), date → int32 (days since 1970-01-01),
- * timestamp → int64 (since the epoch, in the column's unit). A nullable column is an `optional`
+ * timestamp → int64 (since the epoch, in the column's unit). A given `.proto` may also import
+ * Google's well-known types and take a timestamp column into a `google.protobuf.Timestamp`
+ * field. A nullable column is an `optional`
  * field, so a null is an absent field and a reader can tell it from zero; a field without
  * presence is left out when it holds its default, as protoc's own encoders do, so the bytes are
  * the canonical ones.
@@ -137,6 +139,7 @@ function floorDivide(value: bigint, divisor: bigint): bigint {
 /** Which column types each kind of field accepts, for the message that lists them. */
 function acceptedColumnTypes(field: protobuf.Field): readonly ColumnType[] {
   if (field.resolvedType instanceof protobuf.Enum) return ['string', 'int32'];
+  if (isTimestampMessage(field)) return ['timestamp'];
   const type = field.type;
   if (type === 'bool') return ['boolean'];
   if (INT32.has(type)) return ['int32', 'date'];
@@ -165,6 +168,7 @@ function converterFor(column: Column, field: protobuf.Field): Convert {
       return number;
     };
   }
+  if (isTimestampMessage(field)) return (value) => toTimestampMessage(value as bigint);
   const type = field.type;
   const convert = scalarConverter(column, type);
   if (UINT32.has(type) || UINT64.has(type)) {
@@ -201,19 +205,46 @@ function scalarConverter(column: Column, type: string): Convert {
 // ---------------------------------------------------------------------------------------------
 // A given .proto: parsing, choosing the message, its place in the file.
 
+/** The well-known types protobufjs carries (google/protobuf/timestamp.proto, wrappers, …), which a given .proto may import. */
 function parseProto(text: string, usedBy: string): protobuf.Root {
   try {
+    const root = new protobuf.Root();
     // keepCase: field names stay as written (snake_case), as protoc and the registry read them.
-    const root = protobuf.parse(text, { keepCase: true }).root;
+    const parsed = protobuf.parse(text, root, { keepCase: true });
+    for (const file of [...(parsed.imports ?? []), ...(parsed.weakImports ?? [])]) {
+      const known = protobuf.common.get(file);
+      if (known === null) {
+        throw new SpillwayError(
+          ErrorCode.InvalidConfig,
+          `${usedBy}: the .proto imports "${file}", which Spillway cannot read; imports of Google's well-known types (google/protobuf/timestamp.proto, …) work, others must be inlined`,
+        );
+      }
+      root.addJSON(known.nested ?? {});
+    }
     root.resolveAll();
     return root;
   } catch (error) {
+    if (error instanceof SpillwayError) throw error;
     throw new SpillwayError(ErrorCode.InvalidConfig, `${usedBy}: the .proto does not parse: ${(error as Error).message}`, { cause: error });
   }
 }
 
+const TIMESTAMP_TYPE = '.google.protobuf.Timestamp';
+
+function isTimestampMessage(field: protobuf.Field): boolean {
+  return field.resolvedType instanceof protobuf.Type && field.resolvedType.fullName === TIMESTAMP_TYPE;
+}
+
+/** A timestamp column's nanoseconds as google.protobuf.Timestamp: seconds (floored) and nanos in [0, 1e9). */
+function toTimestampMessage(nanos: bigint): { seconds: ReturnType<typeof toLong>; nanos: number } {
+  const seconds = floorDivide(nanos, 1_000_000_000n);
+  return { seconds: toLong(seconds), nanos: Number(nanos - seconds * 1_000_000_000n) };
+}
+
+/** The messages the .proto defines (the well-known types it imports are not among them). */
 function allMessages(namespace: protobuf.NamespaceBase, into: protobuf.Type[] = []): protobuf.Type[] {
   for (const nested of namespace.nestedArray) {
+    if (nested.fullName === '.google.protobuf') continue;
     if (nested instanceof protobuf.Type) into.push(nested);
     if (nested instanceof protobuf.Namespace || nested instanceof protobuf.Type) allMessages(nested, into);
   }
@@ -360,11 +391,11 @@ export function protobufEncoder(spec: ProtobufSpec, schema: Schema, part: 'key' 
           `map it to a column with mapping: { ${field.name}: '<column>' }. The columns are: ${available.map((c) => c.name).join(', ')}`,
       );
     }
-    if (field.repeated || field.map || (field.resolvedType instanceof protobuf.Type)) {
+    if (field.repeated || field.map || (field.resolvedType instanceof protobuf.Type && !isTimestampMessage(field))) {
       throw new SpillwayError(
         ErrorCode.InvalidConfig,
         `${usedBy}: field "${field.name}" of ${messageName} is ${field.map ? 'a map' : field.repeated ? 'repeated' : `a message (${field.type})`}, which no column fills; ` +
-          'Spillway writes scalar and enum fields: leave the field unmapped (remove the column of that name with exclude) or change its type',
+          'Spillway writes scalar, enum and google.protobuf.Timestamp fields: leave the field unmapped (remove the column of that name with exclude) or change its type',
       );
     }
     const accepted = acceptedColumnTypes(field);
@@ -382,7 +413,8 @@ export function protobufEncoder(spec: ProtobufSpec, schema: Schema, part: 'key' 
           'declare the field `optional`, or declare the column not nullable',
       );
     }
-    if (column.nullable && !field.hasPresence) {
+    // A message field (google.protobuf.Timestamp) always says whether it is there.
+    if (column.nullable && !field.hasPresence && !(field.resolvedType instanceof protobuf.Type)) {
       throw new SpillwayError(
         ErrorCode.InvalidConfig,
         `${usedBy}: column "${column.name}" is nullable but field "${field.name}" (${field.type}) has no presence, so a null would read as its default; ` +

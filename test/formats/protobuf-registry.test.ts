@@ -11,7 +11,7 @@ import { describe, it } from 'node:test';
 import { freePort } from '../../src/broker/embedded-broker.ts';
 import { produce } from '../../src/dialects/deephaven.ts';
 import { ErrorCode, SpillwayError } from '../../src/errors.ts';
-import { createEncoder, keyValueSpecSchema, protobufSpec } from '../../src/formats/key-value-spec.ts';
+import { KeyValueSpec, createEncoder, keyValueSpecSchema, protobufSpec } from '../../src/formats/key-value-spec.ts';
 import { createTopic } from '../../src/kafka/kafka-client.ts';
 import { defineSchema } from '../../src/model/schema.ts';
 import { newTable } from '../../src/model/sources/static-table.ts';
@@ -121,6 +121,17 @@ describe('Protobuf with a schema registry, end to end', () => {
     const latest = (await registryGet(`/subjects/${topic}-value/versions/latest`)) as { id: number; schemaType?: string };
     assert.equal(latest.id, decoded[0]?.valueId);
     assert.equal(latest.schemaType, 'PROTOBUF');
+  });
+
+  it('registers a .proto that imports google/protobuf/timestamp.proto, and protoc decodes the Timestamp', async () => {
+    const proto = 'syntax = "proto3";\npackage ev;\n\nimport "google/protobuf/timestamp.proto";\n\nmessage Event {\n  int64 id = 1;\n  google.protobuf.Timestamp at = 2;\n}\n';
+    const events = defineSchema({ id: 'int64', at: 'timestamp' });
+    const topic = randomTopic('protobuf-timestamp');
+    await produce(newTable(events, [{ id: 7n, at: '2024-05-01T09:30:00.25Z' }]), { 'bootstrap.servers': bootstrapServers(), 'schema.registry.url': registry.url }, topic, KeyValueSpec.IGNORE, protobufSpec({ schema: proto })).done;
+    const [record] = await kcatRead(topic);
+    const value = await unframe(record?.value ?? null);
+    assert.deepEqual(value.indexes, [0]);
+    assert.equal(await protocDecode(value.schema, 'ev.Event', value.body), 'id: 7\nat {\n  seconds: 1714555800\n  nanos: 250000000\n}\n');
   });
 
   it('names subjects by message name, by topic and message name, or as given', async () => {

@@ -169,6 +169,20 @@ describe('protobufSpec: a given .proto', () => {
     assert.equal(await protocDecode(GIVEN, 'shop.Order.Line', bytes), 'side: BUY\n');
   });
 
+  it('fills a google.protobuf.Timestamp field from a timestamp column (seconds floored, nanos in [0, 1e9))', async () => {
+    const proto = 'syntax = "proto3";\npackage ev;\nimport "google/protobuf/timestamp.proto";\nmessage Event {\n  string id = 1;\n  google.protobuf.Timestamp at = 2;\n  google.protobuf.Timestamp seen = 3;\n}\n';
+    const schema = defineSchema({ id: 'string', at: 'timestamp', seen: { type: 'timestamp', nullable: true } });
+    const encoded = encoder({ wireFormat: 'plain', schema: proto }, schema);
+    assert.equal(encoded.messageName, 'ev.Event');
+    const bytes = encoded.encode(normalizeRow(schema, { id: 'e1', at: '1969-12-31T23:59:59.9999995Z', seen: null }, 'row')) as Buffer;
+    assert.equal(await protocDecode(proto, 'ev.Event', bytes), 'id: "e1"\nat {\n  seconds: -1\n  nanos: 999999500\n}\n');
+    const later = encoded.encode(normalizeRow(schema, { id: 'e2', at: '2024-05-01T00:00:00.000000001Z', seen: '1970-01-01T00:00:00Z' }, 'row')) as Buffer;
+    assert.equal(await protocDecode(proto, 'ev.Event', later), 'id: "e2"\nat {\n  seconds: 1714521600\n  nanos: 1\n}\nseen {\n}\n');
+    refuses(() => encoder({ wireFormat: 'plain', schema: proto }, defineSchema({ at: 'int64' })), ErrorCode.InvalidConfig, 'field "at" (google.protobuf.Timestamp) cannot take column "at" (int64); map a column of type timestamp to it');
+    refuses(() => encoder({ wireFormat: 'plain', schema: 'syntax = "proto3"; import "other/thing.proto"; message M { int32 a = 1; }' }, schema), ErrorCode.InvalidConfig, 'the .proto imports "other/thing.proto", which Spillway cannot read');
+    refuses(() => encoder({ wireFormat: 'plain', schema: proto, messageName: 'Timestamp' }, schema), ErrorCode.InvalidConfig, 'messageName "Timestamp" is not a message of the .proto; its messages are: ev.Event');
+  });
+
   it('writes the first top-level message when messageName is absent', () => {
     const encoded = encoder({ wireFormat: 'plain', schema: GIVEN }, defineSchema({ source: 'string' }));
     assert.equal(encoded.messageName, 'shop.Header');
