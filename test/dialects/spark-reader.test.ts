@@ -137,6 +137,19 @@ describe('Spark\'s Kafka source on the real broker', () => {
     assert.equal(row?.timestampType, null);
   });
 
+  it('subscribe reads several topics, comma-separated', async () => {
+    const [first, second] = [randomTopic('spark-sub-a'), randomTopic('spark-sub-b')];
+    await createTopic([bootstrapServers()], first, { partitions: 1 });
+    await createTopic([bootstrapServers()], second, { partitions: 1 });
+    await kcatWrite(first, 0, ['a\t1']);
+    await kcatWrite(second, 0, ['b\t2', 'c\t3']);
+    const source = readStream().format('kafka').option('kafka.bootstrap.servers', bootstrapServers()).option('subscribe', `${first}, ${second}`).option('startingOffsets', 'earliest').load();
+    assert.deepEqual(source.topics, [first, second]);
+    await until('three rows', () => (source.size >= 3 ? true : undefined));
+    await source.close();
+    assert.deepEqual(rowsOf(source).map((row) => `${row.topic as string}:${Buffer.from(row.value as Uint8Array).toString()}`).sort(), [`${first}:1`, `${second}:2`, `${second}:3`].sort());
+  });
+
   it('assign and startingOffsets as JSON pick partitions and their first offsets (-2 earliest)', async () => {
     const topic = randomTopic('spark-assign');
     await createTopic([bootstrapServers()], topic, { partitions: 3 });
