@@ -1,17 +1,20 @@
 /**
  * Encoders alone, no broker: rows/s per format over the 6-column table of
  * bench/produce-end-to-end.ts, each beside a peer measured in the same run where one exists —
- * JSON against `JSON.stringify` of the same rows as plain objects, CSV against csv-stringify.
+ * JSON against `JSON.stringify` of the same rows as plain objects, CSV against csv-stringify,
+ * protobuf against @bufbuild/protobuf.
  * Prints rows/s, MB/s of output, the ratio to the peer, and the process's peak RSS.
  *   node bench/encoders.ts [rows]
  *
  * To add a format, add one entry to `entries`: a spec (and `via` when it writes changes), or a
  * `custom` function for a peer; `peer` names the entry it is compared with.
  */
+import { create, createFileRegistry, toBinary } from '@bufbuild/protobuf';
+import { FileDescriptorProtoSchema } from '@bufbuild/protobuf/wkt';
 import avro from 'avsc';
 import { stringify } from 'csv-stringify/sync';
 import type { Encoder, RowChange } from '../src/formats/encoder.ts';
-import { type KeyValueSpecInput, avroSpec, createEncoder, csvSpec, influxSpec, jsonSpec, keyValueSpecSchema, rawSpec, simpleSpec } from '../src/formats/key-value-spec.ts';
+import { type KeyValueSpecInput, avroSpec, createEncoder, csvSpec, influxSpec, jsonSpec, keyValueSpecSchema, protobufSpec, rawSpec, simpleSpec } from '../src/formats/key-value-spec.ts';
 import { type Row, normalizeRow } from '../src/model/schema.ts';
 import { sensorRows, sensorSchema } from './sensor-table.ts';
 
@@ -74,6 +77,23 @@ const entries: readonly BenchEntry[] = [
     },
   },
   { name: 'avro (plain binary)', spec: avroSpec({ wireFormat: 'plain' }), peer: 'avsc toBuffer (peer)' },
+  {
+    // @bufbuild/protobuf writing the message protobufSpec derives, from a descriptor built by hand
+    // (it cannot read .proto text at run time), on the rows as they are (int64 as bigint).
+    name: '@bufbuild/protobuf toBinary (peer)',
+    custom: () => {
+      const types = { int64: 3, string: 9, float64: 1, int32: 5 } as const;
+      const file = create(FileDescriptorProtoSchema, {
+        name: 'value.proto',
+        syntax: 'proto3',
+        messageType: [{ name: 'Value', field: schema.columns.map((column, i) => ({ name: column.name, jsonName: column.name, number: i + 1, label: 1, type: types[column.type as keyof typeof types] })) }],
+      });
+      const message = createFileRegistry(file, () => undefined).getMessage('Value');
+      if (message === undefined) throw new Error('no message Value');
+      return (i) => Buffer.from(toBinary(message, create(message, rows[i] as never)));
+    },
+  },
+  { name: 'protobuf (plain binary)', spec: protobufSpec({ wireFormat: 'plain' }), peer: '@bufbuild/protobuf toBinary (peer)' },
   {
     name: 'influx xxhash64 key (Flux)',
     spec: influxSpec({ name: 'sensor', tagColumns: ['key'], valueColumns: ['a', 'b', 'n', 'note'], timeColumn: null, output: 'xxhash64' }),

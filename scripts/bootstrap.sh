@@ -45,3 +45,11 @@ if [ "${SPILLWAY_NEED_KCAT:-0}" = 1 ] && ! command -v kcat >/dev/null 2>&1; then
     exit 1
   fi
 fi
+
+# protoc, the independent protobuf encoder/decoder of the protobuf tests, from PyPI's grpcio-tools
+# (which ships protoc inside the package), unless protoc is on the PATH already.
+if [ "${SPILLWAY_NEED_KCAT:-0}" = 1 ] && ! command -v protoc >/dev/null 2>&1 &&
+  ! python3 -c 'import grpc_tools.protoc' >/dev/null 2>&1; then
+  echo "spillway: installing protoc (grpcio-tools) from PyPI for the protobuf tests" >&2
+  python3 -m pip install --quiet --disable-pip-version-check -r "$SPILLWAY_ROOT/test/fixtures/python/requirements.txt" >&2
+fi

@@ -19,6 +19,7 @@ import { findColumn } from '../model/schema.ts';
 import type { Table } from '../model/table.ts';
 import { type SinkDependencies, type SinkHandle, startSink } from '../sink/sink.ts';
 import type { SinkSpecInput } from '../sink/sink-spec.ts';
+import { type PartitionOffsets, SparkKafkaSource, type SparkKafkaSourceOptions } from '../sources/spark-kafka-source.ts';
 
 /** Spark's output modes (Spillway's append, complete and update). */
 export type OutputMode = 'append' | 'complete' | 'update';
@@ -104,7 +105,8 @@ function startSparkSink(request: SparkSinkRequest): SinkHandle {
     value,
     mode: request.mode,
     trigger: toSpillwayTrigger(request.trigger),
-    ...(has('topic') ? { topicColumn: 'topic' } : {}),
+    // As in Spark, the topic option overrides a topic column (a table read from Kafka has one).
+    ...(has('topic') && topic === undefined ? { topicColumn: 'topic' } : {}),
     ...(has('partition') ? { partitionColumn: 'partition' } : {}),
     ...(has('headers') ? { headersColumn: 'headers' } : {}),
     ...(request.partitionBy.length > 0 ? { partitionBy: [...request.partitionBy] } : {}),
@@ -117,16 +119,19 @@ function startSparkSink(request: SparkSinkRequest): SinkHandle {
 export interface StreamingQuery {
   readonly name: string;
   readonly sink: SinkHandle;
+  /** The table the query writes. */
+  readonly table: Table;
   readonly isActive: boolean;
   /** Resolves when the query ends (a `once` trigger, the table's end, or `stop()`); rejects on failure. */
   awaitTermination(): Promise<void>;
   stop(): Promise<void>;
 }
 
-function queryOf(sink: SinkHandle): StreamingQuery {
+function queryOf(sink: SinkHandle, table: Table): StreamingQuery {
   return {
     name: sink.name,
     sink,
+    table,
     get isActive() {
       return sink.state === 'starting' || sink.state === 'running' || sink.state === 'stopping';
     },
@@ -209,6 +214,7 @@ export class DataStreamWriter {
         dependencies: this.#dependencies,
         dialect: 'writeStream',
       }),
+      this.#table,
     );
   }
 }
@@ -254,8 +260,256 @@ export function streamWriteKafka(x: Table, args: StreamWriteKafkaOptions = {}): 
       dependencies: args.dependencies,
       dialect: 'stream_write_kafka',
     }),
+    x,
   );
 }
 
 /** The same function under sparklyr's own name. */
 export const stream_write_kafka = streamWriteKafka;
+
+// ---------------------------------------------------------------------------------------------
+// The reader: Spark's Kafka source, `spark.readStream.format("kafka")` and sparklyr's
+// `stream_read_kafka(sc, options = list(...))`, translated into a SparkKafkaSource.
+
+/** Kafka properties the source uses for its connection (given with Spark's `kafka.` prefix). */
+const SOURCE_KAFKA_PROPERTIES: ReadonlySet<string> = new Set([
+  'bootstrap.servers', 'client.id', 'security.protocol', 'sasl.mechanism', 'sasl.mechanisms', 'sasl.username', 'sasl.password',
+  'sasl.jaas.config', 'ssl.ca.location', 'ssl.ca.pem', 'ssl.certificate.location', 'ssl.certificate.pem', 'ssl.key.location',
+  'ssl.key.pem', 'ssl.key.password', 'enable.ssl.certificate.verification', 'ssl.endpoint.identification.algorithm',
+  'request.timeout.ms', 'socket.connection.setup.timeout.ms', 'metadata.max.age.ms',
+]);
+
+/** Kafka properties Spark's own Kafka source refuses, with Spark's reasons. */
+const SPARK_REFUSED_KAFKA: Readonly<Record<string, string>> = {
+  'group.id': 'each query reads with a consumer group of its own and commits nothing',
+  'auto.offset.reset': 'set the source option startingOffsets instead',
+  'key.deserializer': 'keys are read as bytes; convert them with table operations (update)',
+  'value.deserializer': 'values are read as bytes; convert them with table operations (update)',
+  'enable.auto.commit': 'the source commits no offsets',
+  'interceptor.classes': 'the source runs no consumer interceptors',
+};
+
+/** Options of Spark's Kafka source that Spillway does not implement (refused, never ignored). */
+const SPARK_SOURCE_UNSUPPORTED: Readonly<Record<string, string>> = {
+  subscribepattern: 'Spillway reads named topics; list them with subscribe ("topic1,topic2")',
+  endingoffsets: 'it bounds batch queries; a stream reads on until stopped',
+  failondataloss: 'Spillway has no setting for lost offsets yet',
+  maxoffsetspertrigger: 'rate limits per trigger are not implemented; the sink\'s queue.buffering.max.messages bounds memory',
+  minoffsetspertrigger: 'rate limits per trigger are not implemented',
+  maxtriggerdelay: 'rate limits per trigger are not implemented',
+  startingtimestamp: 'starting from a time is not implemented; use startingOffsets',
+  startingoffsetsbytimestamp: 'starting from a time is not implemented; use startingOffsets',
+  startingoffsetsbytimestampstrategy: 'starting from a time is not implemented; use startingOffsets',
+  'kafkaconsumer.polltimeoutms': 'the Kafka client\'s fetch wait is fixed',
+  'fetchoffset.numretries': 'the Kafka client retries by itself',
+  'fetchoffset.retryintervalms': 'the Kafka client retries by itself',
+  groupidprefix: 'each query reads with a consumer group of its own',
+  minpartitions: 'Spillway reads each partition as one stream',
+  maxrecordsperpartition: 'Spillway reads each partition as one stream',
+  topic: 'it is a sink option; the source reads the topics named by subscribe or assign',
+};
+
+const SOURCE_OPTIONS = ['subscribe', 'assign', 'startingOffsets', 'includeHeaders'] as const;
+
+function parseJsonOption(dialect: string, name: string, text: string, example: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new SpillwayError(ErrorCode.InvalidConfig, `${dialect}: option ${name} is not JSON (${(error as Error).message}); give it as ${example}`);
+  }
+}
+
+function parseAssign(dialect: string, text: string): Record<string, number[]> {
+  const parsed = parseJsonOption(dialect, 'assign', text, '{"topicA":[0,1],"topicB":[2,4]}');
+  const valid =
+    parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed) && Object.keys(parsed).length > 0 &&
+    Object.values(parsed).every((partitions) => Array.isArray(partitions) && partitions.length > 0 && partitions.every((p) => Number.isInteger(p) && (p as number) >= 0));
+  if (!valid) {
+    throw new SpillwayError(ErrorCode.InvalidConfig, `${dialect}: option assign must map each topic to its partition numbers, as {"topicA":[0,1],"topicB":[2,4]}; got ${text}`);
+  }
+  return parsed as Record<string, number[]>;
+}
+
+function parseStartingOffsets(dialect: string, value: OptionValue): 'earliest' | 'latest' | PartitionOffsets {
+  const text = String(value).trim();
+  if (text.toLowerCase() === 'earliest' || text.toLowerCase() === 'latest') return text.toLowerCase() as 'earliest' | 'latest';
+  if (!text.startsWith('{')) {
+    throw new SpillwayError(
+      ErrorCode.InvalidConfig,
+      `${dialect}: option startingOffsets is "${text}"; use "latest" (the default for a stream), "earliest", or a JSON such as {"topicA":{"0":23,"1":-2}} (-2 earliest, -1 latest)`,
+    );
+  }
+  const parsed = parseJsonOption(dialect, 'startingOffsets', text, '{"topicA":{"0":23,"1":-2}}');
+  const valid =
+    parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed) &&
+    Object.values(parsed).every((partitions) => partitions !== null && typeof partitions === 'object' && !Array.isArray(partitions));
+  if (!valid) {
+    throw new SpillwayError(ErrorCode.InvalidConfig, `${dialect}: option startingOffsets must map each topic to {"partition": offset}, as {"topicA":{"0":23,"1":-2}}; got ${text}`);
+  }
+  return parsed as PartitionOffsets;
+}
+
+function parseBoolean(dialect: string, name: string, value: OptionValue): boolean {
+  if (value === true || value === false) return value;
+  const text = String(value).trim().toLowerCase();
+  if (text === 'true' || text === 'false') return text === 'true';
+  throw new SpillwayError(ErrorCode.InvalidConfig, `${dialect}: option ${name} is ${JSON.stringify(value)}; give true or false`);
+}
+
+/** Translates Spark's Kafka source options (names are case-insensitive, as in Spark) into a source. */
+function sparkKafkaSource(options: Readonly<Record<string, OptionValue>>, dialect: string, name: string | undefined): SparkKafkaSource {
+  const kafka: Record<string, OptionValue> = {};
+  const source = new Map<string, OptionValue>();
+  const problems: string[] = [];
+  let readCommitted = false;
+  for (const [option, value] of Object.entries(options)) {
+    if (option.toLowerCase().startsWith('kafka.')) {
+      const property = option.slice('kafka.'.length);
+      if (property === 'isolation.level') {
+        if (value !== 'read_committed' && value !== 'read_uncommitted') {
+          problems.push(`option kafka.isolation.level is ${JSON.stringify(value)}; use read_committed or read_uncommitted`);
+        }
+        readCommitted = value === 'read_committed';
+      } else if (SPARK_REFUSED_KAFKA[property] !== undefined) {
+        problems.push(`Kafka option "${option}" is not supported: ${SPARK_REFUSED_KAFKA[property]}`);
+      } else if (SOURCE_KAFKA_PROPERTIES.has(property)) {
+        kafka[property] = value;
+      } else {
+        const near = nearestName(property, [...SOURCE_KAFKA_PROPERTIES]);
+        problems.push(
+          `Kafka option "${option}" is not one the Kafka source uses${near === undefined ? '' : ` (did you mean "kafka.${near}"?)`}; ` +
+            `it takes kafka.isolation.level and the connection's properties: ${[...SOURCE_KAFKA_PROPERTIES].map((p) => `kafka.${p}`).join(', ')}`,
+        );
+      }
+      continue;
+    }
+    const lower = option.toLowerCase();
+    const known = SOURCE_OPTIONS.find((candidate) => candidate.toLowerCase() === lower);
+    if (known !== undefined) {
+      source.set(known, value);
+    } else if (SPARK_SOURCE_UNSUPPORTED[lower] !== undefined) {
+      problems.push(`option "${option}" of Spark's Kafka source is not supported: ${SPARK_SOURCE_UNSUPPORTED[lower]}`);
+    } else {
+      const near = nearestName(option, [...SOURCE_OPTIONS, 'kafka.bootstrap.servers']);
+      problems.push(`unknown option "${option}"${near === undefined ? '' : ` (did you mean "${near}"?)`}; Kafka properties take the "kafka." prefix`);
+    }
+  }
+  if (problems.length > 0) throw new SpillwayError(ErrorCode.InvalidConfig, `${dialect}: ${problems.join('; ')}`);
+  if (kafka['bootstrap.servers'] === undefined) {
+    throw new SpillwayError(ErrorCode.InvalidConfig, `${dialect}: option "kafka.bootstrap.servers" must be given, as in Spark, e.g. .option("kafka.bootstrap.servers", "127.0.0.1:9092")`);
+  }
+  const subscribe = source.get('subscribe');
+  const assign = source.get('assign');
+  if ((subscribe === undefined) === (assign === undefined)) {
+    throw new SpillwayError(
+      ErrorCode.InvalidConfig,
+      `${dialect}: ${subscribe === undefined ? 'no topic to read' : 'options subscribe and assign both given'}; as in Spark, give exactly one of subscribe ("topic1,topic2") or assign ({"topic1":[0,1]})`,
+    );
+  }
+  const topics = subscribe === undefined ? undefined : String(subscribe).split(',').map((topic) => topic.trim()).filter((topic) => topic !== '');
+  if (topics !== undefined && topics.length === 0) {
+    throw new SpillwayError(ErrorCode.InvalidConfig, `${dialect}: option subscribe names no topic; give one or more, separated by commas`);
+  }
+  const startingOffsets = source.get('startingOffsets');
+  const includeHeaders = source.get('includeHeaders');
+  const translated: SparkKafkaSourceOptions = {
+    kafkaConfig: kafka,
+    ...(topics === undefined ? {} : { topics }),
+    ...(assign === undefined ? {} : { assign: parseAssign(dialect, String(assign)) }),
+    // Spark's default for a streaming query.
+    startingOffsets: startingOffsets === undefined ? 'latest' : parseStartingOffsets(dialect, startingOffsets),
+    includeHeaders: includeHeaders === undefined ? false : parseBoolean(dialect, 'includeHeaders', includeHeaders),
+    readCommitted,
+    ...(name === undefined ? {} : { name }),
+  };
+  return new SparkKafkaSource(translated);
+}
+
+/** Spark's DataStreamReader: `readStream().format('kafka').option(…).load()`. */
+export class DataStreamReader {
+  #format: string | undefined;
+  readonly #options: Record<string, OptionValue> = {};
+
+  format(source: string): this {
+    this.#format = source;
+    return this;
+  }
+
+  option(name: string, value: OptionValue): this {
+    this.#options[name] = value;
+    return this;
+  }
+
+  options(options: Readonly<Record<string, OptionValue>>): this {
+    Object.assign(this.#options, options);
+    return this;
+  }
+
+  /** Refused, as Spark refuses it: the Kafka source's columns are fixed. */
+  schema(_schema: unknown): this {
+    throw new SpillwayError(
+      ErrorCode.InvalidConfig,
+      'readStream: the Kafka source has a fixed schema (key, value, topic, partition, offset, timestamp, timestampType, headers) and cannot be set; convert the columns with update()',
+    );
+  }
+
+  load(): SparkKafkaSource {
+    if (this.#format !== 'kafka') {
+      throw new SpillwayError(
+        ErrorCode.InvalidConfig,
+        `readStream: format ${this.#format === undefined ? 'is not set' : `"${this.#format}" is not supported`}; Spillway reads Kafka: call .format("kafka")`,
+      );
+    }
+    return sparkKafkaSource(this.#options, 'readStream', undefined);
+  }
+}
+
+/** `spark.readStream`. */
+export function readStream(): DataStreamReader {
+  return new DataStreamReader();
+}
+
+/** sparklyr's arguments of `stream_read_kafka` (after `sc`). */
+export interface StreamReadKafkaOptions {
+  /** sparklyr's `name`: names the source in errors. */
+  readonly name?: string;
+  readonly options: Readonly<Record<string, OptionValue>>;
+}
+
+/**
+ * sparklyr's `stream_read_kafka(sc, name, options)`. `sc` stands for the Spark connection of the
+ * R call and may be left out (`streamReadKafka({ options })`): Spillway needs none.
+ */
+export function streamReadKafka(sc: unknown, args?: StreamReadKafkaOptions): SparkKafkaSource {
+  const given = args ?? (sc as StreamReadKafkaOptions | undefined);
+  if (given === undefined || given === null || typeof given !== 'object' || typeof given.options !== 'object' || given.options === null) {
+    throw new SpillwayError(
+      ErrorCode.InvalidConfig,
+      'stream_read_kafka: give the options, as stream_read_kafka(sc, { options: { "kafka.bootstrap.servers": "127.0.0.1:9092", subscribe: "topic1" } })',
+    );
+  }
+  return sparkKafkaSource(given.options, 'stream_read_kafka', given.name);
+}
+
+/** The same function under sparklyr's own name. */
+export const stream_read_kafka = streamReadKafka;
+
+/** The Kafka sources a table is read from, following its upstream tables. */
+function kafkaSourcesOf(table: Table, into = new Set<SparkKafkaSource>()): Set<SparkKafkaSource> {
+  if (table instanceof SparkKafkaSource) into.add(table);
+  for (const upstream of table.upstream) kafkaSourcesOf(upstream, into);
+  return into;
+}
+
+/**
+ * sparklyr's `stream_stop(stream)`: stops the query, then the Kafka sources it reads from (each
+ * Spark query reads with a source of its own, so a source read through stream_read_kafka or
+ * readStream belongs to the query that writes it).
+ */
+export async function streamStop(stream: StreamingQuery): Promise<void> {
+  await stream.stop();
+  await Promise.all([...kafkaSourcesOf(stream.table)].map((source) => source.close()));
+}
+
+/** The same function under sparklyr's own name. */
+export const stream_stop = streamStop;

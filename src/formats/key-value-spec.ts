@@ -13,11 +13,12 @@ import type { Encoder } from './encoder.ts';
 import { type IgnoreSpec, ignoreEncoder, ignoreSpecSchema } from './ignore.ts';
 import { influxEncoder, influxSpecSchema } from './influx.ts';
 import { jsonEncoder, jsonSpecSchema } from './json.ts';
+import { protobufEncoder, protobufSpecSchema } from './protobuf.ts';
 import { rawEncoder, rawSpecSchema } from './raw.ts';
 import { simpleEncoder, simpleSpecSchema } from './simple.ts';
 
 /** Every format's spec; the `kind` field names the format. */
-export const keyValueSpecSchema = z.discriminatedUnion('kind', [ignoreSpecSchema, simpleSpecSchema, jsonSpecSchema, influxSpecSchema, avroSpecSchema, csvSpecSchema, rawSpecSchema]);
+export const keyValueSpecSchema = z.discriminatedUnion('kind', [ignoreSpecSchema, simpleSpecSchema, jsonSpecSchema, influxSpecSchema, avroSpecSchema, csvSpecSchema, rawSpecSchema, protobufSpecSchema]);
 
 /** A spec as the caller writes it (defaults may be left out). */
 export type KeyValueSpecInput = z.input<typeof keyValueSpecSchema>;
@@ -66,6 +67,15 @@ export function avroSpec(options: Omit<z.input<typeof avroSpecSchema>, 'kind'> =
   return { kind: 'avro', ...options };
 }
 
+/**
+ * Protocol Buffers messages: a proto3 message type derived from the columns, or given as `.proto`
+ * text (`schema`, with `messageName`), in the Confluent wire format with a Schema Registry by
+ * default (magic byte, schema id, message indexes), or `wireFormat: 'plain'` for the binary alone.
+ */
+export function protobufSpec(options: Omit<z.input<typeof protobufSpecSchema>, 'kind'> = {}): KeyValueSpecInput {
+  return { kind: 'protobuf', ...options };
+}
+
 /** Compiles a validated spec for a schema; fails naming the part and the fix. */
 export function createEncoder(spec: KeyValueSpec, schema: Schema, part: 'key' | 'value'): Encoder {
   switch (spec.kind) {
@@ -83,6 +93,8 @@ export function createEncoder(spec: KeyValueSpec, schema: Schema, part: 'key' | 
       return influxEncoder(spec, schema, part);
     case 'avro':
       return avroEncoder(spec, schema, part);
+    case 'protobuf':
+      return protobufEncoder(spec, schema, part);
     default:
       throw new SpillwayError(
         ErrorCode.InvalidConfig,

@@ -91,18 +91,26 @@ describe('Spark output modes on a grouped count', () => {
 });
 
 describe("Spark's record columns", () => {
-  it('routes by the topic column, chooses partitions, writes headers; the topic option is the default', async () => {
+  it('routes by the topic column, chooses partitions, writes headers', async () => {
     const [first, second] = [randomTopic('spark-route'), randomTopic('spark-route')] as [string, string];
     await createTopic([bootstrapServers()], first, { partitions: 3 });
     await createTopic([bootstrapServers()], second, { partitions: 3 });
-    const table = newTable(defineSchema({ key: 'string', value: 'bytes', topic: { type: 'string', nullable: true }, partition: 'int32', headers: 'json' }), [
+    const table = newTable(defineSchema({ key: 'string', value: 'bytes', topic: 'string', partition: 'int32', headers: 'json' }), [
       { key: 'k1', value: Buffer.from('v1'), topic: second, partition: 2, headers: [{ key: 'source', value: 'test' }] },
-      { key: 'k2', value: Buffer.from('v2'), topic: null, partition: 1, headers: { trace: 'x' } },
+      { key: 'k2', value: Buffer.from('v2'), topic: first, partition: 1, headers: { trace: 'x' } },
     ]);
-    const query = writeStream(table).format('kafka').option('kafka.bootstrap.servers', bootstrapServers()).option('topic', first).start();
+    const query = writeStream(table).format('kafka').option('kafka.bootstrap.servers', bootstrapServers()).start();
     await query.awaitTermination();
     assert.deepEqual((await kcatRead(second)).map((r) => [r.partition, r.key?.toString(), r.value?.toString(), r.headers]), [[2, 'k1', 'v1', 'source=test']]);
     assert.deepEqual((await kcatRead(first)).map((r) => [r.partition, r.key?.toString(), r.value?.toString(), r.headers]), [[1, 'k2', 'v2', 'trace=x']]);
+  });
+
+  it('writes every row to the topic option when one is given, over a topic column, as Spark does', async () => {
+    const [option, column] = [randomTopic('spark-option'), randomTopic('spark-column')] as [string, string];
+    await createTopic([bootstrapServers()], option, { partitions: 1 });
+    const table = newTable(defineSchema({ value: 'string', topic: 'string' }), [{ value: 'a', topic: column }, { value: 'b', topic: column }]);
+    await writeStream(table).format('kafka').option('kafka.bootstrap.servers', bootstrapServers()).option('topic', option).start().awaitTermination();
+    assert.deepEqual((await kcatRead(option)).map((r) => r.value?.toString()), ['a', 'b']);
   });
 
   it('without a value column, writes the other columns as JSON; partitionBy spreads by columns', async () => {
