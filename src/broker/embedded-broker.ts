@@ -385,7 +385,8 @@ export async function startBroker(options: BrokerStartOptions = {}): Promise<Bro
     const format = spawnSync(
       'java',
       [
-        ...javaLogging, '-cp', classpath, 'kafka.tools.StorageTool', 'format', '-t', newClusterId(), '-c', p.serverProperties,
+        ...javaLogging, '-cp', classpath, 'kafka.tools.StorageTool', 'format', `--cluster-id=${newClusterId()}`, '-c', p.serverProperties,
+        // `--cluster-id=` because an id may begin with "-", which would read as an option.
         // SCRAM credentials live in the cluster metadata; a new cluster gets them with its first records.
         ...(security === undefined ? [] : addScramArguments(security)),
       ],

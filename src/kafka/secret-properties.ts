@@ -294,3 +294,96 @@ export function jaasToLibrdkafka(line: string): JaasTranslation {
       `or ${OAUTHBEARER_MODULE} (or librdkafka's sasl.username / sasl.password / sasl.oauthbearer.* properties)`,
   );
 }
+
+/**
+ * Java's TLS and SASL property names as the librdkafka properties they stand for, for a client
+ * that takes librdkafka's names. Other properties pass through untouched; the input is not
+ * mutated. What librdkafka cannot read (JKS stores, a PKCS12 truststore) is refused with the way
+ * to convert it.
+ * - `sasl.jaas.config` → see `jaasToLibrdkafka`; `sasl.mechanism` → `sasl.mechanisms`.
+ * - `ssl.truststore.type=PEM`: `ssl.truststore.certificates` → `ssl.ca.pem`,
+ *   `ssl.truststore.location` → `ssl.ca.location`.
+ * - `ssl.keystore.type=PEM`: `ssl.keystore.certificate.chain` → `ssl.certificate.pem`,
+ *   `ssl.keystore.key` → `ssl.key.pem`, `ssl.keystore.location` (key and chain in one file) →
+ *   `ssl.certificate.location` and `ssl.key.location`.
+ * - `ssl.keystore.type=PKCS12`: `ssl.keystore.location` and `ssl.keystore.password` keep their
+ *   names (librdkafka reads PKCS12 keystores).
+ */
+export function javaSecurityToLibrdkafka(input: Readonly<Record<string, unknown>>): Record<string, unknown> {
+  const output: Record<string, unknown> = {};
+  const problems: string[] = [];
+  const text = (name: string) => {
+    const value = input[name];
+    return typeof value === 'string' ? value : undefined;
+  };
+  const set = (name: string, value: unknown, from: string) => {
+    if (output[name] !== undefined || (input[name] !== undefined && name !== from)) {
+      problems.push(`\`${from}\` and \`${name}\` both set ${name}; keep one`);
+    }
+    output[name] = value;
+  };
+  const truststoreType = (text('ssl.truststore.type') ?? 'JKS').toUpperCase();
+  const keystoreType = (text('ssl.keystore.type') ?? 'JKS').toUpperCase();
+  for (const [name, value] of Object.entries(input)) {
+    switch (name) {
+      case 'sasl.jaas.config': {
+        if (typeof value !== 'string') {
+          problems.push('`sasl.jaas.config` must be a string');
+          break;
+        }
+        for (const [mapped, mappedValue] of Object.entries(jaasToLibrdkafka(value).properties)) set(mapped, mappedValue, name);
+        break;
+      }
+      case 'sasl.mechanism':
+        set('sasl.mechanisms', value, name);
+        break;
+      case 'ssl.truststore.type':
+      case 'ssl.keystore.type':
+        if (!['PEM', 'PKCS12', 'JKS'].includes(String(value).toUpperCase())) problems.push(`\`${name}\` = ${JSON.stringify(value)}: expected PEM, PKCS12 or JKS`);
+        break;
+      case 'ssl.truststore.certificates':
+        if (truststoreType !== 'PEM') problems.push('`ssl.truststore.certificates` needs `ssl.truststore.type` = PEM');
+        else set('ssl.ca.pem', value, name);
+        break;
+      case 'ssl.truststore.location':
+        if (truststoreType !== 'PEM') {
+          problems.push(
+            `\`ssl.truststore.location\` of type ${truststoreType} cannot be read by librdkafka; export the CA as PEM ` +
+              '(keytool -exportcert -rfc -alias <ca> -keystore <truststore>) and give it as `ssl.ca.location`, or set `ssl.truststore.type` = PEM',
+          );
+        } else set('ssl.ca.location', value, name);
+        break;
+      case 'ssl.truststore.password':
+        // A PEM truststore has no password; a JKS or PKCS12 one is refused above.
+        if (truststoreType === 'PEM') problems.push('`ssl.truststore.password` has no meaning for a PEM truststore; drop it');
+        break;
+      case 'ssl.keystore.certificate.chain':
+        if (keystoreType !== 'PEM') problems.push('`ssl.keystore.certificate.chain` needs `ssl.keystore.type` = PEM');
+        else set('ssl.certificate.pem', value, name);
+        break;
+      case 'ssl.keystore.key':
+        if (keystoreType !== 'PEM') problems.push('`ssl.keystore.key` needs `ssl.keystore.type` = PEM');
+        else set('ssl.key.pem', value, name);
+        break;
+      case 'ssl.keystore.location':
+        if (keystoreType === 'PEM') {
+          set('ssl.certificate.location', value, name);
+          set('ssl.key.location', value, name);
+        } else if (keystoreType === 'PKCS12') set('ssl.keystore.location', value, name);
+        else {
+          problems.push(
+            '`ssl.keystore.location` of type JKS cannot be read by librdkafka; convert it to PKCS12 ' +
+              '(keytool -importkeystore -deststoretype PKCS12) and set `ssl.keystore.type` = PKCS12',
+          );
+        }
+        break;
+      default:
+        // A conflict with a name mapped onto this one is reported where the mapping happens.
+        if (output[name] === undefined) output[name] = value;
+    }
+  }
+  if (problems.length > 0) {
+    throw new SpillwayError(ErrorCode.InvalidConfig, `Kafka security properties cannot be used:\n  - ${problems.join('\n  - ')}`);
+  }
+  return output;
+}
