@@ -370,8 +370,11 @@ export function reconcileScramUsers(
   for (const match of described.matchAll(/SCRAM credential configs for user-principal '([^']+)' are (.*)/g)) {
     const [, username = '', configured = ''] = match;
     if (wanted.has(username)) continue;
-    const stale = configured.split(',').map((part) => part.split('=')[0] ?? '').filter((name) => name.startsWith('SCRAM-'));
-    if (stale.length > 0) configCommand(['--alter', '--entity-type', 'users', '--entity-name', username, '--delete-config', stale.join(',')]);
+    const stale = configured.split(',').map((part) => (part.split('=')[0] ?? '').trim()).filter((name) => name.startsWith('SCRAM-'));
+    // One mechanism per request: the broker refuses two changes to one user in a request.
+    for (const mechanism of stale) {
+      configCommand(['--alter', '--entity-type', 'users', '--entity-name', username, '--delete-config', mechanism]);
+    }
   }
   for (const user of security.users) {
     configCommand([

@@ -240,7 +240,8 @@ describe('a broker started by the CLI with every secured listener', () => {
     assert.equal(unknownCa.ok, false);
     assert.match(unknownCa.stderr, /certificate verify failed/i);
     assert.equal(plaintext.ok, false);
-    assert.match(plaintext.stderr, /security\.protocol|SSL listener/);
+    // librdkafka 2.0 suspects the SSL listener by name; later ones report the closed connection.
+    assert.match(plaintext.stderr, /security\.protocol|SSL listener|connection closed by peer/);
   });
 
   it('a second start with other users is refused while it runs', async () => {
@@ -276,11 +277,9 @@ describe('a restart on storage formatted earlier', () => {
       const servers = listenerMap(restarted).SASL_PLAINTEXT ?? '';
       const login = (user: string, password: string, mechanism: string) =>
         kcatMetadata(servers, { 'security.protocol': 'SASL_PLAINTEXT', 'sasl.mechanisms': mechanism, 'sasl.username': user, 'sasl.password': password });
-      assert.equal((await login('bob', bob, 'PLAIN')).ok, true);
-      assert.equal((await login('alice', first.alice, 'PLAIN')).ok, false);
       // SCRAM checked with Kafka's own Java client, which every Kafka 4 broker accepts.
       const javaScram = async (user: string, password: string) => {
-        const config = join(dir, `client-${user}.properties`);
+        const config = join(dir, `client-${user}-${password}.properties`);
         writeFileSync(config, [
           'security.protocol=SASL_PLAINTEXT',
           'sasl.mechanism=SCRAM-SHA-512',
@@ -291,13 +290,19 @@ describe('a restart on storage formatted earlier', () => {
           await run('java', ['-cp', join(ensureKafkaJars(), '*'), 'org.apache.kafka.tools.TopicCommand', '--bootstrap-server', servers, '--command-config', config, '--list'], { timeout: 60_000 });
           return true;
         } catch (error) {
-          assert.match(String((error as { stderr?: unknown }).stderr), /Authentication failed/);
+          const failed = error as { stdout?: unknown; stderr?: unknown };
+          assert.match(`${String(failed.stdout)}${String(failed.stderr)}`, /Authentication failed/);
           return false;
         }
       };
-      assert.equal(await javaScram('bob', bob), true);
-      assert.equal(await javaScram('bob', first.bob), false);
-      assert.equal(await javaScram('alice', first.alice), false);
+      const [plainBob, plainAlice, scramBob, scramOldBob, scramAlice] = await Promise.all([
+        login('bob', bob, 'PLAIN'),
+        login('alice', first.alice, 'PLAIN'),
+        javaScram('bob', bob),
+        javaScram('bob', first.bob),
+        javaScram('alice', first.alice),
+      ]);
+      assert.deepEqual([plainBob.ok, plainAlice.ok, scramBob, scramOldBob, scramAlice], [true, false, true, false, false]);
     } finally {
       await stopBroker({ brokerDir: dir });
       rmSync(dir, { recursive: true, force: true });
