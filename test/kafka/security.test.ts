@@ -216,6 +216,12 @@ describe('failures fail fast and name their cause', () => {
     assert.ok(ms < fast, `took ${ms} ms`);
   });
 
+  it('no client certificate where one is required: the broker refused the certificate', { skip: needsLibrdkafkaAdapter('reporting a refused TLS handshake at once') }, async () => {
+    const { error, ms } = await failingWrite('MTLS', { 'security.protocol': 'SSL', 'ssl.ca.location': broker.tls.caLocation }, 'mtls-no-certificate');
+    assert.match(error.message, /certificate/i);
+    assert.ok(ms < fast, `took ${ms} ms`);
+  });
+
   it('a plaintext client on a TLS listener: the listener needs TLS', async () => {
     const { error, ms } = await failingWrite('SSL', {}, 'plaintext-to-tls');
     assert.match(error.message, /TLS|SSL/);
