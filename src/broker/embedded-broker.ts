@@ -6,7 +6,7 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
@@ -374,6 +374,7 @@ export async function startBroker(options: BrokerStartOptions = {}): Promise<Bro
 
   // It holds the users' passwords and the keystore password when secured: for the owner only.
   writeFileSync(p.serverProperties, serverProperties(p.dataDir, port, controllerPort, secured), { mode: 0o600 });
+  chmodSync(p.serverProperties, 0o600);
   writeFileSync(p.log4jConfig, log4jProperties(p.logsDir));
   const classpath = join(libsDir, '*');
   const javaLogging = [`-Dlog4j2.configurationFile=${p.log4jConfig}`, `-Dkafka.logs.dir=${p.logsDir}`];
@@ -426,7 +427,9 @@ export async function startBroker(options: BrokerStartOptions = {}): Promise<Bro
       ? {}
       : { listeners: listenerState, security: securityDigest(security), ...(tlsFiles === undefined ? {} : { tls: tlsFiles }) }),
   };
-  writeFileSync(p.stateFile, JSON.stringify(state));
+  // The security digest is of the passwords too: the state is for the owner only, like the config.
+  writeFileSync(p.stateFile, JSON.stringify(state), { mode: 0o600 });
+  chmodSync(p.stateFile, 0o600);
 
   const bootstrapServers = `127.0.0.1:${port}`;
   const deadline = Date.now() + (options.readyTimeoutMs ?? 90_000);

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -249,6 +249,13 @@ describe('a broker started by the CLI with every secured listener', () => {
     assert.equal(other.code, 1);
     assert.match(other.stderr, /spillway \[EMBEDDED_BROKER\]: the broker in .* already runs with other listeners or users; stop it first/);
     assert.ok(!other.stderr.includes('another-password'));
+  });
+
+  it('keeps the files that hold passwords for their owner only', () => {
+    for (const file of ['server.properties', 'state.json', join('tls', 'store-password'), join('tls', 'ca.key'), join('tls', 'client.key')]) {
+      assert.equal((statSync(join(dir, file)).mode & 0o777).toString(8), '600', file);
+    }
+    assert.ok(!readFileSync(join(dir, 'state.json'), 'utf8').includes(users.alice));
   });
 
   it('never prints a password', () => {
