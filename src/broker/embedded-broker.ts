@@ -5,14 +5,27 @@
  * command that started it, and its state (pid, ports) lives in a small JSON file beside its logs.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ErrorCode, SpillwayError } from '../errors.ts';
 import { describeCluster } from '../kafka/kafka-client.ts';
+import { redactText } from '../kafka/secret-properties.ts';
+import {
+  type BrokerSecurityOptions,
+  type ListenerProtocol,
+  type NormalizedSecurity,
+  addScramArguments,
+  ensureTlsMaterial,
+  isTls,
+  normalizeSecurity,
+  reconcileScramUsers,
+  securedListenerConfig,
+  securitySecrets,
+} from './broker-security.ts';
 
 export const KAFKA_VERSION = '4.1.1';
 const LOG4J_VERSION = '2.24.3';
@@ -31,6 +44,25 @@ export interface BrokerStartOptions extends BrokerLocation {
   readonly readyTimeoutMs?: number;
   /** Progress lines (downloading jars, formatting storage); silent by default. */
   readonly log?: (line: string) => void;
+  /**
+   * Secured listeners (SASL_PLAINTEXT, SSL, SASL_SSL) beside the PLAINTEXT one, their SASL users
+   * and mechanisms; see `broker-security.ts` and docs/security.md.
+   */
+  readonly security?: BrokerSecurityOptions;
+}
+
+export interface BrokerListener {
+  readonly name: string;
+  readonly protocol: ListenerProtocol | 'PLAINTEXT';
+  /** host:port of this listener, for `bootstrap.servers`. */
+  readonly bootstrapServers: string;
+}
+
+/** The client side of the broker's TLS material: what `ssl.ca.location` and a client certificate need. */
+export interface BrokerTlsFiles {
+  readonly caLocation: string;
+  readonly clientCertificateLocation: string;
+  readonly clientKeyLocation: string;
 }
 
 export interface BrokerStatus {
@@ -39,12 +71,21 @@ export interface BrokerStatus {
   readonly pid?: number;
   readonly brokerDir: string;
   readonly logFile: string;
+  /** Every listener, PLAINTEXT first; only when secured listeners were asked for. */
+  readonly listeners?: readonly BrokerListener[];
+  /** Present when a listener uses TLS. */
+  readonly tls?: BrokerTlsFiles;
 }
 
 interface BrokerState {
   readonly pid: number;
   readonly port: number;
   readonly controllerPort: number;
+  /** Secured listeners by name; absent for a plain broker. */
+  readonly listeners?: Readonly<Record<string, { readonly protocol: ListenerProtocol; readonly port: number }>>;
+  /** A digest of the security options (never the passwords themselves), to tell a restart with others. */
+  readonly security?: string;
+  readonly tls?: BrokerTlsFiles;
 }
 
 export function defaultCacheDir(): string {
@@ -64,6 +105,7 @@ function paths(location: BrokerLocation) {
     serverProperties: join(brokerDir, 'server.properties'),
     log4jConfig: join(brokerDir, 'log4j2.properties'),
     stdoutLog: join(brokerDir, 'logs', 'stdout.log'),
+    tlsDir: join(brokerDir, 'tls'),
   };
 }
 
@@ -176,16 +218,25 @@ function newClusterId(): string {
   return randomBytes(16).toString('base64url');
 }
 
-function serverProperties(dataDir: string, port: number, controllerPort: number): string {
+interface SecuredConfig {
+  readonly listeners: readonly string[];
+  readonly protocolMap: readonly string[];
+  readonly lines: readonly string[];
+}
+
+function serverProperties(dataDir: string, port: number, controllerPort: number, secured?: SecuredConfig): string {
+  const extraListeners = secured === undefined ? '' : secured.listeners.map((listener) => `,${listener}`).join('');
+  const extraProtocols = secured === undefined ? '' : secured.protocolMap.map((entry) => `,${entry}`).join('');
   return [
     'process.roles=broker,controller',
     'node.id=1',
     `controller.quorum.voters=1@127.0.0.1:${controllerPort}`,
-    `listeners=PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controllerPort}`,
-    `advertised.listeners=PLAINTEXT://127.0.0.1:${port}`,
+    `listeners=PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controllerPort}${extraListeners}`,
+    `advertised.listeners=PLAINTEXT://127.0.0.1:${port}${extraListeners}`,
     'controller.listener.names=CONTROLLER',
+    // The controller and the broker itself keep talking PLAINTEXT; clients choose a listener.
     'inter.broker.listener.name=PLAINTEXT',
-    'listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT',
+    `listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT${extraProtocols}`,
     `log.dirs=${dataDir}`,
     'num.partitions=1',
     'auto.create.topics.enable=true',
@@ -199,6 +250,7 @@ function serverProperties(dataDir: string, port: number, controllerPort: number)
     'share.coordinator.state.topic.min.isr=1',
     'group.initial.rebalance.delay.ms=0',
     'log.retention.hours=24',
+    ...(secured?.lines ?? []),
     '',
   ].join('\n');
 }
@@ -233,16 +285,48 @@ export function brokerStatus(location: BrokerLocation = {}): BrokerStatus {
     pid: state.pid,
     brokerDir: p.brokerDir,
     logFile,
+    ...describeListeners(state),
   };
+}
+
+function describeListeners(state: BrokerState): Pick<BrokerStatus, 'listeners' | 'tls'> {
+  if (state.listeners === undefined) return {};
+  return {
+    listeners: [
+      { name: 'PLAINTEXT', protocol: 'PLAINTEXT', bootstrapServers: `127.0.0.1:${state.port}` },
+      ...Object.entries(state.listeners).map(([name, listener]) => ({
+        name,
+        protocol: listener.protocol,
+        bootstrapServers: `127.0.0.1:${listener.port}`,
+      })),
+    ],
+    ...(state.tls === undefined ? {} : { tls: state.tls }),
+  };
+}
+
+function securityDigest(security: NormalizedSecurity): string {
+  return createHash('sha256').update(JSON.stringify(security)).digest('hex');
 }
 
 /** Starts the embedded broker unless it already runs; resolves with its bootstrap address. */
 export async function startBroker(options: BrokerStartOptions = {}): Promise<BrokerStatus> {
   const log = options.log ?? (() => {});
+  // Checked before anything else, so a bad option fails without touching a running broker.
+  const security = options.security === undefined ? undefined : normalizeSecurity(options.security);
   const current = brokerStatus(options);
-  if (current.running) return current;
-
   const p = paths(options);
+  if (current.running) {
+    const digest = security === undefined ? undefined : securityDigest(security);
+    if (digest !== undefined && readState(p.stateFile)?.security !== digest) {
+      throw new SpillwayError(
+        ErrorCode.EmbeddedBroker,
+        `the broker in ${p.brokerDir} already runs with other listeners or users; stop it first ` +
+          `(spillway broker stop --dir ${p.brokerDir}), then start it with the new ones`,
+      );
+    }
+    return current;
+  }
+
   const libsDir = ensureKafkaJars(options, log);
   mkdirSync(p.logsDir, { recursive: true });
   const previous = readState(p.stateFile);
@@ -256,23 +340,63 @@ export async function startBroker(options: BrokerStartOptions = {}): Promise<Bro
       ? previous.controllerPort
       : await freePort();
 
-  writeFileSync(p.serverProperties, serverProperties(p.dataDir, port, controllerPort));
+  let secured: SecuredConfig | undefined;
+  let listenerState: Record<string, { protocol: ListenerProtocol; port: number }> | undefined;
+  let tlsFiles: BrokerTlsFiles | undefined;
+  let secrets: string[] = [];
+  if (security !== undefined) {
+    const taken = new Set([port, controllerPort]);
+    listenerState = {};
+    for (const listener of security.listeners) {
+      const kept = previous?.listeners?.[listener.name]?.port;
+      let listenerPort = listener.port;
+      if (listenerPort === undefined) {
+        listenerPort = kept !== undefined && !taken.has(kept) && (await portFree(kept)) ? kept : await freePort();
+        while (taken.has(listenerPort)) listenerPort = await freePort();
+      } else if (taken.has(listenerPort) || !(await portFree(listenerPort))) {
+        throw new SpillwayError(ErrorCode.EmbeddedBroker, `port ${listenerPort} for listener ${listener.name} on 127.0.0.1 is in use; choose another`);
+      }
+      taken.add(listenerPort);
+      listenerState[listener.name] = { protocol: listener.protocol, port: listenerPort };
+    }
+    const tls = security.listeners.some((listener) => isTls(listener.protocol)) ? ensureTlsMaterial(p.tlsDir, log) : undefined;
+    if (tls !== undefined) {
+      tlsFiles = {
+        caLocation: tls.caLocation,
+        clientCertificateLocation: tls.clientCertificateLocation,
+        clientKeyLocation: tls.clientKeyLocation,
+      };
+    }
+    const ports = Object.fromEntries(Object.entries(listenerState).map(([name, listener]) => [name, listener.port]));
+    secured = securedListenerConfig(security, ports, tls);
+    secrets = securitySecrets(security, tls);
+  }
+
+  // It holds the users' passwords and the keystore password when secured: for the owner only.
+  writeFileSync(p.serverProperties, serverProperties(p.dataDir, port, controllerPort, secured), { mode: 0o600 });
+  chmodSync(p.serverProperties, 0o600);
   writeFileSync(p.log4jConfig, log4jProperties(p.logsDir));
   const classpath = join(libsDir, '*');
   const javaLogging = [`-Dlog4j2.configurationFile=${p.log4jConfig}`, `-Dkafka.logs.dir=${p.logsDir}`];
 
-  if (!existsSync(join(p.dataDir, 'meta.properties'))) {
+  const formatted = existsSync(join(p.dataDir, 'meta.properties'));
+  if (!formatted) {
     log(`formatting broker storage in ${p.dataDir}`);
     rmSync(p.dataDir, { recursive: true, force: true });
     const format = spawnSync(
       'java',
-      [...javaLogging, '-cp', classpath, 'kafka.tools.StorageTool', 'format', '-t', newClusterId(), '-c', p.serverProperties],
+      [
+        ...javaLogging, '-cp', classpath, 'kafka.tools.StorageTool', 'format', `--cluster-id=${newClusterId()}`, '-c', p.serverProperties,
+        // `--cluster-id=` because an id may begin with "-", which would read as an option.
+        // SCRAM credentials live in the cluster metadata; a new cluster gets them with its first records.
+        ...(security === undefined ? [] : addScramArguments(security)),
+      ],
       { encoding: 'utf8' },
     );
     if (format.status !== 0) {
       throw new SpillwayError(
         ErrorCode.EmbeddedBroker,
-        `formatting the broker's storage failed: ${(format.stdout + format.stderr).trim()}`,
+        `formatting the broker's storage failed: ${redactText((format.stdout + format.stderr).trim(), secrets)}`,
       );
     }
   }
@@ -295,8 +419,17 @@ export async function startBroker(options: BrokerStartOptions = {}): Promise<Bro
   );
   child.unref();
   if (child.pid === undefined) throw new SpillwayError(ErrorCode.EmbeddedBroker, 'could not spawn java for the broker');
-  const state: BrokerState = { pid: child.pid, port, controllerPort };
-  writeFileSync(p.stateFile, JSON.stringify(state));
+  const state: BrokerState = {
+    pid: child.pid,
+    port,
+    controllerPort,
+    ...(listenerState === undefined || security === undefined
+      ? {}
+      : { listeners: listenerState, security: securityDigest(security), ...(tlsFiles === undefined ? {} : { tls: tlsFiles }) }),
+  };
+  // The security digest is of the passwords too: the state is for the owner only, like the config.
+  writeFileSync(p.stateFile, JSON.stringify(state), { mode: 0o600 });
+  chmodSync(p.stateFile, 0o600);
 
   const bootstrapServers = `127.0.0.1:${port}`;
   const deadline = Date.now() + (options.readyTimeoutMs ?? 90_000);
@@ -323,7 +456,23 @@ export async function startBroker(options: BrokerStartOptions = {}): Promise<Bro
       await sleep(250);
     }
   }
-  return { running: true, bootstrapServers, pid: child.pid, brokerDir: p.brokerDir, logFile: join(p.logsDir, 'server.log') };
+  if (security !== undefined && formatted) {
+    // Storage formatted by an earlier start: its SCRAM users are set through the running broker.
+    try {
+      reconcileScramUsers(security, { classpath, javaOptions: [], bootstrapServers });
+    } catch (error) {
+      await stopBroker(options);
+      throw error;
+    }
+  }
+  return {
+    running: true,
+    bootstrapServers,
+    pid: child.pid,
+    brokerDir: p.brokerDir,
+    logFile: join(p.logsDir, 'server.log'),
+    ...describeListeners(state),
+  };
 }
 
 /** Stops the broker (SIGTERM, then SIGKILL after the grace period). */

@@ -13,6 +13,7 @@ import {
   type SaslMechanism,
   type SecurityProtocol,
 } from './producer-settings.ts';
+import { redactedValue } from './secret-properties.ts';
 
 type Parsed = string | number | boolean | readonly string[];
 type Parser = (raw: string | number | boolean) => Parsed;
@@ -249,7 +250,8 @@ export function parseKafkaProperties(
       values.set(property.name, property.parse(raw));
     } catch (error) {
       if (!(error instanceof ValueProblem)) throw error;
-      problems.push(`\`${name}\` = ${JSON.stringify(raw)}: ${error.message}`);
+      // A secret's value is never quoted back, even when it is malformed.
+      problems.push(`\`${name}\` = ${redactedValue(name, raw)}: ${error.message}`);
     }
   }
 
