@@ -13,11 +13,11 @@
  */
 import { ErrorCode, SpillwayError } from '../errors.ts';
 import { type KeyValueSpecInput, KeyValueSpec, jsonSpec, simpleSpec } from '../formats/key-value-spec.ts';
-import { createKafkaWriter } from '../kafka/kafka-client.ts';
-import { SUPPORTED_KAFKA_PROPERTIES, nearestName } from '../kafka/kafka-properties.ts';
 import { findColumn } from '../model/schema.ts';
 import type { Table } from '../model/table.ts';
-import { type SinkDependencies, type SinkHandle, startSink } from '../sink/sink.ts';
+import { openSink } from '../sink/open-sink.ts';
+import { isKafkaPropertyName, nearestOption } from '../sink/plan.ts';
+import type { SinkDependencies, SinkHandle } from '../sink/sink.ts';
 import type { SinkSpecInput } from '../sink/sink-spec.ts';
 
 /** Spark's output modes (Spillway's append, complete and update). */
@@ -53,7 +53,7 @@ function toSpillwayTrigger(trigger: SparkTrigger | undefined): SinkSpecInput['tr
   );
 }
 
-interface SparkSinkRequest {
+export interface SparkSinkRequest {
   readonly table: Table;
   readonly name: string | undefined;
   readonly mode: OutputMode;
@@ -64,8 +64,12 @@ interface SparkSinkRequest {
   readonly dialect: string;
 }
 
-/** The one translation both Spark forms share. */
 function startSparkSink(request: SparkSinkRequest): SinkHandle {
+  return openSink(request.table, sparkSinkSpec(request), request.dependencies);
+}
+
+/** The one translation both Spark forms share: the sink spec, from the table's columns and the options (pure: no broker). */
+export function sparkSinkSpec(request: Omit<SparkSinkRequest, 'table' | 'dependencies'> & { readonly table: Pick<Table, 'schema'> }): SinkSpecInput {
   const { table, options, dialect } = request;
   const kafka: Record<string, OptionValue> = {};
   const unknown: string[] = [];
@@ -78,8 +82,7 @@ function startSparkSink(request: SparkSinkRequest): SinkHandle {
       ErrorCode.InvalidConfig,
       `${dialect}: unknown option(s) ${unknown
         .map((name) => {
-          const isKafkaProperty = SUPPORTED_KAFKA_PROPERTIES.some((property) => property.name === name || property.aliases.includes(name));
-          const near = isKafkaProperty ? `kafka.${name}` : nearestName(name, SINK_OPTIONS);
+          const near = isKafkaPropertyName(name) ? `kafka.${name}` : nearestOption(name, SINK_OPTIONS);
           return `"${name}"${near === undefined ? '' : ` (did you mean "${near}"?)`}`;
         })
         .join(', ')}; Kafka properties take the "kafka." prefix, as in "kafka.bootstrap.servers"`,
@@ -108,7 +111,7 @@ function startSparkSink(request: SparkSinkRequest): SinkHandle {
     ...(request.partitionBy.length > 0 ? { partitionBy: [...request.partitionBy] } : {}),
     ...(checkpoint === undefined ? {} : { checkpointLocation: String(checkpoint) }),
   };
-  return startSink(table, spec, { createWriter: createKafkaWriter, ...request.dependencies });
+  return spec;
 }
 
 /** A running streaming query, in Spark's words; the sink handle is underneath. */
