@@ -28,6 +28,8 @@ export type ColumnFormula =
       readonly type: ColumnType;
       readonly nullable?: boolean;
       readonly unit?: TimestampUnit;
+      readonly precision?: number;
+      readonly scale?: number;
       readonly formula: Formula;
     };
 
@@ -159,6 +161,8 @@ class UpdateTable extends OperatorTable {
         type: declared.type,
         nullable: declared.nullable ?? false,
         ...(declared.type === 'timestamp' ? { unit: declared.unit ?? 'ns' } : {}),
+        ...(declared.precision === undefined ? {} : { precision: declared.precision }),
+        ...(declared.scale === undefined ? {} : { scale: declared.scale }),
       };
       return { column, formula: declared.formula };
     });

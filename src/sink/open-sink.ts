@@ -4,12 +4,18 @@
  */
 import { createKafkaWriter } from '../kafka/kafka-client.ts';
 import type { Table } from '../model/table.ts';
-import { planSink } from './plan.ts';
+import { type SinkPlan, planSink } from './plan.ts';
 import { type SinkDependencies, type SinkHandle, runSink } from './sink.ts';
 
 /** Plans the sink, then runs it with the Kafka client (or the writer the dependencies build). */
 export function openSink(table: Table, spec: unknown, dependencies: Partial<SinkDependencies> = {}): SinkHandle {
   const plan = planSink(table, spec);
+  const createWriter = dependencies.createWriter ?? createKafkaWriter;
+  return runSink(plan, createWriter(plan.settings), dependencies.onError === undefined ? {} : { onError: dependencies.onError });
+}
+
+/** Runs a plan made earlier (by a front door that validated the whole job first) with the Kafka client. */
+export function openPlan(plan: SinkPlan, dependencies: Partial<SinkDependencies> = {}): SinkHandle {
   const createWriter = dependencies.createWriter ?? createKafkaWriter;
   return runSink(plan, createWriter(plan.settings), dependencies.onError === undefined ? {} : { onError: dependencies.onError });
 }
