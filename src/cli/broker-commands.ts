@@ -13,13 +13,15 @@ function location(options: BrokerCommandOptions) {
 export function registerBrokerCommands(program: Command): void {
   const broker = program
     .command('broker')
-    .description('run the embedded single-node Kafka broker (Apache Kafka KRaft on 127.0.0.1)');
+    .description('run the embedded single-node Kafka broker (Apache Kafka KRaft on 127.0.0.1)')
+    .addHelpText('after', '\nExample:\n  $ spillway broker start && spillway broker status');
 
   broker
     .command('start')
     .description('start the broker unless it runs; print its bootstrap address')
     .option('--port <port>', 'client port (default: a free one, kept across restarts)')
     .option('--dir <dir>', 'broker data, logs and state directory')
+    .addHelpText('after', '\nExample:\n  $ export KAFKA_BOOTSTRAP_SERVERS=$(spillway broker start --port 9092)')
     .action(async (options: BrokerCommandOptions) => {
       const status = await startBroker({
         ...location(options),
@@ -34,6 +36,7 @@ export function registerBrokerCommands(program: Command): void {
     .command('stop')
     .description('stop the broker')
     .option('--dir <dir>', 'broker data, logs and state directory')
+    .addHelpText('after', '\nExample:\n  $ spillway broker stop')
     .action(async (options: BrokerCommandOptions) => {
       const stopped = await stopBroker(location(options));
       process.stderr.write(stopped ? 'broker stopped\n' : 'broker was not running\n');
@@ -43,6 +46,7 @@ export function registerBrokerCommands(program: Command): void {
     .command('status')
     .description('print the bootstrap address and exit 0 if the broker runs; exit 3 if not')
     .option('--dir <dir>', 'broker data, logs and state directory')
+    .addHelpText('after', '\nExample:\n  $ spillway broker status || spillway broker start')
     .action((options: BrokerCommandOptions) => {
       const status = brokerStatus(location(options));
       if (status.running) {

@@ -6,7 +6,7 @@
  * column, saying what is supported.
  */
 import { ErrorCode, SpillwayError } from '../../errors.ts';
-import type { ParseNode, ParsedSql, PositionMap } from './flink-parser.ts';
+import { type ParseNode, type ParsedSql, type PositionMap, parseParenthesized } from './flink-parser.ts';
 
 /** 1-based line and column of a construct in the SQL text. */
 export interface Position {
@@ -371,18 +371,10 @@ class Translator {
           this.#refuse(inner, '* beside other select items', 'SELECT * alone, or a list of expressions');
           break;
         case 'SelectLiteralColumnName': {
-          // The grammar reads a call of a function it does not know, f(x), as a column and a parenthesized expression.
-          const call = rules(item)[1];
-          if (call !== undefined && kindOf(call) !== 'ColumnAlias') {
-            const argument = descend(call, ['ParenthesizedExpression']);
-            const inside = argument === undefined ? undefined : rules(argument)[0];
-            if (inside === undefined) this.#refuse(call, `"${this.#original(item)}"`, SUPPORTED_EXPRESSIONS);
-            const at = positionOf(inner);
-            return {
-              expression: { kind: 'call', name: inner.getText().toUpperCase(), args: [this.#expression(inside)], star: false, distinct: false, at, text: this.#original(item) },
-              alias: aliasName,
-            };
-          }
+          // The grammar reads some items without an alias (`a - 1`, `1 + a`, `f(x)`) as a column
+          // and an alias expression; read again in parentheses, they are one expression.
+          const rest = rules(item)[1];
+          if (rest !== undefined && kindOf(rest) !== 'ColumnAlias') return { expression: this.#reparsed(item), alias: aliasName };
           const name = this.#columnName(inner);
           return { expression: { kind: 'column', name, at: positionOf(inner), text: this.#original(inner) }, alias: aliasName };
         }
@@ -396,6 +388,23 @@ class Translator {
           this.#refuse(inner, `the select item "${this.#original(inner)}"`, 'SELECT expressions [AS name]');
       }
     });
+  }
+
+  /** A select item parsed again as `(item)`, its positions mapped back to the item's place. */
+  #reparsed(item: ParseNode): Expression {
+    const text = this.#original(item);
+    const node = parseParenthesized(text);
+    const inside = node === undefined ? undefined : rules(node)[0];
+    if (inside === undefined) this.#refuse(item, `the select item "${text}"`, SUPPORTED_EXPRESSIONS);
+    const origin = positionOf(item);
+    const outer = mapPosition;
+    // In the new text the item starts at line 1, column 8 (after "SELECT (").
+    mapPosition = (line, column) => (line === 1 ? { line: origin.line, column: origin.column - 1 + column - 8 } : { line: origin.line + line - 1, column });
+    try {
+      return new Translator(this.#source, `SELECT (${text}) FROM t`).#expression(inside);
+    } finally {
+      mapPosition = outer;
+    }
   }
 
   /** A column reference; `t.a` (qualified) is refused, since a query reads one table. */

@@ -106,6 +106,25 @@ function markInputTables(parser: FlinkSqlParser, text: string): { text: string; 
 
 let hooked = false;
 let loading: Promise<FlinkSqlParser> | undefined;
+let loaded: FlinkSqlParser | undefined;
+
+/**
+ * Parses `SELECT (<expression>) FROM t` with the parser already loaded, returning the
+ * parenthesized expression's node: the grammar reads some select items without an alias
+ * (`a - 1`, `1 + a`, `f(x)`) as a column followed by an alias expression, and the
+ * parentheses make it read them as one expression. Positions are those of the new text.
+ */
+export function parseParenthesized(expression: string): ParseNode | undefined {
+  if (loaded === undefined) return undefined;
+  const errors: ParseError[] = [];
+  const tree = loaded.parse(`SELECT (${expression}) FROM t`, (error) => errors.push(error));
+  if (errors.length > 0) return undefined;
+  let node: ParseNode | undefined = tree;
+  while (node !== undefined && node.constructor.name !== 'ParenthesizedExpressionContext') {
+    node = (node.children ?? []).find((child) => child.children !== undefined && child.children !== null && child.children.length > 0 && child.getText().includes('('));
+  }
+  return node;
+}
 
 function hookExtensionlessImports(): void {
   if (hooked) return;
@@ -135,6 +154,7 @@ async function loadParser(): Promise<FlinkSqlParser> {
 export async function parseFlinkSql(text: string, source = 'SQL'): Promise<ParsedSql> {
   loading ??= loadParser();
   const parser = await loading;
+  loaded = parser;
   const marked = markInputTables(parser, text);
   const errors: ParseError[] = [];
   const tree = parser.parse(marked.text, (error) => errors.push(error));

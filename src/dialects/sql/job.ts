@@ -122,7 +122,7 @@ export async function translateSql(text: string, options: SqlOptions = {}): Prom
 }
 
 /** A module's partitioner function: its `partition` export, its default export, or its only exported function. */
-async function loadPartitioner(module: PartitionerModule, baseDir: string, source: string): Promise<PartitionerFunction> {
+export async function loadPartitioner(module: PartitionerModule, baseDir: string, source: string): Promise<PartitionerFunction> {
   const path = isAbsolute(module.path) ? module.path : resolve(baseDir, module.path);
   let loaded: Record<string, unknown>;
   try {
@@ -587,4 +587,14 @@ export async function runSqlFile(path: string, options: Omit<RunSqlOptions, 'sou
 /** Reads a SQL file and validates it. */
 export async function validateSqlFile(path: string, options: Omit<SqlOptions, 'source'> = {}): Promise<SqlValidation> {
   return validateSql(readFileText(path), { ...options, source: path });
+}
+
+/** A schema from Flink column definitions, `id BIGINT, name STRING NOT NULL, PRIMARY KEY (id) NOT ENFORCED` (for the CLI's --schema). */
+export async function parseColumns(text: string, source = '--schema'): Promise<Schema> {
+  const statements = statementsOf(await parseFlinkSql(`CREATE TABLE t (${text})`, source), source);
+  const statement = statements[0];
+  if (statements.length !== 1 || statement?.kind !== 'createTable') {
+    throw new SpillwayError(ErrorCode.InvalidConfig, `${source}: give column definitions such as "id BIGINT, name STRING"`);
+  }
+  return declareTable(statement, source).schema;
 }
