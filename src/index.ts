@@ -32,11 +32,16 @@ export {
 } from './kafka/kafka-client.ts';
 export * from './sink/sink-spec.ts';
 export * from './sink/sink.ts';
+export * from './sink/plan.ts';
+export * from './sink/open-sink.ts';
+export * from './sink/spec-json-schema.ts';
 export * from './sink/update-modes.ts';
 export * from './dialects/deephaven.ts';
 export * from './dialects/flux.ts';
 export * from './sources/kafka-topic-table.ts';
 export * from './dialects/spark.ts';
 export * from './dialects/feldera.ts';
+export { parseColumns, runSql, runSqlFile, translateSql, validateSql, validateSqlFile, type SqlJob, type SqlProgram, type SqlValidation, type RunSqlOptions, type SqlOptions } from './dialects/sql/job.ts';
+export * from './sources/datagen-table.ts';
 export * from './broker/embedded-broker.ts';
 export * from './broker/embedded-registry.ts';

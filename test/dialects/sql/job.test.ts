@@ -4,7 +4,7 @@
  * tables, files, datagen, and a custom partitioner module.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -83,6 +83,20 @@ describe('SQL jobs', () => {
       CREATE TABLE s (id BIGINT, name STRING, price DECIMAL(6, 2)) WITH ('connector' = 'kafka', 'topic' = 's', ${BOOT}, 'format' = 'csv');
       INSERT INTO s SELECT id, name, CAST(price AS DECIMAL(6, 2)) FROM f`);
     assert.deepEqual(values('s'), ['1,a;b,2.50', '2,c,3.00']);
+  });
+
+  it('follows a filesystem table with source.monitor-interval until stopped', async () => {
+    const path = join(dir, 'grow.ndjson');
+    writeFileSync(path, '{"id": 1}\n');
+    const writer = new MemoryWriter();
+    const job = await runSql(`CREATE TABLE f (id BIGINT) WITH ('connector' = 'filesystem', 'path' = 'grow.ndjson', 'format' = 'json', 'source.monitor-interval' = '50 ms');
+      CREATE TABLE s (id BIGINT) WITH ('connector' = 'kafka', 'topic' = 's', ${BOOT}, 'format' = 'json');
+      INSERT INTO s SELECT id * 10 FROM f`, { source: 'job.sql', baseDir: dir, dependencies: { createWriter: () => writer } });
+    appendFileSync(path, '{"id": 2}\n{"id": 3}\n');
+    const deadline = Date.now() + 10_000;
+    while (writer.records('s').length < 3 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+    await job.stop();
+    assert.deepEqual(writer.records('s').map((record) => record.value?.toString()), ['{"id":10}', '{"id":20}', '{"id":30}']);
   });
 
   it('datagen: a sequence ends the table, random values stay in range', async () => {
