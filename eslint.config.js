@@ -29,5 +29,21 @@ export default tseslint.config(
       globals: { process: 'readonly', URL: 'readonly' },
     },
   },
+  {
+    // Front doors are pure translators into the sink spec: the Kafka client reaches them only
+    // through openSink (src/sink/open-sink.ts), and formats only through their public specs.
+    files: ['src/dialects/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { regex: '(^|/)kafka/', message: 'A dialect translates into a sink spec; open it with openSink() from src/sink/open-sink.ts instead of the Kafka layer.' },
+            { regex: '(^|/)formats/(?!key-value-spec\\.ts$)', message: "A dialect uses the formats' public specs (src/formats/key-value-spec.ts), not a format's internals." },
+          ],
+        },
+      ],
+    },
+  },
   { files: ['eslint.config.js'], rules: { 'no-restricted-syntax': 'off' } },
 );

@@ -34,6 +34,9 @@ export {
 export * from './sink/sink-spec.ts';
 export * from './sink/sink.ts';
 export type { SinkProgress } from './sink/epoch-clock.ts';
+export * from './sink/plan.ts';
+export * from './sink/open-sink.ts';
+export * from './sink/spec-json-schema.ts';
 export * from './sink/update-modes.ts';
 export * from './dialects/deephaven.ts';
 export * from './dialects/flux.ts';
@@ -42,5 +45,7 @@ export * from './sources/sampledata.ts';
 export * from './sources/spark-kafka-source.ts';
 export * from './dialects/spark.ts';
 export * from './dialects/feldera.ts';
+export { parseColumns, runSql, runSqlFile, translateSql, validateSql, validateSqlFile, type SqlJob, type SqlProgram, type SqlValidation, type RunSqlOptions, type SqlOptions } from './dialects/sql/job.ts';
+export * from './sources/datagen-table.ts';
 export * from './broker/embedded-broker.ts';
 export * from './broker/embedded-registry.ts';

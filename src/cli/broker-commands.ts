@@ -37,13 +37,14 @@ Secured listeners (beside PLAINTEXT, which always runs; all on 127.0.0.1; a port
   OAUTHBEARER with Kafka's unsecured JWS validator (any unsigned token logs in: tests only).
 
 Examples:
-  spillway broker start --dir /tmp/k --sasl-plaintext 9093 --user alice:alice-secret
+  $ export KAFKA_BOOTSTRAP_SERVERS=$(spillway broker start --port 9092 | head -1)
+  $ spillway broker start --dir /tmp/k --sasl-plaintext 9093 --user alice:alice-secret
       # SASL_PLAINTEXT on 9093: PLAIN, SCRAM-SHA-256 and SCRAM-SHA-512 for alice
-  spillway broker start --dir /tmp/k --ssl --mtls --sasl-ssl --user alice:alice-secret \\
+  $ spillway broker start --dir /tmp/k --ssl --mtls --sasl-ssl --user alice:alice-secret \\
       --sasl-mechanisms PLAIN,SCRAM-SHA-512,OAUTHBEARER
-  kcat -b 127.0.0.1:9093 -X security.protocol=SASL_PLAINTEXT -X sasl.mechanisms=PLAIN \\
+  $ kcat -b 127.0.0.1:9093 -X security.protocol=SASL_PLAINTEXT -X sasl.mechanisms=PLAIN \\
       -X sasl.username=alice -X sasl.password=alice-secret -L
-  kcat -b 127.0.0.1:<ssl port> -X security.protocol=SSL -X ssl.ca.location=/tmp/k/tls/ca.pem -L
+  $ kcat -b 127.0.0.1:<ssl port> -X security.protocol=SSL -X ssl.ca.location=/tmp/k/tls/ca.pem -L
 `;
 
 function listenerPort(flag: string, value: string | true | undefined): number | undefined {
@@ -87,7 +88,8 @@ export function securityFromFlags(options: StartCommandOptions): BrokerSecurityO
 export function registerBrokerCommands(program: Command): void {
   const broker = program
     .command('broker')
-    .description('run the embedded single-node Kafka broker (Apache Kafka KRaft on 127.0.0.1)');
+    .description('run the embedded single-node Kafka broker (Apache Kafka KRaft on 127.0.0.1)')
+    .addHelpText('after', '\nExample:\n  $ spillway broker start && spillway broker status');
 
   broker
     .command('start')
@@ -126,6 +128,7 @@ export function registerBrokerCommands(program: Command): void {
     .command('stop')
     .description('stop the broker')
     .option('--dir <dir>', 'broker data, logs and state directory')
+    .addHelpText('after', '\nExample:\n  $ spillway broker stop')
     .action(async (options: BrokerCommandOptions) => {
       const stopped = await stopBroker(location(options));
       process.stderr.write(stopped ? 'broker stopped\n' : 'broker was not running\n');
@@ -135,6 +138,7 @@ export function registerBrokerCommands(program: Command): void {
     .command('status')
     .description('print the bootstrap address and exit 0 if the broker runs; exit 3 if not')
     .option('--dir <dir>', 'broker data, logs and state directory')
+    .addHelpText('after', '\nExample:\n  $ spillway broker status || spillway broker start')
     .action((options: BrokerCommandOptions) => {
       const status = brokerStatus(location(options));
       if (status.running) {

@@ -86,5 +86,6 @@ export function registerDemoCommand(program: Command): void {
     .option('--topic <topic>', 'topic to write', 'spillway-demo-trades')
     .option('--period <period>', 'ISO-8601 period between rows', 'PT0.1S')
     .option('--seconds <n>', 'stop after this many seconds (default: run until Ctrl-C)')
+    .addHelpText('after', '\nExample:\n  $ spillway demo --topic trades --period PT0.5S --seconds 10')
     .action(async (options: DemoOptions) => runDemo(options));
 }

@@ -3,9 +3,9 @@
  * lastByKeyColumns)`, translated into a sink spec and nothing more.
  */
 import type { KeyValueSpecInput } from '../formats/key-value-spec.ts';
-import { createKafkaWriter } from '../kafka/kafka-client.ts';
 import type { Table } from '../model/table.ts';
-import { type SinkDependencies, type SinkHandle, startSink } from '../sink/sink.ts';
+import { openSink } from '../sink/open-sink.ts';
+import type { SinkDependencies, SinkHandle } from '../sink/sink.ts';
 import type { SinkSpecInput } from '../sink/sink-spec.ts';
 
 export type KafkaConfig = Readonly<Record<string, string | number | boolean>>;
@@ -53,10 +53,11 @@ export function produce(
           valueSpec: valueSpec as KeyValueSpecInput,
           lastByKeyColumns,
         };
-  const { table, kafkaConfig: kafka, keySpec: key, valueSpec: value, dependencies, ...rest } = options;
-  return startSink(
-    table,
-    { name: `produce-${options.topic}`, ...rest, kafka, ...(key === undefined ? {} : { key }), value },
-    { createWriter: createKafkaWriter, ...dependencies },
-  );
+  return openSink(options.table, produceSpec(options), options.dependencies);
+}
+
+/** The sink spec a produce() call describes (pure: nothing is checked against a broker). */
+export function produceSpec(options: Omit<ProduceOptions, 'table' | 'dependencies'> & { readonly table?: Table; readonly dependencies?: unknown }): SinkSpecInput {
+  const { table: _table, kafkaConfig: kafka, keySpec: key, valueSpec: value, dependencies: _dependencies, ...rest } = options;
+  return { name: `produce-${options.topic}`, ...rest, kafka, ...(key === undefined ? {} : { key }), value };
 }

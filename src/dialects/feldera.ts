@@ -6,11 +6,11 @@
  * The transport config holds the topic and librdkafka properties.
  */
 import { z } from 'zod';
-import { ErrorCode, SpillwayError } from '../errors.ts';
+import { zodIssuesError } from '../errors.ts';
 import type { KeyValueSpecInput } from '../formats/key-value-spec.ts';
-import { createKafkaWriter } from '../kafka/kafka-client.ts';
 import type { Table } from '../model/table.ts';
-import { type SinkDependencies, type SinkHandle, startSink } from '../sink/sink.ts';
+import { openSink } from '../sink/open-sink.ts';
+import type { SinkDependencies, SinkHandle } from '../sink/sink.ts';
 import type { SinkSpecInput } from '../sink/sink-spec.ts';
 
 const propertyValue = z.union([z.string(), z.number(), z.boolean()]);
@@ -49,12 +49,12 @@ export type FelderaConnector = z.input<typeof felderaConnectorSchema>;
 export function felderaConnectorSpec(name: string, connector: unknown): SinkSpecInput {
   const parsed = felderaConnectorSchema.safeParse(connector);
   if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.') || 'connector'}: ${issue.message}`);
-    throw new SpillwayError(
-      ErrorCode.InvalidConfig,
-      `connector "${name}" is misconfigured:\n  - ${problems.join('\n  - ')}\n` +
-        'Feldera output connectors look like { "config": { "transport": { "name": "kafka_output", "config": { "bootstrap.servers": …, "topic": … } }, "format": { "name": "json", "config": { "update_format": "insert_delete" } } } }',
-    );
+    throw zodIssuesError(parsed.error.issues, {
+      subject: `connector "${name}"`,
+      root: 'connector',
+      sink: name,
+      hint: 'Feldera output connectors look like { "config": { "transport": { "name": "kafka_output", "config": { "bootstrap.servers": …, "topic": … } }, "format": { "name": "json", "config": { "update_format": "insert_delete" } } } }',
+    });
   }
   const { transport, format } = parsed.data.config;
   const { topic, ...kafka } = transport.config;
@@ -69,5 +69,5 @@ export function felderaOutputConnector(
   connector: FelderaConnector,
   dependencies: Partial<SinkDependencies> = {},
 ): SinkHandle {
-  return startSink(table, felderaConnectorSpec(name, connector), { createWriter: createKafkaWriter, ...dependencies });
+  return openSink(table, felderaConnectorSpec(name, connector), dependencies);
 }

@@ -27,12 +27,12 @@
  * refused, as line protocol has nothing to write for a retraction.
  */
 import { z } from 'zod';
-import { ErrorCode, SpillwayError } from '../errors.ts';
-import { compileInfluxLine, influxSpecSchema } from '../formats/influx.ts';
-import type { KeyValueSpecInput } from '../formats/key-value-spec.ts';
-import { createKafkaWriter } from '../kafka/kafka-client.ts';
+import { ErrorCode, SpillwayError, zodIssuesError } from '../errors.ts';
+import { type KeyValueSpecInput, checkInfluxSpec, influxSpecSchema } from '../formats/key-value-spec.ts';
+import type { Schema } from '../model/schema.ts';
 import type { Table } from '../model/table.ts';
-import { type SinkDependencies, type SinkHandle, startSink } from '../sink/sink.ts';
+import { openSink } from '../sink/open-sink.ts';
+import type { SinkDependencies, SinkHandle } from '../sink/sink.ts';
 import type { SinkSpecInput } from '../sink/sink-spec.ts';
 
 /** Flux's balancer names and the partitioner each one is. */
@@ -76,12 +76,7 @@ function brokerAddress(broker: string): string {
 function parseOptions(options: unknown): z.output<typeof kafkaToOptionsSchema> {
   const result = kafkaToOptionsSchema.safeParse(options);
   if (result.success) return result.data;
-  const problems = result.error.issues.map((issue) => {
-    const option = issue.path.length === 0 ? 'options' : `option ${issue.path.join('.')}`;
-    if (issue.code === 'unrecognized_keys') return `unknown option(s) ${issue.keys.map((key) => `"${key}"`).join(', ')}`;
-    return `${option}: ${issue.message}`;
-  });
-  throw new SpillwayError(ErrorCode.InvalidConfig, `kafkaTo(): ${problems.join('; ')}`);
+  throw zodIssuesError(result.error.issues, { subject: 'kafkaTo()', root: 'options', fieldPrefix: 'option ', layout: 'inline' });
 }
 
 /**
@@ -90,6 +85,11 @@ function parseOptions(options: unknown): z.output<typeof kafkaToOptionsSchema> {
  * @example kafkaTo(table, { brokers: ['127.0.0.1:9092'], topic: 'metrics', tagColumns: ['host'] })
  */
 export function kafkaTo(table: Table, options: KafkaToOptions, dependencies: Partial<SinkDependencies> = {}): SinkHandle {
+  return openSink(table, kafkaToSpec(table, options), dependencies);
+}
+
+/** The sink spec a kafkaTo() call describes, checked against the table's schema (pure: no broker). */
+export function kafkaToSpec(table: Pick<Table, 'schema' | 'appendOnly'>, options: KafkaToOptions): SinkSpecInput {
   const parsed = parseOptions(options);
   if (!table.appendOnly) {
     throw new SpillwayError(
@@ -107,7 +107,7 @@ export function kafkaTo(table: Table, options: KafkaToOptions, dependencies: Par
     ...(parsed.valueColumns === undefined ? {} : { valueColumns: parsed.valueColumns }),
   });
   // Check the columns now, so errors speak of kafkaTo's options rather than the encoder's.
-  compileInfluxLine(line, table.schema, 'kafkaTo()');
+  checkInfluxSpec(line, table.schema satisfies Schema, 'kafkaTo()');
   const value: KeyValueSpecInput = line;
   const key: KeyValueSpecInput = { ...line, output: 'xxhash64' };
   const spec: SinkSpecInput = {
@@ -119,5 +119,5 @@ export function kafkaTo(table: Table, options: KafkaToOptions, dependencies: Par
     mode: 'append',
     partitioner: balancers[parsed.balancer],
   };
-  return startSink(table, spec, { createWriter: createKafkaWriter, ...dependencies });
+  return spec;
 }

@@ -13,11 +13,11 @@
  */
 import { ErrorCode, SpillwayError } from '../errors.ts';
 import { type KeyValueSpecInput, KeyValueSpec, jsonSpec, simpleSpec } from '../formats/key-value-spec.ts';
-import { createKafkaWriter } from '../kafka/kafka-client.ts';
-import { SUPPORTED_KAFKA_PROPERTIES, nearestName } from '../kafka/kafka-properties.ts';
 import { findColumn } from '../model/schema.ts';
 import type { Table } from '../model/table.ts';
-import { type SinkDependencies, type SinkHandle, startSink } from '../sink/sink.ts';
+import { openSink } from '../sink/open-sink.ts';
+import { isKafkaPropertyName, nearestOption } from '../sink/plan.ts';
+import type { SinkDependencies, SinkHandle } from '../sink/sink.ts';
 import type { SinkSpecInput } from '../sink/sink-spec.ts';
 import { type PartitionOffsets, SparkKafkaSource, type SparkKafkaSourceOptions } from '../sources/spark-kafka-source.ts';
 
@@ -56,7 +56,7 @@ function toSpillwayTrigger(trigger: SparkTrigger | undefined): SinkSpecInput['tr
   );
 }
 
-interface SparkSinkRequest {
+export interface SparkSinkRequest {
   readonly table: Table;
   readonly name: string | undefined;
   readonly mode: OutputMode;
@@ -67,8 +67,12 @@ interface SparkSinkRequest {
   readonly dialect: string;
 }
 
-/** The one translation both Spark forms share. */
 function startSparkSink(request: SparkSinkRequest): SinkHandle {
+  return openSink(request.table, sparkSinkSpec(request), request.dependencies);
+}
+
+/** The one translation both Spark forms share: the sink spec, from the table's columns and the options (pure: no broker). */
+export function sparkSinkSpec(request: Omit<SparkSinkRequest, 'table' | 'dependencies'> & { readonly table: Pick<Table, 'schema'> }): SinkSpecInput {
   const { table, options, dialect } = request;
   const kafka: Record<string, OptionValue> = {};
   const unknown: string[] = [];
@@ -81,8 +85,7 @@ function startSparkSink(request: SparkSinkRequest): SinkHandle {
       ErrorCode.InvalidConfig,
       `${dialect}: unknown option(s) ${unknown
         .map((name) => {
-          const isKafkaProperty = SUPPORTED_KAFKA_PROPERTIES.some((property) => property.name === name || property.aliases.includes(name));
-          const near = isKafkaProperty ? `kafka.${name}` : nearestName(name, SINK_OPTIONS);
+          const near = isKafkaPropertyName(name) ? `kafka.${name}` : nearestOption(name, SINK_OPTIONS);
           return `"${name}"${near === undefined ? '' : ` (did you mean "${near}"?)`}`;
         })
         .join(', ')}; Kafka properties take the "kafka." prefix, as in "kafka.bootstrap.servers"`,
@@ -112,7 +115,7 @@ function startSparkSink(request: SparkSinkRequest): SinkHandle {
     ...(request.partitionBy.length > 0 ? { partitionBy: [...request.partitionBy] } : {}),
     ...(checkpoint === undefined ? {} : { checkpointLocation: String(checkpoint) }),
   };
-  return startSink(table, spec, { createWriter: createKafkaWriter, ...request.dependencies });
+  return spec;
 }
 
 /** A running streaming query, in Spark's words; the sink handle is underneath. */
@@ -375,7 +378,7 @@ function sparkKafkaSource(options: Readonly<Record<string, OptionValue>>, dialec
       } else if (SOURCE_KAFKA_PROPERTIES.has(property)) {
         kafka[property] = value;
       } else {
-        const near = nearestName(property, [...SOURCE_KAFKA_PROPERTIES]);
+        const near = nearestOption(property, [...SOURCE_KAFKA_PROPERTIES]);
         problems.push(
           `Kafka option "${option}" is not one the Kafka source uses${near === undefined ? '' : ` (did you mean "kafka.${near}"?)`}; ` +
             `it takes kafka.isolation.level and the connection's properties: ${[...SOURCE_KAFKA_PROPERTIES].map((p) => `kafka.${p}`).join(', ')}`,
@@ -390,7 +393,7 @@ function sparkKafkaSource(options: Readonly<Record<string, OptionValue>>, dialec
     } else if (SPARK_SOURCE_UNSUPPORTED[lower] !== undefined) {
       problems.push(`option "${option}" of Spark's Kafka source is not supported: ${SPARK_SOURCE_UNSUPPORTED[lower]}`);
     } else {
-      const near = nearestName(option, [...SOURCE_OPTIONS, 'kafka.bootstrap.servers']);
+      const near = nearestOption(option, [...SOURCE_OPTIONS, 'kafka.bootstrap.servers']);
       problems.push(`unknown option "${option}"${near === undefined ? '' : ` (did you mean "${near}"?)`}; Kafka properties take the "kafka." prefix`);
     }
   }

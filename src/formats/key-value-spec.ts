@@ -11,7 +11,7 @@ import { avroEncoder, avroSpecSchema } from './avro.ts';
 import { csvEncoder, csvSpecSchema } from './csv.ts';
 import type { Encoder } from './encoder.ts';
 import { type IgnoreSpec, ignoreEncoder, ignoreSpecSchema } from './ignore.ts';
-import { influxEncoder, influxSpecSchema } from './influx.ts';
+import { compileInfluxLine, influxEncoder, influxSpecSchema } from './influx.ts';
 import { jsonEncoder, jsonSpecSchema } from './json.ts';
 import { protobufEncoder, protobufSpecSchema } from './protobuf.ts';
 import { rawEncoder, rawSpecSchema } from './raw.ts';
@@ -101,4 +101,11 @@ export function createEncoder(spec: KeyValueSpec, schema: Schema, part: 'key' | 
         `unknown ${part} spec kind "${String((spec as { kind?: unknown }).kind)}"; use one of ${keyValueSpecSchema.options.map((option) => option.shape.kind.value).join(', ')}`,
       );
   }
+}
+
+export { influxSpecSchema };
+
+/** Checks an influx spec against a schema, with errors opened by `where` (a dialect's own words). */
+export function checkInfluxSpec(spec: z.output<typeof influxSpecSchema>, schema: Schema, where: string): void {
+  compileInfluxLine(spec, schema, where);
 }

@@ -11,7 +11,7 @@
  * at non-null values, and `sum`, `avg`, `min` and `max` of no non-null values are null.
  */
 import { z } from 'zod';
-import { ErrorCode, SpillwayError } from '../errors.ts';
+import { ErrorCode, SpillwayError, zodIssuesError } from '../errors.ts';
 import { type Column, type ColumnType, type Row, type Schema, type Value, keyOf, requireColumns } from './schema.ts';
 
 const columnName = z.string().min(1);
@@ -137,9 +137,7 @@ const unorderedTypes: ReadonlySet<ColumnType> = new Set(['bytes', 'json']);
 export function planAggregations(input: Schema, aggregations: Aggregations, keys: readonly string[], options: AggByOptions = {}): AggregationPlan {
   const parsedOptions = aggByOptionsSchema.safeParse(options);
   if (!parsedOptions.success) {
-    const issue = parsedOptions.error.issues[0];
-    const field = issue?.code === 'unrecognized_keys' ? `unknown option(s) ${issue.keys.map((k) => `"${k}"`).join(', ')}` : `${issue?.path.join('.')}: ${issue?.message}`;
-    throw new SpillwayError(ErrorCode.InvalidConfig, `aggBy options: ${field}; the options are { preserveEmpty?: boolean }`);
+    throw zodIssuesError(parsedOptions.error.issues.slice(0, 1), { subject: 'aggBy options', root: 'options', layout: 'inline', hint: 'the options are { preserveEmpty?: boolean }' });
   }
   const { preserveEmpty } = parsedOptions.data;
   const keyColumns = requireColumns(input, keys, 'aggBy keys');

@@ -28,6 +28,8 @@ export type ColumnFormula =
       readonly type: ColumnType;
       readonly nullable?: boolean;
       readonly unit?: TimestampUnit;
+      readonly precision?: number;
+      readonly scale?: number;
       readonly formula: Formula;
     };
 
@@ -145,6 +147,8 @@ function declaredColumn(name: string, declared: Exclude<ColumnFormula, Formula>)
     type: declared.type,
     nullable: declared.nullable ?? false,
     ...(declared.type === 'timestamp' ? { unit: declared.unit ?? 'ns' } : {}),
+    ...(declared.precision === undefined ? {} : { precision: declared.precision }),
+    ...(declared.scale === undefined ? {} : { scale: declared.scale }),
   };
 }
 

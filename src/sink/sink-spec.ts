@@ -4,7 +4,7 @@
  * the generated docs come from it.
  */
 import { z } from 'zod';
-import { ErrorCode, SpillwayError } from '../errors.ts';
+import { zodIssuesError } from '../errors.ts';
 import { keyValueSpecSchema } from '../formats/key-value-spec.ts';
 import { PartitionerName, type PartitionerFunction, isPartitionerModulePath } from '../kafka/partitioners.ts';
 import { parseDuration } from '../model/period.ts';
@@ -48,6 +48,8 @@ export type Trigger =
 
 const columnName = z.string().min(1);
 
+export type { PartitionerFunction };
+
 /** A partitioner name, a partitioner function, or the path of a module exporting one. */
 export type PartitionerChoice = PartitionerName | PartitionerFunction | (string & {});
 
@@ -68,32 +70,34 @@ const partitionerSchema = z.custom<PartitionerChoice>(
 export const sinkSpecSchema = z
   .object({
     /** Names the sink in errors, metrics, client ids and (later) transactional ids. */
-    name: z.string().min(1).max(200),
+    name: z.string().min(1).max(200).describe('Names the sink in errors, metrics and client ids.'),
     /** The topic written to; with a topicColumn, the topic of rows whose column is null or empty. */
-    topic: topicSchema.optional(),
-    key: keyValueSpecSchema.default({ kind: 'ignore' }),
-    value: keyValueSpecSchema,
+    topic: topicSchema.optional().describe('The topic written to; with a topicColumn, the topic of rows whose column is null or empty.'),
+    key: keyValueSpecSchema.default({ kind: 'ignore' }).describe('How the record key is encoded (ignore, simple, json, csv, avro, raw, influx).'),
+    value: keyValueSpecSchema.describe('How the record value is encoded (ignore, simple, json, csv, avro, raw, influx).'),
     /** Keep only the last row per key before writing (Deephaven's `last_by_key_columns`). */
-    lastByKeyColumns: z.boolean().default(false),
+    lastByKeyColumns: z.boolean().default(false).describe('Keep only the last row per key before writing.'),
     /** Kafka producer properties by their librdkafka / Java names. */
-    kafka: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])),
-    delivery: z.enum(['none', 'at-least-once', 'exactly-once']).default('at-least-once'),
+    kafka: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).describe('Kafka producer properties by their librdkafka / Java names (docs/properties.md).'),
+    delivery: z.enum(['none', 'at-least-once', 'exactly-once']).default('at-least-once').describe('The delivery guarantee: at-least-once (idempotent, acks=all) or none (fire and forget); exactly-once is refused in this version.'),
     /**
      * How a record's partition is chosen: a partitioner by name, a function `(key, value,
      * partitions) => partition` (the TypeScript API), or — where configuration is text (SQL, REST) —
      * the path of a module exporting such a function (`'./my-partitioner.js'`, `'./p.js#byRegion'`
      * for a named export), imported when the sink is planned.
      */
-    partitioner: partitionerSchema.default('hash'),
+    partitioner: partitionerSchema
+      .default('hash')
+      .describe('How records are spread over partitions: hash (Java murmur2 of the key), round-robin, least-bytes, fixed, kafka-go-hash, a function (key, value, partitions) => partition, or the path of a module exporting one.'),
     /** What a row that cannot be encoded does: fail the sink, or be skipped and counted. */
-    errorPolicy: z.enum(['fail', 'skip']).default('fail'),
+    errorPolicy: z.enum(['fail', 'skip']).default('fail').describe('What a row that cannot be encoded does: fail the sink, or be skipped and counted.'),
     /** Write the table's current rows first (default), or only the changes after the start. */
-    snapshot: z.boolean().default(true),
+    snapshot: z.boolean().default(true).describe("Write the table's current rows first, or only the changes after the start."),
     /** What each change becomes: append, retract, upsert, complete or update. Default: append for tables that only grow, upsert otherwise. */
-    mode: z.enum(updateModeNames).optional(),
+    mode: z.enum(updateModeNames).optional().describe('What each change becomes: append, retract, upsert, complete or update; default append for tables that only grow, upsert otherwise.'),
     /** Append mode on a table that updates or deletes: write its inserts and drop the rest (counted). */
     dropRetractions: z.boolean().default(false),
-    trigger: triggerSchema.default({ kind: 'continuous' }),
+    trigger: triggerSchema.default({ kind: 'continuous' }).describe('When the sink writes: continuous, once, or { interval } micro-batches.'),
     /** Retract mode with a value format that has no change envelope: the header naming the change (insert / delete). */
     changeHeader: z.string().min(1).default('change-kind'),
     /** A string column routing each row to its topic; `topic` is used when it is null or empty. */
@@ -130,10 +134,5 @@ export function parseSinkSpec(input: unknown): SinkSpec {
     typeof input === 'object' && input !== null && typeof (input as { name?: unknown }).name === 'string'
       ? (input as { name: string }).name
       : '(unnamed)';
-  const problems = result.error.issues.map((issue) => {
-    const field = issue.path.length === 0 ? 'spec' : issue.path.join('.');
-    if (issue.code === 'unrecognized_keys') return `${field}: unknown option(s) ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
-    return `${field}: ${issue.message}`;
-  });
-  throw new SpillwayError(ErrorCode.InvalidConfig, `sink "${sinkName}" is misconfigured:\n  - ${problems.join('\n  - ')}`);
+  throw zodIssuesError(result.error.issues, { subject: `sink "${sinkName}"`, root: 'spec', sink: sinkName });
 }

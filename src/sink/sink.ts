@@ -15,18 +15,16 @@
  */
 import { ErrorCode, SpillwayError, asSpillwayError } from '../errors.ts';
 import type { Encoder } from '../formats/encoder.ts';
-import { createEncoder } from '../formats/key-value-spec.ts';
-import { lastByOf } from '../model/live-table.ts';
-import { type Change, type ChangeBatch, type Subscription, type Table, sourceFailure } from '../model/table.ts';
-import { parseKafkaProperties } from '../kafka/kafka-properties.ts';
-import { type Partitioner, createPartitioner } from '../kafka/partitioners.ts';
+import type { Change, ChangeBatch, Subscription, Table } from '../model/table.ts';
+import { sourceFailure } from '../model/table.ts';
 import type { ProducerSettings } from '../kafka/producer-settings.ts';
 import type { KafkaRecord, RecordWriter } from '../kafka/record-writer.ts';
 import { EpochClock, type SinkProgress } from './epoch-clock.ts';
+import { type PartitionChooser, type SinkPlan, planSink } from './plan.ts';
 import { QueueGate } from './queue-gate.ts';
-import { RecordBuilder, type RecordDraft } from './record-builder.ts';
-import { type SinkSpec, type Trigger, parseSinkSpec } from './sink-spec.ts';
-import { type RecordIntent, type UpdateMode, type UpdateModeName, createUpdateMode, defaultUpdateMode } from './update-modes.ts';
+import type { RecordBuilder, RecordDraft } from './record-builder.ts';
+import type { SinkSpec, Trigger } from './sink-spec.ts';
+import type { RecordIntent, UpdateMode, UpdateModeName } from './update-modes.ts';
 
 export const SinkState = {
   Created: 'created',
@@ -89,6 +87,13 @@ export interface SinkDependencies {
   readonly onProgress?: (progress: SinkProgress) => void;
 }
 
+export interface RunOptions {
+  /** Told of a failure as it happens (the `done` promise rejects as well). */
+  readonly onError?: (error: SpillwayError) => void;
+  /** Told at the end of each epoch of a continuous trigger with an epoch (`{ continuous: '5 seconds' }`). */
+  readonly onProgress?: (progress: SinkProgress) => void;
+}
+
 class Sink implements SinkHandle {
   readonly name: string;
   readonly topic: string | undefined;
@@ -103,7 +108,7 @@ class Sink implements SinkHandle {
   readonly #valueEncoder: Encoder;
   readonly #updateMode: UpdateMode;
   readonly #builder: RecordBuilder;
-  readonly #partitioner: Partitioner;
+  readonly #partitioner: PartitionChooser;
   readonly #writer: RecordWriter;
   readonly #onError: ((error: SpillwayError) => void) | undefined;
   readonly #onProgress: ((progress: SinkProgress) => void) | undefined;
@@ -125,39 +130,25 @@ class Sink implements SinkHandle {
   #rejectDone!: (error: SpillwayError) => void;
   #failure: SpillwayError | undefined;
 
-  constructor(table: Table, spec: SinkSpec, settings: ProducerSettings, warnings: string[], deps: SinkDependencies) {
+  constructor(plan: SinkPlan, writer: RecordWriter, options: RunOptions) {
+    const spec = plan.spec;
     this.name = spec.name;
     this.topic = spec.topic;
-    this.warnings = warnings;
+    this.warnings = plan.warnings;
     this.#spec = spec;
     this.#trigger = spec.trigger;
-    this.#settings = settings;
-    this.#keyEncoder = createEncoder(spec.key, table.schema, 'key');
-    this.#valueEncoder = createEncoder(spec.value, table.schema, 'value');
-    this.#table = spec.lastByKeyColumns ? lastByKey(table, this.#keyEncoder, spec.name) : table;
-    this.mode = spec.mode ?? defaultUpdateMode(this.#table);
-    this.#updateMode = createUpdateMode(this.mode, {
-      sink: spec.name,
-      table: this.#table,
-      keyEncoder: this.#keyEncoder,
-      valueEncoder: this.#valueEncoder,
-      trigger: spec.trigger.kind,
-      dropRetractions: spec.dropRetractions,
-    });
-    this.#builder = new RecordBuilder({
-      spec,
-      schema: this.#table.schema,
-      keyEncoder: this.#keyEncoder,
-      valueEncoder: this.#valueEncoder,
-      changeHeader: this.mode === 'retract' && this.#valueEncoder.capabilities.envelope === 'none' ? spec.changeHeader : undefined,
-      markTriggers: this.mode === 'complete',
-      partitionKeylessByRow: !this.#table.appendOnly,
-    });
-    this.#partitioner = createPartitioner(spec.partitioner, { sink: spec.name });
-    this.#gate = new QueueGate(settings.maxQueuedChanges);
-    this.#writer = deps.createWriter(settings);
-    this.#onError = deps.onError;
-    this.#onProgress = deps.onProgress;
+    this.#settings = plan.settings;
+    this.#keyEncoder = plan.keyEncoder;
+    this.#valueEncoder = plan.valueEncoder;
+    this.#table = plan.table;
+    this.mode = plan.mode;
+    this.#updateMode = plan.newUpdateMode();
+    this.#builder = plan.builder;
+    this.#partitioner = plan.newPartitioner();
+    this.#gate = new QueueGate(plan.settings.maxQueuedChanges);
+    this.#writer = writer;
+    this.#onError = options.onError;
+    this.#onProgress = options.onProgress;
     this.done = new Promise<void>((resolve, reject) => {
       this.#resolveDone = resolve;
       this.#rejectDone = reject;
@@ -440,7 +431,7 @@ class Sink implements SinkHandle {
       }
       records.push({
         topic: draft.topic,
-        partition: draft.partition ?? this.#partitioner.partition(draft.partitionKey, draft.value?.length ?? 0, partitions, 0, draft.value),
+        partition: draft.partition ?? this.#partitioner(draft.partitionKey, draft.value, partitions),
         key: draft.key,
         value: draft.value,
         ...(draft.headers === undefined ? {} : { headers: draft.headers }),
@@ -506,31 +497,22 @@ class Sink implements SinkHandle {
   }
 }
 
-/** Deephaven's last_by_key_columns: the last row per key of the key spec's columns. */
-function lastByKey(table: Table, keyEncoder: Encoder, sinkName: string): Table {
-  if (keyEncoder.capabilities.ignored) {
-    throw new SpillwayError(
-      ErrorCode.InvalidConfig,
-      `sink "${sinkName}": lastByKeyColumns needs a key spec (simpleSpec or jsonSpec), not KeyValueSpec.IGNORE`,
-    );
-  }
-  return lastByOf(table, keyEncoder.capabilities.columns);
+/**
+ * Runs a plan: subscribes to its table at once (so no change is missed), then connects through
+ * the writer and writes in the background. One plan may run more than once, each run with its
+ * own writer.
+ */
+export function runSink(plan: SinkPlan, writer: RecordWriter, options: RunOptions = {}): SinkHandle {
+  const sink = new Sink(plan, writer, options);
+  sink.start();
+  return sink;
 }
 
 /**
- * Validates everything (spec, properties, columns) before anything connects, then starts the sink.
- * The caller's objects are never mutated.
+ * Plans (validating everything before anything connects), then runs with the writer the
+ * dependencies build from the plan's settings. The caller's objects are never mutated.
  */
 export function startSink(table: Table, specInput: unknown, deps: SinkDependencies): SinkHandle {
-  const spec = parseSinkSpec(specInput);
-  if (spec.delivery === 'exactly-once') {
-    throw new SpillwayError(
-      ErrorCode.InvalidConfig,
-      `sink "${spec.name}": delivery "exactly-once" is not available in this version; use "at-least-once" (the default)`,
-    );
-  }
-  const { settings, warnings } = parseKafkaProperties(spec.kafka, { sink: spec.name, guarantee: spec.delivery });
-  const sink = new Sink(table, spec, settings, warnings, deps);
-  sink.start();
-  return sink;
+  const plan = planSink(table, specInput);
+  return runSink(plan, deps.createWriter(plan.settings), deps);
 }

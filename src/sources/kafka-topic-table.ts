@@ -20,7 +20,7 @@
  * Backpressure: when a sink downstream is full, fetching pauses until it has room again.
  */
 import { z } from 'zod';
-import { ErrorCode, SpillwayError, asSpillwayError } from '../errors.ts';
+import { ErrorCode, SpillwayError, asSpillwayError, zodIssuesError } from '../errors.ts';
 import { parseKafkaProperties } from '../kafka/kafka-properties.ts';
 import { type ReadRecord, type TopicFollower, followTopic } from '../kafka/kafka-client.ts';
 import { LiveTable } from '../model/live-table.ts';
@@ -97,11 +97,7 @@ function jsonDecoder(schema: Schema): RecordDecoder {
 function parseOptions(options: unknown): z.output<typeof kafkaTopicTableOptionsSchema> {
   const result = kafkaTopicTableOptionsSchema.safeParse(options);
   if (result.success) return result.data;
-  const problems = result.error.issues.map((issue) => {
-    if (issue.code === 'unrecognized_keys') return `unknown option(s) ${issue.keys.map((key) => `"${key}"`).join(', ')}`;
-    return `${issue.path.length === 0 ? 'options' : `option ${issue.path.join('.')}`}: ${issue.message}`;
-  });
-  throw new SpillwayError(ErrorCode.InvalidConfig, `kafkaTopicTable(): ${problems.join('; ')}`);
+  throw zodIssuesError(result.error.issues, { subject: 'kafkaTopicTable()', root: 'options', fieldPrefix: 'option ', layout: 'inline' });
 }
 
 export class KafkaTopicTable extends LiveTable {

@@ -13,6 +13,8 @@ import { promisify } from 'node:util';
 import { normalizeSecurity } from '../../src/broker/broker-security.ts';
 import { brokerStatus, ensureKafkaJars, startBroker, stopBroker } from '../../src/broker/embedded-broker.ts';
 import { securityFromFlags } from '../../src/cli/broker-commands.ts';
+import { exitCodeFor } from '../../src/cli/exit-codes.ts';
+import { ErrorCode } from '../../src/errors.ts';
 import { randomTopic } from '../helpers/kafka.ts';
 import { kcatConsume, kcatMetadata, kcatProduce, kcatScramSkip } from '../helpers/kcat-client.ts';
 import { MessageLog } from '../helpers/message-log.ts';
@@ -133,7 +135,7 @@ describe('option checks (no broker)', () => {
     try {
       const secret = testPassword('carol');
       const result = await spillway(['broker', 'start', '--dir', dir, '--ssl', '--user', `carol:${secret}`]);
-      assert.equal(result.code, 1);
+      assert.equal(result.code, exitCodeFor(ErrorCode.InvalidConfig));
       assert.match(result.stderr, /spillway \[INVALID_CONFIG\]: the embedded broker's security options are invalid:\n {2}- SASL users are given but no listener uses SASL/);
       assert.ok(!result.stderr.includes(secret));
       assert.equal(brokerStatus({ brokerDir: dir }).running, false);
@@ -246,7 +248,7 @@ describe('a broker started by the CLI with every secured listener', () => {
 
   it('a second start with other users is refused while it runs', async () => {
     const other = await spillway(['broker', 'start', '--dir', dir, '--sasl-plaintext', '--user', 'alice:another-password']);
-    assert.equal(other.code, 1);
+    assert.equal(other.code, exitCodeFor(ErrorCode.EmbeddedBroker));
     assert.match(other.stderr, /spillway \[EMBEDDED_BROKER\]: the broker in .* already runs with other listeners or users; stop it first/);
     assert.ok(!other.stderr.includes('another-password'));
   });

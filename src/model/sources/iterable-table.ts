@@ -8,7 +8,7 @@
  * the failure otherwise. Nothing is thrown where nobody listens.
  */
 import { z } from 'zod';
-import { ErrorCode, SpillwayError, asSpillwayError } from '../../errors.ts';
+import { ErrorCode, SpillwayError, asSpillwayError, zodIssuesError } from '../../errors.ts';
 import { LiveTable } from '../live-table.ts';
 import { type Row, type Schema, keyOf, normalizeRow, requireColumns } from '../schema.ts';
 import type { Change, RowId } from '../table.ts';
@@ -63,12 +63,7 @@ export type FeedOptions = z.input<typeof feedOptionsSchema>;
 export function parseSourceOptions<T extends z.ZodType>(schema: T, input: unknown, source: string): z.output<T> {
   const result = schema.safeParse(input);
   if (result.success) return result.data;
-  const problems = result.error.issues.map((issue) => {
-    const field = issue.path.length === 0 ? 'options' : issue.path.join('.');
-    if (issue.code === 'unrecognized_keys') return `${field}: unknown option(s) ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
-    return `${field}: ${issue.message}`;
-  });
-  throw new SpillwayError(ErrorCode.InvalidConfig, `${source} is misconfigured:\n  - ${problems.join('\n  - ')}`);
+  throw zodIssuesError(result.error.issues, { subject: source, root: 'options' });
 }
 
 /**
