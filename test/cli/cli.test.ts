@@ -151,6 +151,19 @@ INSERT INTO sink_out SELECT n FROM ticks;`);
     assert.deepEqual(records.map((record) => [record.partition, record.key?.toString(), record.value?.toString()]).sort(), [[0, '1', '1,ann'], [0, '3', '3,cy'], [1, '2', '2,bob']]);
   });
 
+  it('on a terminal, progress is one line redrawn in place', (t) => {
+    if (!existsSync('/usr/bin/script')) return t.skip('no script(1) to give the CLI a terminal');
+    const topic = randomTopic('cli-tty');
+    const file = write('tty.csv', 'id\n1\n2\n');
+    // script(1) runs the command on a pseudo-terminal, as a user's shell would.
+    const command = [process.execPath, BIN, 'produce', '-b', bootstrapServers(), '-t', topic, '-f', file].map((part) => `'${part}'`).join(' ');
+    const output = execFileSync('/usr/bin/script', ['-qc', command, '/dev/null'], { cwd: dir, env: Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('NODE_TEST'))) }).toString();
+    // ESC[1G moves to the line's start and ESC[0K clears what is left: the line is redrawn, not appended.
+    const escape = String.fromCharCode(27);
+    assert.ok(new RegExp(`${escape}\\[1Grows 2 \\| records 2 \\| \\d+ records/s \\| \\d+ B \\| errors 0 \\| [\\d.]+s${escape}\\[0K`).test(output), JSON.stringify(output));
+    assert.match(output, /2 records \(\d+ bytes\) to /);
+  });
+
   it('produce reads NDJSON from stdin with a schema, upserting by a primary key', async () => {
     const topic = randomTopic('cli-stdin');
     const input = '{"id": 9007199254740993, "v": "a"}\n{"id": 2, "v": "b"}\n';
