@@ -2,6 +2,8 @@ import { Command, CommanderError } from 'commander';
 import { SpillwayError } from '../errors.ts';
 import { registerBrokerCommands } from './broker-commands.ts';
 import { registerDemoCommand } from './demo-command.ts';
+import { registerServeCommand } from './serve-command.ts';
+import { registerApiKeyCommands } from './api-key-commands.ts';
 
 export function buildProgram(): Command {
   const program = new Command('spillway')
@@ -10,6 +12,8 @@ export function buildProgram(): Command {
     .showHelpAfterError();
   registerBrokerCommands(program);
   registerDemoCommand(program);
+  registerServeCommand(program);
+  registerApiKeyCommands(program);
   return program;
 }
 
