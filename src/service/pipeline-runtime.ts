@@ -65,7 +65,7 @@ export async function planPipeline(definition: PipelineDefinition, connectors: C
   const plans = definition.attached.map((attachment, index) => {
     const field = `attached_connectors.${index}`;
     const fail = (message: string, at: string, hint?: string) =>
-      new SpillwayError(ErrorCode.InvalidConfig, `pipeline "${definition.name}": ${field}.${at}: ${message}`, { details: { field: `${field}.${at}`, ...(hint === undefined ? {} : { hint }) } });
+      new SpillwayError(ErrorCode.InvalidConfig, `pipeline "${definition.name}": ${field}.${at}: ${message}${hint === undefined ? '' : `; ${hint}`}`, { details: { field: `${field}.${at}`, ...(hint === undefined ? {} : { hint }) } });
     if (names.has(attachment.name)) throw fail(`the name "${attachment.name}" is attached twice`, 'name', 'give each attachment its own name');
     names.add(attachment.name);
     if (attachment.is_input) throw fail('input connectors are not supported in this version', 'is_input', `feed tables with POST /v0/pipelines/${definition.name}/ingress/{table}, and set is_input to false`);

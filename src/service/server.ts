@@ -297,6 +297,7 @@ export function createService(options: ServiceOptions): Service {
     return { name };
   });
 
+  let closed = false;
   return {
     app,
     store,
@@ -313,6 +314,8 @@ export function createService(options: ServiceOptions): Service {
       return app.listen({ port, host });
     },
     async close() {
+      if (closed) return;
+      closed = true;
       await app.close();
       await Promise.allSettled([...runtimes.values()].map((runtime) => runtime.shutdown()));
       store.close();
