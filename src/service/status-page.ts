@@ -17,16 +17,16 @@ td.n{text-align:right;font-variant-numeric:tabular-nums}.Running{color:#137333}.
 <h2>Connectors</h2><ul id="connectors"></ul>
 <h2>Recent errors</h2><ul id="errors"></ul>
 <script>
-const history = [];
+const samples = [];
 let last;
 const cell = (text, cls) => { const td = document.createElement('td'); td.textContent = String(text); if (cls) td.className = cls; return td; };
 function draw() {
   const canvas = document.getElementById('chart'); const g = canvas.getContext('2d');
   g.clearRect(0, 0, canvas.width, canvas.height);
-  const max = Math.max(1, ...history);
+  const peak = Math.max(1, ...samples); const max = peak * 1.25;
   g.strokeStyle = '#1a73e8'; g.lineWidth = 2; g.beginPath();
-  history.forEach((v, i) => { const x = (i / 59) * canvas.width; const y = canvas.height - (v / max) * (canvas.height - 10) - 5; i ? g.lineTo(x, y) : g.moveTo(x, y); });
-  g.stroke(); g.fillStyle = '#333'; g.fillText(max.toFixed(0) + ' records/s', 6, 12);
+  samples.forEach((v, i) => { const x = (i / 59) * canvas.width; const y = canvas.height - (v / max) * (canvas.height - 10) - 5; i ? g.lineTo(x, y) : g.moveTo(x, y); });
+  g.stroke(); g.fillStyle = '#333'; g.fillText('peak ' + peak.toFixed(0) + ' records/s', 6, 12);
 }
 async function refresh() {
   const response = await fetch('/v0/status');
@@ -49,8 +49,8 @@ async function refresh() {
       tr.dataset.connector = key; body.append(tr);
     }
   }
-  if (last) history.push(Math.max(0, (total - last.total) / Math.max(0.001, (now - last.time) / 1000)));
-  while (history.length > 60) history.shift();
+  if (last) samples.push(Math.max(0, (total - last.total) / Math.max(0.001, (now - last.time) / 1000)));
+  while (samples.length > 60) samples.shift();
   last = { time: now, total, records: rates };
   document.getElementById('connectors').replaceChildren(...status.connectors.map((c) => { const li = document.createElement('li'); li.textContent = c.name + (c.description ? ' — ' + c.description : ''); return li; }));
   document.getElementById('errors').replaceChildren(...status.errors.slice(-20).reverse().map((e) => { const li = document.createElement('li'); li.textContent = e.time + ' ' + e.pipeline + (e.connector ? '/' + e.connector : '') + ': ' + e.message; return li; }));
