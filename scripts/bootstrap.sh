@@ -45,3 +45,20 @@ if [ "${SPILLWAY_NEED_KCAT:-0}" = 1 ] && ! command -v kcat >/dev/null 2>&1; then
     exit 1
   fi
 fi
+
+# The service's test tools, with the same opt-in: Debian's chromium (the status page's browser
+# tests, headless) and schemathesis from PyPI (the REST fuzzing), in a virtualenv in .tools/python.
+if [ "${SPILLWAY_NEED_KCAT:-0}" = 1 ] && ! command -v chromium >/dev/null 2>&1; then
+  if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+    echo "spillway: installing chromium from Debian's packages" >&2
+    apt-get update -qq >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >&2
+  else
+    echo "spillway: chromium is missing; install it (Debian: apt-get install chromium) for the status page tests" >&2
+    exit 1
+  fi
+fi
+if [ "${SPILLWAY_NEED_KCAT:-0}" = 1 ] && [ ! -x "$SPILLWAY_ROOT/.tools/python/bin/schemathesis" ]; then
+  echo "spillway: installing schemathesis from PyPI into .tools/python for the REST fuzzing test" >&2
+  python3 -m venv "$SPILLWAY_ROOT/.tools/python" >&2
+  "$SPILLWAY_ROOT/.tools/python/bin/pip" install --quiet --disable-pip-version-check -r "$SPILLWAY_ROOT/test/fixtures/python/requirements.txt" >&2
+fi
