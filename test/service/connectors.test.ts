@@ -38,6 +38,8 @@ describe('REST connectors', () => {
     { name: 'an unknown update_format', body: { config: { transport: { name: 'kafka_output', config: { 'bootstrap.servers': 'b:9092', topic: 't' } }, format: { name: 'json', config: { update_format: 'snowflake' } } } }, field: 'config.format.config.update_format', message: /update_format/ },
     { name: 'no topic', body: { config: { transport: { name: 'kafka_output', config: { 'bootstrap.servers': 'b:9092' } }, format: { name: 'json' } } }, field: 'config.transport.config.topic', message: /config\.transport\.config\.topic/ },
     { name: 'an unknown top-level field', body: { ...connectorBody('t'), colour: 'red' }, field: '', message: /unknown option\(s\) "colour"/ },
+    { name: "Feldera's CSV format", body: { config: { transport: { name: 'kafka_output', config: { 'bootstrap.servers': 'b:9092', topic: 't' } }, format: { name: 'csv', config: {} } } }, field: 'config.format.name', message: /"csv" is refused: Feldera's CSV output writes each change with a weight column/ },
+    { name: "Feldera's Avro format", body: { config: { transport: { name: 'kafka_output', config: { 'bootstrap.servers': 'b:9092', topic: 't' } }, format: { name: 'avro', config: {} } } }, field: 'config.format.name', message: /"avro" is refused: .*not supported by this service yet/ },
     { name: 'a bad acks value', body: connectorBody('t', 'b:9092', { acks: 'sometimes' }), field: 'config.transport.config', message: /acks/ },
   ];
   for (const { name, body, field, message } of invalid) {
