@@ -89,6 +89,7 @@ export class PipelineRuntime {
   #sinks: { attachment: AttachedConnector; sink: SinkHandle }[] = [];
   readonly #errors: PipelineError[] = [];
   #warnings: readonly string[] = [];
+  #starting: Promise<void> | undefined;
   readonly #dependencies: Partial<SinkDependencies>;
   readonly #onError: (error: PipelineError) => void;
 
@@ -128,8 +129,16 @@ export class PipelineRuntime {
     this.#onError(entry);
   }
 
-  async start(definition: PipelineDefinition, connectors: ConnectorLookup): Promise<void> {
-    if (this.#state === PipelineState.Running) return;
+  /** Starts the pipeline; a start while one is under way waits for it instead of starting twice. */
+  start(definition: PipelineDefinition, connectors: ConnectorLookup): Promise<void> {
+    if (this.#state === PipelineState.Running) return Promise.resolve();
+    this.#starting ??= this.#start(definition, connectors).finally(() => {
+      this.#starting = undefined;
+    });
+    return this.#starting;
+  }
+
+  async #start(definition: PipelineDefinition, connectors: ConnectorLookup): Promise<void> {
     let planned: Planned;
     try {
       planned = await planPipeline(definition, connectors);
@@ -155,6 +164,7 @@ export class PipelineRuntime {
   }
 
   async shutdown(): Promise<void> {
+    await this.#starting?.catch(() => {});
     if (this.#state === PipelineState.Shutdown) return;
     for (const input of this.#inputs.values()) input.close();
     const results = await Promise.allSettled(this.#sinks.map(({ sink }) => sink.stop()));
