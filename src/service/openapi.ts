@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { felderaConnectorSchema } from '../dialects/feldera.ts';
-import { sinkSpecJsonSchema } from '../sink/spec-json-schema.ts';
+import { sinkSpecFieldSchema, sinkSpecJsonSchema } from '../sink/spec-json-schema.ts';
 import { apiKeyBodySchema, attachedConnectorSchema, errorSchema, pipelineBodySchema } from './schemas.ts';
 
 type Json = Record<string, unknown>;
@@ -13,6 +13,25 @@ type Json = Record<string, unknown>;
 function jsonSchema(schema: z.ZodType, io: 'input' | 'output' = 'input'): Json {
   const { $schema: _drop, ...rest } = z.toJSONSchema(schema, { io, unrepresentable: 'any' }) as Json;
   return rest;
+}
+
+/**
+ * The Feldera connector body, its transport config described by the sink spec's own fields: the
+ * topic as the spec's `topic`, every other key a Kafka property as the spec's `kafka` values.
+ */
+function connectorSchema(): Json {
+  const schema = jsonSchema(felderaConnectorSchema);
+  const kafka = sinkSpecFieldSchema('kafka') ?? {};
+  const topic = sinkSpecFieldSchema('topic') ?? { type: 'string' };
+  const transport = ((schema.properties as Json).config as { properties: { transport: { properties: Json } } }).properties.transport;
+  transport.properties.config = {
+    type: 'object',
+    description: `The topic and librdkafka properties. ${typeof kafka.description === 'string' ? kafka.description : ''}`.trim(),
+    properties: { topic },
+    required: ['topic'],
+    additionalProperties: kafka.additionalProperties ?? { type: ['string', 'number', 'boolean'] },
+  };
+  return schema;
 }
 
 const ref = (name: string): Json => ({ $ref: `#/components/schemas/${name}` });
@@ -171,7 +190,7 @@ export function openApiDocument(): Json {
     components: {
       securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'An API key: apikey:…' } },
       schemas: {
-        Connector: jsonSchema(felderaConnectorSchema),
+        Connector: connectorSchema(),
         ConnectorDescriptor: connectorDescriptor,
         Pipeline: jsonSchema(pipelineBodySchema),
         AttachedConnector: jsonSchema(attachedConnectorSchema),

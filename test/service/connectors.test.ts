@@ -95,5 +95,10 @@ describe('REST connectors', () => {
     for (const path of ['/v0/connectors/{name}', '/v0/pipelines/{name}', '/v0/pipelines/{name}/ingress/{table}', '/v0/api_keys']) assert.ok(path in document.paths, path);
     assert.ok(document.components.schemas.Connector?.properties?.config);
     assert.ok(document.components.schemas.SinkSpec?.properties?.topic);
+    // The transport config is described by the sink spec's own topic and kafka fields.
+    const spec = document.components.schemas.SinkSpec as { properties: { topic: unknown; kafka: { additionalProperties: unknown } } };
+    const transport = (document.components.schemas.Connector as { properties: { config: { properties: { transport: { properties: { config: { properties: { topic: unknown }; additionalProperties: unknown } } } } } } }).properties.config.properties.transport.properties.config;
+    assert.deepEqual(transport.properties.topic, spec.properties.topic);
+    assert.deepEqual(transport.additionalProperties, spec.properties.kafka.additionalProperties);
   });
 });
