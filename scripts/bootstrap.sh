@@ -47,7 +47,8 @@ if [ "${SPILLWAY_NEED_KCAT:-0}" = 1 ] && ! command -v kcat >/dev/null 2>&1; then
 fi
 
 # The service's test tools, with the same opt-in: Debian's chromium (the status page's browser
-# tests, headless) and schemathesis from PyPI (the REST fuzzing), in a virtualenv in .tools/python.
+# tests, headless) and schemathesis and requests from PyPI (the REST fuzzing, the seed's Python
+# example), in a virtualenv in .tools/python.
 if [ "${SPILLWAY_NEED_KCAT:-0}" = 1 ] && ! command -v chromium >/dev/null 2>&1; then
   if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
     echo "spillway: installing chromium from Debian's packages" >&2

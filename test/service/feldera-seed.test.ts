@@ -13,6 +13,7 @@ import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { createTopic } from '../../src/kafka/kafka-client.ts';
 import { foldRetract, fromKcat, insertDeleteDecoder } from '../helpers/changelog-fold.ts';
@@ -77,7 +78,9 @@ requests.put(
     }
 ).raise_for_status()`;
 
-const PYTHON = process.env.SPILLWAY_PYTHON ?? (existsSync('/tmp/service/venv/bin/python') ? '/tmp/service/venv/bin/python' : 'python3');
+/** The Python of .tools/python (bootstrap installs requests there), else python3 on the PATH. */
+const BUNDLED_PYTHON = fileURLToPath(new URL('../../.tools/python/bin/python', import.meta.url));
+const PYTHON = process.env.SPILLWAY_PYTHON ?? (existsSync(BUNDLED_PYTHON) ? BUNDLED_PYTHON : 'python3');
 
 function fillIn(text: string, values: { key: string; port: number; topic: string }): string {
   const filled = text
