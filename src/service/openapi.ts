@@ -183,6 +183,24 @@ export function openApiDocument(): Json {
         get: { operationId: 'getApiKey', responses: { 200: ok('The key\'s name and role', ref('ApiKeyDescriptor')), ...errors(400, 401, 404) } },
         delete: { operationId: 'deleteApiKey', responses: { 200: ok('Revoked', deleted), ...errors(400, 401, 403, 404) } },
       },
+      '/v0/status': {
+        get: {
+          operationId: 'status',
+          responses: {
+            200: ok('What the status page shows: every pipeline in detail, the connectors, the recent errors', {
+              type: 'object',
+              required: ['time', 'pipelines', 'connectors', 'errors'],
+              properties: {
+                time: { type: 'string' },
+                pipelines: { type: 'array', items: ref('PipelineDescriptor') },
+                connectors: { type: 'array', items: { type: 'object', required: ['name', 'description'], properties: { name: { type: 'string' }, description: { type: 'string' } } } },
+                errors: { type: 'array', items: ref('PipelineError') },
+              },
+            }),
+            ...errors(401),
+          },
+        },
+      },
       '/v0/openapi.json': { get: { operationId: 'openApi', responses: { 200: ok('This document', { type: 'object' }), ...errors(401) } } },
       '/metrics': { get: { operationId: 'metrics', responses: { 200: { description: 'Prometheus text format', content: { 'text/plain': { schema: { type: 'string' } } } }, ...errors(401) } } },
       '/': { get: { operationId: 'statusPage', responses: { 200: { description: 'The status page', content: { 'text/html': { schema: { type: 'string' } } } }, ...errors(401) } } },

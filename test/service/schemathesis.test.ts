@@ -1,6 +1,6 @@
 /**
  * schemathesis (PyPI) against the served OpenAPI document: generated requests on every operation,
- * authorized with a write key, find no 5xx, no response outside the documented schema, status
+ * authorized with a write key, on a service with a running pipeline, find no 5xx, no response outside the documented schema, status
  * codes or content types. Bounded: a few examples per operation, a fixed seed, a time limit.
  */
 import assert from 'node:assert/strict';
@@ -11,7 +11,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
+import { createTopic } from '../../src/kafka/kafka-client.ts';
+import { bootstrapServers, randomTopic } from '../helpers/kafka.ts';
 import { createKeyWithCli, startService } from './running-service.ts';
+import { SALES_PROGRAM, connectorBody } from './service-helpers.ts';
 
 const BUNDLED = fileURLToPath(new URL('../../.tools/python/bin/schemathesis', import.meta.url));
 const SCHEMATHESIS = process.env.SCHEMATHESIS ?? (existsSync(BUNDLED) ? BUNDLED : 'schemathesis');
@@ -33,6 +36,18 @@ describe('schemathesis against /v0/openapi.json', () => {
     try {
       const response = await fetch(`${service.url}/v0/openapi.json`, { headers: { authorization: `Bearer ${key}` } });
       assert.equal(response.status, 200);
+      // A running pipeline with a connector and rows, so the listings and the status carry every field.
+      const topic = randomTopic('fuzz');
+      await createTopic([bootstrapServers()], topic, { partitions: 1 });
+      const headers = { authorization: `Bearer ${key}`, 'content-type': 'application/json' };
+      const call = async (method: string, path: string, body?: unknown) => {
+        const answer = await fetch(`${service.url}${path}`, { method, headers: body === undefined ? { authorization: headers.authorization } : headers, ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }) });
+        assert.ok(answer.ok, `${method} ${path}: ${answer.status} ${await answer.text()}`);
+      };
+      await call('PUT', '/v0/connectors/total-sales', connectorBody(topic, bootstrapServers()));
+      await call('PUT', '/v0/pipelines/book-fair', { program: SALES_PROGRAM, attached_connectors: [{ name: 'out', connector_name: 'total-sales', relation_name: 'total_sales', is_input: false }] });
+      await call('POST', '/v0/pipelines/book-fair/start');
+      await call('POST', '/v0/pipelines/book-fair/ingress/sales?format=json', '{"id":1,"book":"Dune","amount":3}');
       const document = join(dataDir, 'openapi.json');
       writeFileSync(document, await response.text());
       const { code, output } = await runSchemathesis(
@@ -45,7 +60,7 @@ describe('schemathesis against /v0/openapi.json', () => {
         180_000,
       );
       assert.equal(code, 0, output.slice(-6000));
-      assert.match(output, /Tested: 19/);
+      assert.match(output, /Tested: 20/);
       assert.match(output, /\d+ generated, \d+ passed/);
       assert.doesNotMatch(output, /\d+ failed/);
       assert.doesNotMatch(service.stderr(), /internal error/);
