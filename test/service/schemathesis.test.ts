@@ -19,9 +19,10 @@ import { SALES_PROGRAM, connectorBody } from './service-helpers.ts';
 const BUNDLED = fileURLToPath(new URL('../../.tools/python/bin/schemathesis', import.meta.url));
 const SCHEMATHESIS = process.env.SCHEMATHESIS ?? (existsSync(BUNDLED) ? BUNDLED : 'schemathesis');
 
-function runSchemathesis(args: string[], timeoutMs: number): Promise<{ code: number; output: string }> {
+/** Runs in `cwd` (a temporary directory), where schemathesis keeps its own state. */
+function runSchemathesis(args: string[], timeoutMs: number, cwd: string): Promise<{ code: number; output: string }> {
   return new Promise((resolve) => {
-    execFile(SCHEMATHESIS, args, { timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024, env: { ...process.env, NO_COLOR: '1' } }, (error, stdout, stderr) => {
+    execFile(SCHEMATHESIS, args, { cwd, timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024, env: { ...process.env, NO_COLOR: '1' } }, (error, stdout, stderr) => {
       resolve({ code: error === null ? 0 : typeof error.code === 'number' ? error.code : -1, output: `${stdout}${stderr}` });
     });
   });
@@ -58,6 +59,7 @@ describe('schemathesis against /v0/openapi.json', () => {
           '--max-examples', '20', '--seed', '7', '--phases', 'coverage,fuzzing', '--request-timeout', '10', '--generation-database', 'none',
         ],
         180_000,
+        dataDir,
       );
       assert.equal(code, 0, output.slice(-6000));
       assert.match(output, /Tested: 20/);
