@@ -43,13 +43,13 @@ export function planConnector(table: Table, sinkName: string, connectorName: str
 }
 
 /**
- * Feldera's other output formats, refused with the reason: its CSV output adds a weight column
- * (+1 insert, -1 delete) and its Avro output its own envelopes and key modes, which Spillway's
- * CSV and Avro formats do not write; accepting them would write something else than Feldera does.
+ * Feldera's other output formats, refused with the reason rather than written in some other
+ * shape: a view's change stream has deletes, which Spillway's CSV format cannot mark, and
+ * Feldera's Avro output options (envelopes, key modes, registry settings) are not translated yet.
  */
 const REFUSED_FORMATS: Readonly<Record<string, string>> = {
-  csv: "Feldera's CSV output writes each change with a weight column (+1 insert, -1 delete), which Spillway's CSV format does not write",
-  avro: "Feldera's Avro output (its raw and debezium envelopes, key modes and registry options) is not supported by this service yet",
+  csv: "the csv output format is not supported by this service yet: a view's change stream has deletes, which Spillway's CSV format cannot mark",
+  avro: "the avro output format (its envelopes, key modes and registry options) is not supported by this service yet",
 };
 
 function refuseOtherFormats(name: string, body: unknown): void {

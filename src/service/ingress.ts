@@ -1,6 +1,6 @@
 /**
- * HTTP ingress, as Feldera takes it: `format=json` with `update_format=raw` (each value a row, an
- * insert) or `insert_delete` (`{"insert": row}` / `{"delete": row}`), as newline-delimited values
+ * HTTP ingress, as Feldera takes it: `format=json` with `update_format=insert_delete` (the
+ * default: `{"insert": row}` / `{"delete": row}`) or `raw` (each value a row, an insert), as newline-delimited values
  * or, with `array=true`, one JSON array; `format=csv`: one row per line, columns in the table's
  * order (RFC 4180 quoting), each an insert. Integers beyond 2^53 keep every digit (they are read
  * from their source text), bytes are base64.
@@ -40,7 +40,9 @@ function fromJsonRow(schema: Schema, row: unknown, table: string, where: string)
   return values;
 }
 
+/** As Feldera reads CSV: an empty field, NULL or null is a null for a nullable non-string column; NULL or null for a nullable string column. */
 function fromCsvField(column: Column, text: string, table: string, where: string): unknown {
+  if (column.nullable && (text === 'NULL' || text === 'null')) return null;
   if (text === '' && column.type !== 'string') return null;
   const fail = () => badInput(table, `${where}: "${text}" is not a ${column.type} for the column "${column.name}"`, column.name);
   switch (column.type) {
@@ -94,7 +96,8 @@ export function parseIngress(table: string, schema: Schema, body: string, option
     });
   }
   if (format !== 'json') throw badInput(table, `format "${format}" is not supported for ingress; use format=json or format=csv`, 'format');
-  const updateFormat = options.update_format ?? 'raw';
+  // Feldera's JSON ingress reads insert/delete events unless told otherwise.
+  const updateFormat = options.update_format ?? 'insert_delete';
   if (updateFormat !== 'raw' && updateFormat !== 'insert_delete') {
     throw badInput(table, `update_format "${updateFormat}" is not supported for ingress; use raw or insert_delete`, 'update_format');
   }

@@ -121,7 +121,7 @@ CREATE VIEW total_sales AS SELECT book, SUM(amount) AS total, COUNT(*) AS sold F
       });
       assert.equal(put.status, 201, JSON.stringify(put.body));
       { const started = await api('POST', '/v0/pipelines/book-fair/start'); assert.equal(started.status, 200, JSON.stringify(started.body)); }
-      const inserts = await api('POST', '/v0/pipelines/book-fair/ingress/sales?format=json&update_format=insert_delete', [
+      const inserts = await api('POST', '/v0/pipelines/book-fair/ingress/sales?format=json', [
         { insert: { sale_id: 1, book: 'Dune', amount: '12.50' } },
         { insert: { sale_id: 2, book: 'Emma', amount: '8.00' } },
         { insert: { sale_id: 3, book: 'Dune', amount: '10.25' } },
@@ -158,7 +158,7 @@ CREATE VIEW total_sales AS SELECT book, SUM(amount) AS total, COUNT(*) AS sold F
       assert.deepEqual(((await listed.json()) as { name: string }[]).map((connector) => connector.name), ['total-sales']);
       const pipelines = (await (await fetch(`${service.url}/v0/pipelines`, { headers })).json()) as { name: string; state: { current_status: string } }[];
       assert.deepEqual(pipelines.map((pipeline) => [pipeline.name, pipeline.state.current_status]), [['book-fair', 'Running']]);
-      const after = await fetch(`${service.url}/v0/pipelines/book-fair/ingress/sales?format=json`, { method: 'POST', headers, body: '{"sale_id":9,"book":"Middlemarch","amount":"3.00"}' });
+      const after = await fetch(`${service.url}/v0/pipelines/book-fair/ingress/sales?format=json&update_format=raw`, { method: 'POST', headers, body: '{"sale_id":9,"book":"Middlemarch","amount":"3.00"}' });
       assert.equal(after.status, 200);
       await eventually(() => kcatRead(topic), (read) => read.some((record) => record.value?.toString() === '{"insert":{"book":"Middlemarch","total":3.00,"sold":1}}'));
     } finally {

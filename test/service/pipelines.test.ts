@@ -61,8 +61,8 @@ describe('REST pipelines', () => {
 
   const badIngress: { name: string; query: string; body: string; status: number; message: RegExp }[] = [
     { name: 'an unknown table', query: '', body: '{}', status: 400, message: /has no input table "nope"; its tables are: sales/ },
-    { name: 'an unknown column', query: 'format=json', body: '{"id":9,"title":"x","amount":1}', status: 400, message: /names "title", not a column; the columns are: id, book, amount/ },
-    { name: 'a value of the wrong type', query: 'format=json', body: '{"id":"nine","book":"x","amount":1}', status: 400, message: /id/ },
+    { name: 'an unknown column', query: 'format=json&update_format=raw', body: '{"id":9,"title":"x","amount":1}', status: 400, message: /names "title", not a column; the columns are: id, book, amount/ },
+    { name: 'a value of the wrong type', query: 'format=json&update_format=raw', body: '{"id":"nine","book":"x","amount":1}', status: 400, message: /id/ },
     { name: 'malformed JSON', query: 'format=json', body: '{"id":', status: 400, message: /the body is not valid JSON/ },
     { name: 'an event with two keys', query: 'format=json&update_format=insert_delete', body: '{"insert":{},"delete":{}}', status: 400, message: /exactly one key, "insert" or "delete"/ },
     { name: 'array=true without an array', query: 'format=json&array=true', body: '{"id":1}', status: 400, message: /with array=true the body is one JSON array/ },
@@ -86,7 +86,7 @@ describe('REST pipelines', () => {
 
   it('applies nothing of a body when one of its rows is bad', async () => {
     const before = topicRecords().length;
-    const response = await ingress('format=json', '{"id":60,"book":"Valid","amount":1}\n{"id":61,"book":"Bad","amount":"lots"}');
+    const response = await ingress('format=json&update_format=raw', '{"id":60,"book":"Valid","amount":1}\n{"id":61,"book":"Bad","amount":"lots"}');
     assert.equal(response.statusCode, 400);
     assert.match(response.json<{ message: string }>().message, /value 2/);
     await new Promise((resolve) => setTimeout(resolve, 50));
@@ -110,7 +110,7 @@ describe('REST pipelines', () => {
       await again.listen(0, '127.0.0.1');
       const resumed = await again.app.inject({ method: 'GET', url: '/v0/pipelines/books', headers: t.read });
       assert.equal(resumed.json<{ state: { current_status: string } }>().state.current_status, 'Running');
-      const pushed = await again.app.inject({ method: 'POST', url: '/v0/pipelines/books/ingress/sales?format=json', headers: { ...t.write, 'content-type': 'application/json' }, payload: '{"id":1,"book":"Dune","amount":2}' });
+      const pushed = await again.app.inject({ method: 'POST', url: '/v0/pipelines/books/ingress/sales?format=json&update_format=raw', headers: { ...t.write, 'content-type': 'application/json' }, payload: '{"id":1,"book":"Dune","amount":2}' });
       assert.equal(pushed.statusCode, 200, pushed.body);
       const down = await again.app.inject({ method: 'POST', url: '/v0/pipelines/books/shutdown', headers: t.write });
       assert.equal(down.json<{ state: { current_status: string; desired_status: string } }>().state.current_status, 'Shutdown');

@@ -48,7 +48,7 @@ describe('schemathesis against /v0/openapi.json', () => {
       await call('PUT', '/v0/connectors/total-sales', connectorBody(topic, bootstrapServers()));
       await call('PUT', '/v0/pipelines/book-fair', { program: SALES_PROGRAM, attached_connectors: [{ name: 'out', connector_name: 'total-sales', relation_name: 'total_sales', is_input: false }] });
       await call('POST', '/v0/pipelines/book-fair/start');
-      await call('POST', '/v0/pipelines/book-fair/ingress/sales?format=json', '{"id":1,"book":"Dune","amount":3}');
+      await call('POST', '/v0/pipelines/book-fair/ingress/sales?format=json&update_format=raw', '{"id":1,"book":"Dune","amount":3}');
       const document = join(dataDir, 'openapi.json');
       writeFileSync(document, await response.text());
       const { code, output } = await runSchemathesis(

@@ -138,11 +138,11 @@ describe('the status page in headless Chromium', () => {
       await call('PUT', '/v0/pipelines/broken', { program: SALES_PROGRAM, attached_connectors: [{ name: 'lost', connector_name: 'unreachable', relation_name: 'total_sales', is_input: false }] });
       await call('POST', '/v0/pipelines/book-fair/start');
       await call('POST', '/v0/pipelines/broken/start');
-      await fetch(`${url}/v0/pipelines/broken/ingress/sales?format=json`, { method: 'POST', headers: write, body: '{"id":1,"book":"x","amount":1}' });
+      await fetch(`${url}/v0/pipelines/broken/ingress/sales?format=json&update_format=raw`, { method: 'POST', headers: write, body: '{"id":1,"book":"x","amount":1}' });
       let id = 0;
       feeding = setInterval(() => {
         id += 1;
-        void fetch(`${url}/v0/pipelines/book-fair/ingress/sales?format=json`, { method: 'POST', headers: write, body: JSON.stringify({ id, book: `book-${id % 7}`, amount: id }) });
+        void fetch(`${url}/v0/pipelines/book-fair/ingress/sales?format=json&update_format=raw`, { method: 'POST', headers: write, body: JSON.stringify({ id, book: `book-${id % 7}`, amount: id }) });
       }, 50);
 
       const page = await Page.open(browser.port);
