@@ -67,8 +67,11 @@ function errorBody(code: string, message: string, details: Record<string, unknow
   return { error_code: code, message, details };
 }
 
+/** Feldera's error codes for unknown names, so its clients can tell them apart. */
+const UNKNOWN_CODES: Readonly<Record<string, string>> = { connector: 'UnknownConnectorName', pipeline: 'UnknownPipelineName', 'API key': 'UnknownApiKey' };
+
 function notFound(kind: string, name: string): HttpError {
-  return new HttpError(404, `UNKNOWN_${kind.toUpperCase().replace(/ /g, '_')}`, `no ${kind} "${name}"`, { name });
+  return new HttpError(404, UNKNOWN_CODES[kind] ?? 'NOT_FOUND', `no ${kind} "${name}"`, { name });
 }
 
 function checkName(kind: string, name: string): string {
@@ -326,7 +329,7 @@ export function createService(options: ServiceOptions): Service {
 /** Creates a key; the key itself is returned once and only its hash is kept. */
 export function createApiKey(store: ServiceStore, name: string, role: ApiKeyRole): { key: string; stored: StoredApiKey } {
   if (!NAME_PATTERN.test(name)) throw new SpillwayError(ErrorCode.InvalidConfig, `the API key name "${name.slice(0, 100)}" is not valid; use 1–100 letters, digits, "_", "." or "-"`, { details: { field: 'name' } });
-  if (store.getApiKey(name) !== undefined) throw new HttpError(409, 'API_KEY_EXISTS', `an API key named "${name}" exists; revoke it first or choose another name`, { name });
+  if (store.getApiKey(name) !== undefined) throw new HttpError(409, 'DuplicateName', `an API key named "${name}" exists; revoke it first or choose another name`, { name });
   const key = generateApiKey();
   return { key, stored: store.addApiKey(name, hashApiKey(key), role) };
 }

@@ -92,12 +92,15 @@ describe('REST authorization and API keys', () => {
     assert.equal((await inject({ method: 'GET', url: '/v0/connectors', headers: { authorization: `Bearer ${key}` } })).statusCode, 200);
     const duplicate = await inject({ method: 'POST', url: '/v0/api_keys', headers: t.write, payload: { name: 'ci' } });
     assert.equal(duplicate.statusCode, 409);
+    assert.equal(duplicate.json<{ error_code: string }>().error_code, 'DuplicateName');
     const badRole = await inject({ method: 'POST', url: '/v0/api_keys', headers: t.write, payload: { name: 'x', role: 'admin' } });
     assert.equal(badRole.statusCode, 400);
     assert.match(badRole.json<{ message: string }>().message, /role/);
     assert.equal((await inject({ method: 'DELETE', url: '/v0/api_keys/ci', headers: t.write })).statusCode, 200);
     assert.equal((await inject({ method: 'GET', url: '/v0/connectors', headers: { authorization: `Bearer ${key}` } })).statusCode, 401);
-    assert.equal((await inject({ method: 'DELETE', url: '/v0/api_keys/ci', headers: t.write })).statusCode, 404);
+    const gone = await inject({ method: 'DELETE', url: '/v0/api_keys/ci', headers: t.write });
+    assert.equal(gone.statusCode, 404);
+    assert.deepEqual(gone.json(), { error_code: 'UnknownApiKey', message: 'no API key "ci"', details: { name: 'ci' } });
   });
 
   it('creates, lists and revokes keys with the CLI, in the same data directory', async () => {

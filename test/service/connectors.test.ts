@@ -29,7 +29,7 @@ describe('REST connectors', () => {
     assert.equal(deleted.statusCode, 200);
     const gone = await inject({ method: 'GET', url: '/v0/connectors/total-sales', headers: t.read });
     assert.equal(gone.statusCode, 404);
-    assert.deepEqual(gone.json(), { error_code: 'UNKNOWN_CONNECTOR', message: 'no connector "total-sales"', details: { name: 'total-sales' } });
+    assert.deepEqual(gone.json(), { error_code: 'UnknownConnectorName', message: 'no connector "total-sales"', details: { name: 'total-sales' } });
   });
 
   const invalid: { name: string; body: unknown; field: string; message: RegExp }[] = [

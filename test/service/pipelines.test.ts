@@ -115,7 +115,9 @@ describe('REST pipelines', () => {
       const down = await again.app.inject({ method: 'POST', url: '/v0/pipelines/books/shutdown', headers: t.write });
       assert.equal(down.json<{ state: { current_status: string; desired_status: string } }>().state.current_status, 'Shutdown');
       assert.equal((await again.app.inject({ method: 'DELETE', url: '/v0/pipelines/books', headers: t.write })).statusCode, 200);
-      assert.equal((await again.app.inject({ method: 'GET', url: '/v0/pipelines/books', headers: t.read })).statusCode, 404);
+      const gone = await again.app.inject({ method: 'GET', url: '/v0/pipelines/books', headers: t.read });
+      assert.equal(gone.statusCode, 404);
+      assert.equal(gone.json<{ error_code: string }>().error_code, 'UnknownPipelineName');
     } finally {
       await again.close();
     }
