@@ -139,6 +139,8 @@ export class PipelineRuntime {
   }
 
   async #start(definition: PipelineDefinition, connectors: ConnectorLookup): Promise<void> {
+    // After a failure the other connectors may still run: stop them before starting afresh.
+    if (this.#state === PipelineState.Failed) await this.#stopAll();
     let planned: Planned;
     try {
       planned = await planPipeline(definition, connectors);
@@ -166,13 +168,21 @@ export class PipelineRuntime {
   async shutdown(): Promise<void> {
     await this.#starting?.catch(() => {});
     if (this.#state === PipelineState.Shutdown) return;
+    await this.#stopAll();
+    this.#transition(PipelineState.Shutdown);
+  }
+
+  /** Ends the input tables and stops every sink, writing what is queued; a failed sink's error is already recorded. */
+  async #stopAll(): Promise<void> {
     for (const input of this.#inputs.values()) input.close();
-    const results = await Promise.allSettled(this.#sinks.map(({ sink }) => sink.stop()));
+    const sinks = this.#sinks;
+    const results = await Promise.allSettled(sinks.map(({ sink }) => sink.stop()));
     results.forEach((result, index) => {
-      if (result.status === 'rejected') this.#record(asSpillwayError(result.reason).message, this.#sinks[index]?.attachment.name);
+      const attachment = sinks[index]?.attachment;
+      if (result.status === 'rejected' && sinks[index]?.sink.state !== 'failed') this.#record(asSpillwayError(result.reason).message, attachment?.name);
     });
     this.#inputs = new Map();
-    this.#transition(PipelineState.Shutdown);
+    this.#sinks = [];
   }
 
   inputTable(table: string): InputTable {

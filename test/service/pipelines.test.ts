@@ -151,3 +151,38 @@ describe('REST pipeline definitions refused at their field', () => {
     });
   }
 });
+
+describe('REST pipeline failures', () => {
+  it('records a failing connector\'s error with its secrets redacted, in responses, the status and the log', async () => {
+    const t: TestService = testService();
+    try {
+      const inject = t.service.app.inject.bind(t.service.app);
+      const secret = 's3cr3t-that-must-not-leak';
+      await inject({ method: 'PUT', url: '/v0/connectors/total-sales', headers: t.write, payload: connectorBody('total-sales', 'b:9092', { 'sasl.password': secret, 'sasl.username': 'u', 'security.protocol': 'SASL_PLAINTEXT', 'sasl.mechanism': 'PLAIN' }) });
+      assert.equal((await inject({ method: 'PUT', url: '/v0/pipelines/books', headers: t.write, payload: { program: SALES_PROGRAM, attached_connectors: attached } })).statusCode, 201);
+      assert.equal((await inject({ method: 'POST', url: '/v0/pipelines/books/start', headers: t.write })).statusCode, 200);
+      // The client's error quotes the password, as a careless library might.
+      t.writer.failNextWrite = new Error(`SASL authentication failed for user u with password ${secret}`);
+      await inject({ method: 'POST', url: '/v0/pipelines/books/ingress/sales', headers: { ...t.write, 'content-type': 'text/plain' }, payload: '{"insert":{"id":1,"book":"Dune","amount":1}}' });
+      let status = await inject({ method: 'GET', url: '/v0/pipelines/books', headers: t.read });
+      for (let i = 0; i < 100 && status.json<{ state: { current_status: string } }>().state.current_status !== 'Failed'; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        status = await inject({ method: 'GET', url: '/v0/pipelines/books', headers: t.read });
+      }
+      const body = status.json<{ state: { current_status: string }; errors: { connector: string; message: string }[]; connectors: { errors: { message: string }[] }[] }>();
+      assert.equal(body.state.current_status, 'Failed');
+      assert.equal(body.errors[0]?.connector, 'out');
+      assert.match(body.errors[0]?.message ?? '', /password \[redacted\]/);
+      assert.match(body.connectors[0]?.errors[0]?.message ?? '', /password \[redacted\]/);
+      const overview = await inject({ method: 'GET', url: '/v0/status', headers: t.read });
+      assert.match(overview.body, /password \[redacted\]/);
+      for (const text of [status.body, overview.body, t.logs.join('\n')]) assert.ok(!text.includes(secret), text);
+      assert.match(t.logs.join('\n'), /pipeline "books" connector "out": .*password \[redacted\]/);
+      // A failed pipeline can be started again, with fresh tables.
+      const again = await inject({ method: 'POST', url: '/v0/pipelines/books/start', headers: t.write });
+      assert.equal(again.json<{ state: { current_status: string } }>().state.current_status, 'Running');
+    } finally {
+      await t.service.close();
+    }
+  });
+});
