@@ -85,6 +85,10 @@ async function relationNames(program: string, source: string): Promise<string[]>
       details: { field: 'program', hint: 'remove the INSERT INTO statements and list the view in attached_connectors' },
     });
   }
+  const reserved = names.find((name) => name.toLowerCase().startsWith('spillway_probe'));
+  if (reserved !== undefined) {
+    throw new SpillwayError(ErrorCode.InvalidConfig, `${source}: the name "${reserved}" is reserved (names starting with spillway_probe); choose another`, { details: { field: 'program' } });
+  }
   if (!statements.some((statement) => statement.kind === 'createTable')) {
     throw new SpillwayError(ErrorCode.InvalidConfig, `${source}: the program declares no table; declare the input tables with CREATE TABLE`, { details: { field: 'program' } });
   }

@@ -76,6 +76,7 @@ describe('pipeline programs', () => {
         return true;
       });
     }
+    await assert.rejects(buildPipelineProgram('p', 'CREATE TABLE spillway_probe_0 (x INT);'), /^SpillwayError: pipeline "p": the name "spillway_probe_0" is reserved \(names starting with spillway_probe\); choose another$/);
     await assert.rejects(buildPipelineProgram('p', 'CREATE TABLE t (x INT); CREATE TABLE t (y INT);'), /^SpillwayError: pipeline "p":1:\d+: table "t" is already defined$/);
   });
 });
