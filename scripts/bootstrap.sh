@@ -46,10 +46,27 @@ if [ "${SPILLWAY_NEED_KCAT:-0}" = 1 ] && ! command -v kcat >/dev/null 2>&1; then
   fi
 fi
 
-# protoc, the independent protobuf encoder/decoder of the protobuf tests, from PyPI's grpcio-tools
-# (which ships protoc inside the package), unless protoc is on the PATH already.
-if [ "${SPILLWAY_NEED_KCAT:-0}" = 1 ] && ! command -v protoc >/dev/null 2>&1 &&
-  ! python3 -c 'import grpc_tools.protoc' >/dev/null 2>&1; then
-  echo "spillway: installing protoc (grpcio-tools) from PyPI for the protobuf tests" >&2
-  python3 -m pip install --quiet --disable-pip-version-check -r "$SPILLWAY_ROOT/test/fixtures/python/requirements.txt" >&2
+# The test tools, with the same opt-in: Debian's chromium (the status page's browser tests,
+# headless), and from PyPI into a virtualenv in .tools/python (first on PATH): grpcio-tools (protoc,
+# the independent protobuf encoder/decoder), schemathesis (the REST fuzzing) and requests (the
+# Feldera seed's Python example).
+if [ "${SPILLWAY_NEED_KCAT:-0}" = 1 ] && ! command -v chromium >/dev/null 2>&1; then
+  if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+    echo "spillway: installing chromium from Debian's packages" >&2
+    apt-get update -qq >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >&2
+  else
+    echo "spillway: chromium is missing; install it (Debian: apt-get install chromium) for the status page tests" >&2
+    exit 1
+  fi
+fi
+python_dir="$SPILLWAY_ROOT/.tools/python"
+python_stamp="$python_dir/.spillway-requirements-stamp"
+if [ "${SPILLWAY_NEED_KCAT:-0}" = 1 ] && ! cmp -s "$SPILLWAY_ROOT/test/fixtures/python/requirements.txt" "$python_stamp"; then
+  echo "spillway: installing the Python test tools from PyPI into .tools/python" >&2
+  python3 -m venv "$python_dir" >&2
+  "$python_dir/bin/pip" install --quiet --disable-pip-version-check -r "$SPILLWAY_ROOT/test/fixtures/python/requirements.txt" >&2
+  cp "$SPILLWAY_ROOT/test/fixtures/python/requirements.txt" "$python_stamp"
+fi
+if [ -x "$python_dir/bin/python3" ]; then
+  export PATH="$python_dir/bin:$PATH"
 fi

@@ -5,6 +5,8 @@ import { registerDemoCommand } from './demo-command.ts';
 import { ExitCode, exitCodeFor } from './exit-codes.ts';
 import { registerProduceCommand } from './produce-command.ts';
 import { registerSqlCommands } from './sql-commands.ts';
+import { registerServeCommand } from './serve-command.ts';
+import { registerApiKeyCommands } from './api-key-commands.ts';
 
 export function buildProgram(): Command {
   const program = new Command('spillway')
@@ -28,6 +30,8 @@ Exit codes: 0 done, 1 internal error, 2 bad command line, 10–30 by error code 
   registerProduceCommand(program);
   registerBrokerCommands(program);
   registerDemoCommand(program);
+  registerServeCommand(program);
+  registerApiKeyCommands(program);
   for (const command of program.commands) command.exitOverride();
   return program;
 }

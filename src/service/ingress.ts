@@ -1,0 +1,131 @@
+/**
+ * HTTP ingress, as Feldera takes it: `format=json` with `update_format=insert_delete` (the
+ * default: `{"insert": row}` / `{"delete": row}`) or `raw` (each value a row, an insert), as newline-delimited values
+ * or, with `array=true`, one JSON array; `format=csv`: one row per line, columns in the table's
+ * order (RFC 4180 quoting), each an insert. Integers beyond 2^53 keep every digit (they are read
+ * from their source text), bytes are base64.
+ */
+import { parse as parseCsv } from 'csv-parse/sync';
+import { ErrorCode, SpillwayError } from '../errors.ts';
+import type { Column, Schema } from '../model/schema.ts';
+
+export type IngressChange = { readonly kind: 'insert' | 'delete'; readonly row: Record<string, unknown> };
+
+export interface IngressOptions {
+  readonly format: string | undefined;
+  readonly update_format?: string | undefined;
+  readonly array?: string | undefined;
+}
+
+function badInput(table: string, message: string, field?: string): SpillwayError {
+  return new SpillwayError(ErrorCode.InvalidValue, `ingress into "${table}": ${message}`, { details: { sink: table, ...(field === undefined ? {} : { field }) } });
+}
+
+function parseJsonExact(text: string): unknown {
+  return JSON.parse(text, (_key, value: unknown, context?: { source?: string }) =>
+    typeof value === 'number' && Number.isInteger(value) && !Number.isSafeInteger(value) && context?.source !== undefined && /^-?\d+$/.test(context.source) ? BigInt(context.source) : value,
+  );
+}
+
+/** A JSON row's values in the forms the table's columns take (base64 bytes to bytes). */
+function fromJsonRow(schema: Schema, row: unknown, table: string, where: string): Record<string, unknown> {
+  if (row === null || typeof row !== 'object' || Array.isArray(row)) throw badInput(table, `${where} is not a JSON object of column values`);
+  const values: Record<string, unknown> = { ...(row as Record<string, unknown>) };
+  const unknown = Object.keys(values).filter((name) => !schema.columns.some((column) => column.name === name));
+  if (unknown.length > 0) throw badInput(table, `${where} names ${unknown.map((name) => `"${name}"`).join(', ')}, not a column; the columns are: ${schema.columns.map((column) => column.name).join(', ')}`);
+  for (const column of schema.columns) {
+    const value = values[column.name];
+    if (column.type === 'bytes' && typeof value === 'string') values[column.name] = Buffer.from(value, 'base64');
+  }
+  return values;
+}
+
+/** As Feldera reads CSV: an empty field, NULL or null is a null for a nullable non-string column; NULL or null for a nullable string column. */
+function fromCsvField(column: Column, text: string, table: string, where: string): unknown {
+  if (column.nullable && (text === 'NULL' || text === 'null')) return null;
+  if (text === '' && column.type !== 'string') return null;
+  const fail = () => badInput(table, `${where}: "${text}" is not a ${column.type} for the column "${column.name}"`, column.name);
+  switch (column.type) {
+    case 'boolean':
+      if (/^(true|false)$/i.test(text)) return text.toLowerCase() === 'true';
+      throw fail();
+    case 'int32':
+    case 'float64': {
+      const number = Number(text);
+      if (Number.isNaN(number)) throw fail();
+      return number;
+    }
+    case 'int64':
+      if (!/^-?\d+$/.test(text)) throw fail();
+      return BigInt(text);
+    case 'bytes':
+      return Buffer.from(text, 'base64');
+    case 'json':
+      try {
+        return JSON.parse(text) as unknown;
+      } catch {
+        throw fail();
+      }
+    default:
+      return text;
+  }
+}
+
+/** The body as changes, in order; nothing is applied when any part is malformed. */
+export function parseIngress(table: string, schema: Schema, body: string, options: IngressOptions): IngressChange[] {
+  const format = options.format ?? 'json';
+  if (format === 'csv') {
+    if (options.update_format !== undefined) throw badInput(table, 'update_format applies to format=json only; CSV rows are inserts', 'update_format');
+    if (options.array !== undefined) throw badInput(table, 'array applies to format=json only', 'array');
+    let records: string[][];
+    try {
+      const parsed: unknown = parseCsv(body, { relax_column_count: false, skip_empty_lines: true });
+      records = parsed as string[][];
+    } catch (error) {
+      throw badInput(table, `the CSV body is malformed: ${error instanceof Error ? error.message : String(error)}`);
+    }
+    return records.map((record, index) => {
+      if (record.length !== schema.columns.length) {
+        throw badInput(table, `CSV line ${index + 1} has ${record.length} fields but the table has ${schema.columns.length} columns (${schema.columns.map((column) => column.name).join(', ')})`);
+      }
+      const row: Record<string, unknown> = {};
+      schema.columns.forEach((column, position) => {
+        row[column.name] = fromCsvField(column, record[position] as string, table, `CSV line ${index + 1}`);
+      });
+      return { kind: 'insert', row };
+    });
+  }
+  if (format !== 'json') throw badInput(table, `format "${format}" is not supported for ingress; use format=json or format=csv`, 'format');
+  // Feldera's JSON ingress reads insert/delete events unless told otherwise.
+  const updateFormat = options.update_format ?? 'insert_delete';
+  if (updateFormat !== 'raw' && updateFormat !== 'insert_delete') {
+    throw badInput(table, `update_format "${updateFormat}" is not supported for ingress; use raw or insert_delete`, 'update_format');
+  }
+  if (options.array !== undefined && options.array !== 'true' && options.array !== 'false') throw badInput(table, `array is true or false, not "${options.array}"`, 'array');
+  let values: unknown[];
+  try {
+    if (options.array === 'true') {
+      const parsed = parseJsonExact(body);
+      if (!Array.isArray(parsed)) throw badInput(table, 'with array=true the body is one JSON array');
+      values = parsed;
+    } else {
+      values = body
+        .split('\n')
+        .map((line) => line.trim())
+        .filter((line) => line !== '')
+        .map((line) => parseJsonExact(line));
+    }
+  } catch (error) {
+    if (error instanceof SpillwayError) throw error;
+    throw badInput(table, `the body is not valid JSON: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  return values.map((value, index) => {
+    const where = `value ${index + 1}`;
+    if (updateFormat === 'raw') return { kind: 'insert', row: fromJsonRow(schema, value, table, where) };
+    if (value === null || typeof value !== 'object' || Array.isArray(value)) throw badInput(table, `${where} is not {"insert": row} or {"delete": row}`);
+    const keys = Object.keys(value);
+    const kind = keys[0];
+    if (keys.length !== 1 || (kind !== 'insert' && kind !== 'delete')) throw badInput(table, `${where} has ${keys.map((key) => `"${key}"`).join(', ') || 'no key'}; an insert_delete event has exactly one key, "insert" or "delete"`);
+    return { kind, row: fromJsonRow(schema, (value as Record<string, unknown>)[kind], table, `${where}.${kind}`) };
+  });
+}

@@ -1,0 +1,186 @@
+/**
+ * The service's durable state in SQLite (Node's own `node:sqlite`, no native build), one file in
+ * the data directory: connectors, pipelines (with the state they should be in after a restart)
+ * and API keys (their hashes only). Connector configs are kept as given, secrets included,
+ * because they are needed to connect; the file is readable by its owner only.
+ */
+import { chmodSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
+import { type ApiKeyRole, apiKeyMatches } from './api-keys.ts';
+
+export interface StoredConnector {
+  readonly name: string;
+  readonly description: string;
+  readonly config: unknown;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+}
+
+export interface AttachedConnector {
+  readonly name: string;
+  readonly connector_name: string;
+  readonly relation_name: string;
+  readonly is_input: boolean;
+}
+
+export const DesiredState = { Running: 'Running', Shutdown: 'Shutdown' } as const;
+export type DesiredState = (typeof DesiredState)[keyof typeof DesiredState];
+
+export interface StoredPipeline {
+  readonly name: string;
+  readonly description: string;
+  readonly program: string;
+  readonly attachedConnectors: readonly AttachedConnector[];
+  readonly desiredState: DesiredState;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+}
+
+export interface StoredApiKey {
+  readonly id: number;
+  readonly name: string;
+  readonly role: ApiKeyRole;
+  readonly createdAt: string;
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS connectors (
+  name TEXT PRIMARY KEY, description TEXT NOT NULL, config TEXT NOT NULL, created_at TEXT NOT NULL, updated_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS pipelines (
+  name TEXT PRIMARY KEY, description TEXT NOT NULL, program TEXT NOT NULL, attached_connectors TEXT NOT NULL,
+  desired_state TEXT NOT NULL, created_at TEXT NOT NULL, updated_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS api_keys (
+  id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL UNIQUE, hash BLOB NOT NULL, role TEXT NOT NULL, created_at TEXT NOT NULL);
+`;
+
+type SqlRow = Record<string, unknown>;
+
+export class ServiceStore {
+  readonly path: string;
+  readonly #db: DatabaseSync;
+
+  constructor(dataDir: string) {
+    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+    this.path = join(dataDir, 'spillway.sqlite');
+    this.#db = new DatabaseSync(this.path);
+    chmodSync(this.path, 0o600);
+    this.#db.exec('PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000;');
+    this.#db.exec(SCHEMA);
+  }
+
+  close(): void {
+    this.#db.close();
+  }
+
+  // Connectors
+
+  listConnectors(): StoredConnector[] {
+    return this.#db.prepare('SELECT * FROM connectors ORDER BY name').all().map(connectorOf);
+  }
+
+  getConnector(name: string): StoredConnector | undefined {
+    const row = this.#db.prepare('SELECT * FROM connectors WHERE name = ?').get(name);
+    return row === undefined ? undefined : connectorOf(row);
+  }
+
+  /** Creates or replaces; true when it was created. */
+  putConnector(name: string, description: string, config: unknown): boolean {
+    const now = new Date().toISOString();
+    const existed = this.getConnector(name) !== undefined;
+    this.#db
+      .prepare('INSERT INTO connectors (name, description, config, created_at, updated_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT(name) DO UPDATE SET description = excluded.description, config = excluded.config, updated_at = excluded.updated_at')
+      .run(name, description, JSON.stringify(config), now, now);
+    return !existed;
+  }
+
+  deleteConnector(name: string): boolean {
+    return Number(this.#db.prepare('DELETE FROM connectors WHERE name = ?').run(name).changes) > 0;
+  }
+
+  // Pipelines
+
+  listPipelines(): StoredPipeline[] {
+    return this.#db.prepare('SELECT * FROM pipelines ORDER BY name').all().map(pipelineOf);
+  }
+
+  getPipeline(name: string): StoredPipeline | undefined {
+    const row = this.#db.prepare('SELECT * FROM pipelines WHERE name = ?').get(name);
+    return row === undefined ? undefined : pipelineOf(row);
+  }
+
+  putPipeline(name: string, description: string, program: string, attached: readonly AttachedConnector[]): boolean {
+    const now = new Date().toISOString();
+    const existed = this.getPipeline(name) !== undefined;
+    this.#db
+      .prepare(
+        'INSERT INTO pipelines (name, description, program, attached_connectors, desired_state, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(name) DO UPDATE SET description = excluded.description, program = excluded.program, attached_connectors = excluded.attached_connectors, updated_at = excluded.updated_at',
+      )
+      .run(name, description, program, JSON.stringify(attached), DesiredState.Shutdown, now, now);
+    return !existed;
+  }
+
+  setDesiredState(name: string, state: DesiredState): void {
+    this.#db.prepare('UPDATE pipelines SET desired_state = ?, updated_at = ? WHERE name = ?').run(state, new Date().toISOString(), name);
+  }
+
+  deletePipeline(name: string): boolean {
+    return Number(this.#db.prepare('DELETE FROM pipelines WHERE name = ?').run(name).changes) > 0;
+  }
+
+  // API keys
+
+  listApiKeys(): StoredApiKey[] {
+    return this.#db.prepare('SELECT id, name, role, created_at FROM api_keys ORDER BY id').all().map(apiKeyOf);
+  }
+
+  getApiKey(name: string): StoredApiKey | undefined {
+    const row = this.#db.prepare('SELECT id, name, role, created_at FROM api_keys WHERE name = ?').get(name);
+    return row === undefined ? undefined : apiKeyOf(row);
+  }
+
+  addApiKey(name: string, hash: Uint8Array, role: ApiKeyRole): StoredApiKey {
+    this.#db.prepare('INSERT INTO api_keys (name, hash, role, created_at) VALUES (?, ?, ?, ?)').run(name, hash, role, new Date().toISOString());
+    return this.getApiKey(name) as StoredApiKey;
+  }
+
+  deleteApiKey(name: string): boolean {
+    return Number(this.#db.prepare('DELETE FROM api_keys WHERE name = ?').run(name).changes) > 0;
+  }
+
+  /** The key the presented text is, checked against every stored hash (each in constant time). */
+  authenticate(key: string): StoredApiKey | undefined {
+    let found: StoredApiKey | undefined;
+    for (const row of this.#db.prepare('SELECT id, name, role, created_at, hash FROM api_keys').all()) {
+      // Every hash is compared, so the time taken does not tell which key nearly matched.
+      if (apiKeyMatches(key, row.hash as Uint8Array) && found === undefined) found = apiKeyOf(row);
+    }
+    return found;
+  }
+}
+
+function connectorOf(row: SqlRow): StoredConnector {
+  return {
+    name: row.name as string,
+    description: row.description as string,
+    config: JSON.parse(row.config as string) as unknown,
+    createdAt: row.created_at as string,
+    updatedAt: row.updated_at as string,
+  };
+}
+
+function pipelineOf(row: SqlRow): StoredPipeline {
+  return {
+    name: row.name as string,
+    description: row.description as string,
+    program: row.program as string,
+    attachedConnectors: JSON.parse(row.attached_connectors as string) as AttachedConnector[],
+    desiredState: row.desired_state as DesiredState,
+    createdAt: row.created_at as string,
+    updatedAt: row.updated_at as string,
+  };
+}
+
+function apiKeyOf(row: SqlRow): StoredApiKey {
+  return { id: Number(row.id), name: row.name as string, role: row.role as ApiKeyRole, createdAt: row.created_at as string };
+}

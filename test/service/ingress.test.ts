@@ -1,0 +1,55 @@
+/**
+ * Ingress bodies parsed as Feldera takes them, without a pipeline: JSON events (insert_delete by
+ * default) or rows, NDJSON or one array, integers beyond 2^53 exact, base64 bytes, and CSV with
+ * Feldera's nulls.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { parseIngress } from '../../src/service/ingress.ts';
+import type { Schema } from '../../src/model/schema.ts';
+
+const schema: Schema = {
+  columns: [
+    { name: 'id', type: 'int64', nullable: false },
+    { name: 'name', type: 'string', nullable: true },
+    { name: 'score', type: 'float64', nullable: true },
+    { name: 'blob', type: 'bytes', nullable: true },
+  ],
+};
+
+describe('ingress bodies', () => {
+  it('reads insert_delete events by default, newline-delimited', () => {
+    assert.deepEqual(parseIngress('t', schema, '{"insert":{"id":1,"name":"a"}}\n\n{"delete":{"id":1,"name":"a"}}\n', { format: 'json' }), [
+      { kind: 'insert', row: { id: 1, name: 'a' } },
+      { kind: 'delete', row: { id: 1, name: 'a' } },
+    ]);
+  });
+
+  it('reads rows with update_format=raw, and one array with array=true', () => {
+    assert.deepEqual(parseIngress('t', schema, '[{"id":1},{"id":2}]', { format: 'json', update_format: 'raw', array: 'true' }), [
+      { kind: 'insert', row: { id: 1 } },
+      { kind: 'insert', row: { id: 2 } },
+    ]);
+  });
+
+  it('keeps every digit of integers beyond 2^53 and reads bytes as base64', () => {
+    const [change] = parseIngress('t', schema, '{"id":9007199254740993,"blob":"AAH/"}', { format: 'json', update_format: 'raw' });
+    assert.equal(change?.row.id, 9007199254740993n);
+    assert.deepEqual(change?.row.blob, Buffer.from([0, 1, 255]));
+  });
+
+  it('reads CSV in column order with Feldera\'s nulls', () => {
+    assert.deepEqual(parseIngress('t', schema, '1,"a, b",2.5,\n2,,NULL,AAE=\n3,null,,\n', { format: 'csv' }), [
+      { kind: 'insert', row: { id: 1n, name: 'a, b', score: 2.5, blob: null } },
+      { kind: 'insert', row: { id: 2n, name: '', score: null, blob: Buffer.from([0, 1]) } },
+      { kind: 'insert', row: { id: 3n, name: null, score: null, blob: null } },
+    ]);
+  });
+
+  it('refuses update_format and array with CSV, naming them', () => {
+    assert.throws(() => parseIngress('t', schema, '1,a,1,\n', { format: 'csv', update_format: 'raw' }), /ingress into "t": update_format applies to format=json only; CSV rows are inserts/);
+    assert.throws(() => parseIngress('t', schema, '1,a,1,\n', { format: 'csv', array: 'true' }), /ingress into "t": array applies to format=json only/);
+    assert.throws(() => parseIngress('t', schema, '{}', { format: 'json', array: 'yes' }), /array is true or false, not "yes"/);
+    assert.throws(() => parseIngress('t', schema, 'x,a,1,\n', { format: 'csv' }), /CSV line 1: "x" is not a int64 for the column "id"/);
+  });
+});

@@ -1,0 +1,37 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { MemoryWriter } from '../../src/kafka/memory-writer.ts';
+import { type Service, createApiKey, createService } from '../../src/service/server.ts';
+
+export const SALES_PROGRAM = `CREATE TABLE sales (id INT, book STRING, amount INT, PRIMARY KEY (id) NOT ENFORCED);
+CREATE VIEW total_sales AS SELECT book, SUM(amount) AS total FROM sales GROUP BY book;`;
+
+export function connectorBody(topic: string, bootstrap = 'example.com:9092', extra: Record<string, unknown> = {}) {
+  return {
+    description: 'Kafka output connector for total sales from the book fair',
+    config: {
+      transport: { name: 'kafka_output', config: { 'bootstrap.servers': bootstrap, 'auto.offset.reset': 'earliest', topic, ...extra } },
+      format: { name: 'json', config: { update_format: 'insert_delete', array: false } },
+    },
+  };
+}
+
+export interface TestService {
+  readonly service: Service;
+  readonly writer: MemoryWriter;
+  readonly dataDir: string;
+  readonly write: { readonly authorization: string };
+  readonly read: { readonly authorization: string };
+  readonly logs: string[];
+}
+
+/** A service on a fresh data directory with the in-memory writer, a write key and a read key. */
+export function testService(dataDir = mkdtempSync(join(tmpdir(), 'spillway-service-'))): TestService {
+  const writer = new MemoryWriter();
+  const logs: string[] = [];
+  const service = createService({ dataDir, dependencies: { createWriter: () => writer }, log: (line) => logs.push(line), bodyLimit: 64 * 1024 });
+  const write = { authorization: `Bearer ${createApiKey(service.store, `writer-${logs.length}-${Date.now()}`, 'write').key}` };
+  const read = { authorization: `Bearer ${createApiKey(service.store, `reader-${Date.now()}`, 'read').key}` };
+  return { service, writer, dataDir, write, read, logs };
+}
