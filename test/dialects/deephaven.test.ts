@@ -10,8 +10,8 @@ import { produce } from '../../src/dialects/deephaven.ts';
 import { KeyValueSpec, jsonSpec, simpleSpec } from '../../src/formats/key-value-spec.ts';
 import { createTopic } from '../../src/kafka/kafka-client.ts';
 import { defineSchema } from '../../src/model/schema.ts';
-import { inputTable } from '../../src/model/sources/input-table.ts';
-import { timeTable } from '../../src/model/sources/time-table.ts';
+import { inputTable } from '../../src/sources/input-table.ts';
+import { timeTable } from '../../src/sources/time-table.ts';
 import { bootstrapServers, eventually, kcatRead, randomTopic } from '../helpers/kafka.ts';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

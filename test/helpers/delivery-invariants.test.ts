@@ -10,7 +10,7 @@ import { produce } from '../../src/dialects/deephaven.ts';
 import { jsonSpec, simpleSpec } from '../../src/formats/key-value-spec.ts';
 import { createTopic } from '../../src/kafka/kafka-client.ts';
 import { defineSchema } from '../../src/model/schema.ts';
-import { newTable } from '../../src/model/sources/static-table.ts';
+import { newTable } from '../../src/sources/static-table.ts';
 import {
   type DeliveredRow,
   Guarantee,

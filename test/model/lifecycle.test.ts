@@ -9,10 +9,10 @@ import { count } from '../../src/model/aggregations.ts';
 import { jsonSpec, simpleSpec } from '../../src/formats/key-value-spec.ts';
 import { MemoryWriter } from '../../src/kafka/memory-writer.ts';
 import { defineSchema } from '../../src/model/schema.ts';
-import { fromAsyncIterable } from '../../src/model/sources/iterable-table.ts';
-import { inputTable } from '../../src/model/sources/input-table.ts';
-import { newTable } from '../../src/model/sources/static-table.ts';
-import { timeTable } from '../../src/model/sources/time-table.ts';
+import { fromAsyncIterable } from '../../src/sources/iterable-table.ts';
+import { inputTable } from '../../src/sources/input-table.ts';
+import { newTable } from '../../src/sources/static-table.ts';
+import { timeTable } from '../../src/sources/time-table.ts';
 import { startSink } from '../../src/sink/sink.ts';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

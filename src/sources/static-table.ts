@@ -1,5 +1,5 @@
-import { type Schema, normalizeRow } from '../schema.ts';
-import { LiveTable } from '../live-table.ts';
+import { type Schema, normalizeRow } from '../model/schema.ts';
+import { LiveTable } from '../model/live-table.ts';
 
 /** A table whose rows are given once and never change (Deephaven's `new_table`). */
 export class StaticTable extends LiveTable {

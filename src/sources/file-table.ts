@@ -19,8 +19,8 @@ import { type FSWatcher, type Stats, statSync, watch } from 'node:fs';
 import { type FileHandle, open } from 'node:fs/promises';
 import { parse as parseCsv } from 'csv-parse/sync';
 import { z } from 'zod';
-import { ErrorCode, SpillwayError } from '../../errors.ts';
-import { type Column, type Schema, columnNames, findColumn } from '../schema.ts';
+import { ErrorCode, SpillwayError } from '../errors.ts';
+import { type Column, type Schema, columnNames, findColumn } from '../model/schema.ts';
 import { type FeedEntry, FeedTable, type FeedChange, type FeedRow, parseSourceOptions } from './iterable-table.ts';
 
 const isSchema = (value: unknown): value is Schema =>

@@ -1,7 +1,7 @@
-import { ErrorCode, SpillwayError } from '../../errors.ts';
-import { LiveTable } from '../live-table.ts';
-import { type Row, type Schema, keyOf, normalizeRow, requireColumns } from '../schema.ts';
-import type { Change } from '../table.ts';
+import { ErrorCode, SpillwayError } from '../errors.ts';
+import { LiveTable } from '../model/live-table.ts';
+import { type Row, type Schema, keyOf, normalizeRow, requireColumns } from '../model/schema.ts';
+import type { Change } from '../model/table.ts';
 
 /**
  * A table the program edits. With a primary key, `add` inserts or replaces rows by key and

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { count } from '../../src/model/aggregations.ts';
 import { defineSchema, type Row } from '../../src/model/schema.ts';
-import { type FileTable, type FileTableOptions, fromFile, parseTextValue } from '../../src/model/sources/file-table.ts';
+import { type FileTable, type FileTableOptions, fromFile, parseTextValue } from '../../src/sources/file-table.ts';
 import type { Change, Table } from '../../src/model/table.ts';
 import { eventually } from '../helpers/kafka.ts';
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { count, sum } from '../../src/model/aggregations.ts';
 import { defineSchema, type Row } from '../../src/model/schema.ts';
-import { type FeedItem, fromAsyncIterable } from '../../src/model/sources/iterable-table.ts';
+import { type FeedItem, fromAsyncIterable } from '../../src/sources/iterable-table.ts';
 import type { Change, Table } from '../../src/model/table.ts';
 
 const rowsOf = (table: Table): Row[] => [...table.rows()].map(([, row]) => row);

@@ -1,6 +1,6 @@
-import { LiveTable } from '../live-table.ts';
-import { parsePeriod } from '../period.ts';
-import type { Change } from '../table.ts';
+import { LiveTable } from '../model/live-table.ts';
+import { parsePeriod } from '../model/period.ts';
+import type { Change } from '../model/table.ts';
 
 export interface TimeTableOptions {
   /** Time of the first row (default: now). */

@@ -8,10 +8,10 @@
  * the failure otherwise. Nothing is thrown where nobody listens.
  */
 import { z } from 'zod';
-import { ErrorCode, SpillwayError, asSpillwayError } from '../../errors.ts';
-import { LiveTable } from '../live-table.ts';
-import { type Row, type Schema, keyOf, normalizeRow, requireColumns } from '../schema.ts';
-import type { Change, RowId } from '../table.ts';
+import { ErrorCode, SpillwayError, asSpillwayError } from '../errors.ts';
+import { LiveTable } from '../model/live-table.ts';
+import { type Row, type Schema, keyOf, normalizeRow, requireColumns } from '../model/schema.ts';
+import type { Change, RowId } from '../model/table.ts';
 
 /** A row as the source gives it: column name → value, before normalization. */
 export type FeedRow = Readonly<Record<string, unknown>>;
