@@ -3,6 +3,8 @@ export * from './model/schema.ts';
 export * from './model/table.ts';
 export * from './model/live-table.ts';
 export * from './model/period.ts';
+export * from './model/position.ts';
+export * from './sources/source.ts';
 export * from './sources/static-table.ts';
 export * from './sources/input-table.ts';
 export * from './sources/time-table.ts';

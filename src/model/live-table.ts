@@ -32,7 +32,16 @@ export type ColumnFormula =
     };
 
 export abstract class LiveTable extends BaseTable {
-  /** Adds (or replaces) columns computed from each row. */
+  /**
+   * Adds (or replaces) columns computed from each row.
+   *
+   * Replay: where, select, lastBy and aggBy are functions of their input, so a replayed source
+   * gives the same rows again; `update` is too as long as its formulas are functions of the row.
+   * A formula that draws random numbers, reads the clock or counts calls gives other values on a
+   * replay, so a sink that resumes cannot promise the rows it writes again equal the first ones.
+   * `i` counts this table's rows from where it started: after a source resumes from a position it
+   * starts again at 0, so a pipeline whose formulas use `i` must be replayed from its start.
+   */
   update(columns: Readonly<Record<string, ColumnFormula>>): DerivedTable {
     return new UpdateTable(this, columns);
   }
@@ -93,12 +102,14 @@ export abstract class DerivedTable extends LiveTable {
   protected attach(): void {
     const snapshot: Change[] = [];
     for (const [id, row] of this.parent.rows()) snapshot.push({ kind: 'insert', id, row });
+    // Positions pass through unchanged: an operator's batch reflects its source up to the same point.
     this.#subscription = this.parent.subscribe({
-      onChanges: (batch) => this.emit(this.transform(batch)),
+      onChanges: (batch, position) => this.emit(this.transform(batch), position),
+      onPosition: (position) => this.emit([], position),
       onEnd: () => this.end(),
       downstream: this.#holdsParent,
     });
-    this.emit(this.transform(snapshot));
+    this.emit(this.transform(snapshot), this.parent.position);
     if (this.parent.ended) this.end();
   }
 

@@ -10,8 +10,10 @@
 import { z } from 'zod';
 import { ErrorCode, SpillwayError, asSpillwayError } from '../errors.ts';
 import { LiveTable } from '../model/live-table.ts';
+import { type ItemPosition, PositionKind } from '../model/position.ts';
 import { type Row, type Schema, keyOf, normalizeRow, requireColumns } from '../model/schema.ts';
 import type { Change, RowId } from '../model/table.ts';
+import type { Source } from './source.ts';
 
 /** A row as the source gives it: column name → value, before normalization. */
 export type FeedRow = Readonly<Record<string, unknown>>;
@@ -87,13 +89,20 @@ export abstract class FeedTable extends LiveTable {
   /** Settles when the table ends, so a source waiting for room stops waiting. */
   readonly #endSignal = new Promise<void>((resolve) => (this.#signalEnd = resolve));
 
-  protected constructor(schema: Schema, key: readonly string[] | undefined, source: string) {
+  /** `firstId`: the id of the first appended row (a resumed source continues its first run's ids). */
+  protected constructor(schema: Schema, key: readonly string[] | undefined, source: string, firstId = 0) {
     const keyColumns = key ?? schema.primaryKey;
     if (keyColumns !== undefined) requireColumns(schema, keyColumns, `${source} key`);
     super(keyColumns === undefined ? schema : { ...schema, primaryKey: [...keyColumns] });
     this.key = keyColumns;
     this.appendOnly = keyColumns === undefined;
     this.#source = source;
+    this.#nextId = firstId;
+  }
+
+  /** Rows appended so far, counting those of the run this one resumes: the next appended row's id. */
+  protected get appendedRows(): number {
+    return this.#nextId;
   }
 
   /** Why the source stopped, when it did not end cleanly. */
@@ -167,10 +176,11 @@ export abstract class FeedTable extends LiveTable {
         pending.set(id, row);
       }
     } catch (error) {
-      if (options.partial === true) this.emit(changes);
+      if (options.partial === true) this.emit(changes, this.position);
       throw error;
     }
-    this.emit(changes);
+    // The position is the source's once these entries are read (subclasses report it).
+    this.emit(changes, this.position);
   }
 
   /** Ends the table cleanly. */
@@ -204,7 +214,13 @@ function describeItem(value: unknown): string {
  * a bad row or a throwing iterable fails it (see `failure`, `whenEnded`). The next item is pulled
  * only when every sink downstream has room (backpressure).
  */
-export class IterableTable extends FeedTable {
+export class IterableTable extends FeedTable implements Source {
+  readonly capabilities = {
+    replayable: false,
+    positionKind: PositionKind.Item,
+    reason: 'an iterator cannot be rewound, so its items cannot be read again',
+  } as const;
+  readonly description = 'async iterable';
   readonly #iterator: AsyncIterator<FeedItem> | Iterator<FeedItem>;
   #closed = false;
   #position = 0;
@@ -244,6 +260,7 @@ export class IterableTable extends FeedTable {
       }
       const item = result.value;
       const where = `item ${this.#position}`;
+      this.#position++;
       try {
         const entries: FeedEntry[] = Array.isArray(item)
           ? (item as readonly (FeedRow | FeedChange)[]).map((input, index) => ({ input, where: `${where}, row ${index}` }))
@@ -254,8 +271,12 @@ export class IterableTable extends FeedTable {
         this.#stopIterator();
         return;
       }
-      this.#position++;
     }
+  }
+
+  /** Items taken from the iterable so far. */
+  override get position(): ItemPosition {
+    return { kind: PositionKind.Item, index: this.#position };
   }
 
   /** Tells the iterator to stop (runs a generator's `finally`); its answer is not waited for. */

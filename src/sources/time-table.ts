@@ -1,6 +1,9 @@
+import { ErrorCode, SpillwayError } from '../errors.ts';
 import { LiveTable } from '../model/live-table.ts';
 import { parsePeriod } from '../model/period.ts';
+import { PositionKind, type SourcePosition, type TimePosition } from '../model/position.ts';
 import type { Change } from '../model/table.ts';
+import { type ResumableSource, checkResumePosition } from './source.ts';
 
 export interface TimeTableOptions {
   /** Time of the first row (default: now). */
@@ -10,34 +13,76 @@ export interface TimeTableOptions {
 /**
  * Adds one row per period with a `Timestamp` column (Deephaven's `time_table`). Rows carry the
  * scheduled instant, not the moment the timer fired, and a late timer catches up with every row
- * it missed. The timer keeps the process alive only while someone listens.
+ * it missed. The timer keeps the process alive only while someone listens. While a sink
+ * downstream is full (its gate closed), no rows are made; the ones due meanwhile come together
+ * when it has room.
+ *
+ * Row n's Timestamp is the first row's plus n periods, in whole nanoseconds, so a table resumed
+ * from row n (`resumeFrom`) gives exactly the rows, ids and timestamps the first run would have
+ * given from there on; rows scheduled while nothing ran are caught up at once.
  */
-export class TimeTable extends LiveTable {
+export class TimeTable extends LiveTable implements ResumableSource {
   readonly appendOnly = true;
+  readonly capabilities = { replayable: true, positionKind: PositionKind.Time } as const;
   readonly periodMs: number;
-  #nextMs: number;
-  #count = 0;
+  readonly #period: string | number;
+  readonly #periodNs: bigint;
+  /** The Timestamp of the row with sequence #firstSequence. */
+  readonly #firstNs: bigint;
+  readonly #firstSequence: number;
+  #count: number;
   #timer: NodeJS.Timeout | undefined;
 
-  constructor(period: string | number, options: TimeTableOptions = {}) {
+  constructor(period: string | number, options: TimeTableOptions = {}, resume?: TimePosition) {
     super({ columns: [{ name: 'Timestamp', type: 'timestamp', nullable: false, unit: 'ns' }] });
+    this.#period = period;
     this.periodMs = typeof period === 'number' ? period : parsePeriod(period);
-    this.#nextMs = options.startTime?.getTime() ?? Date.now();
+    this.#periodNs = BigInt(Math.round(this.periodMs * 1_000_000));
+    if (this.#periodNs <= 0n) {
+      throw new SpillwayError(ErrorCode.InvalidConfig, `timeTable(${JSON.stringify(period)}): the period must be at least one nanosecond; give a period such as 'PT1S'`);
+    }
+    this.#firstSequence = resume?.sequence ?? 0;
+    this.#firstNs = resume === undefined ? BigInt(options.startTime?.getTime() ?? Date.now()) * 1_000_000n : BigInt(resume.timestampNs);
+    this.#count = this.#firstSequence;
     this.#tick();
   }
 
+  get description(): string {
+    return `time table ${JSON.stringify(this.#period)}`;
+  }
+
+  override get position(): TimePosition {
+    return { kind: PositionKind.Time, sequence: this.#count, timestampNs: String(this.#timestampNs(this.#count)) };
+  }
+
+  /** The same time table from row `position.sequence` on, at its scheduled time; rows already due arrive at once. */
+  resumeFrom(position: SourcePosition): TimeTable {
+    return new TimeTable(this.#period, {}, checkResumePosition('timeTable', PositionKind.Time, position));
+  }
+
+  #timestampNs(sequence: number): bigint {
+    return this.#firstNs + BigInt(sequence - this.#firstSequence) * this.#periodNs;
+  }
+
   #tick = (): void => {
-    const now = Date.now();
-    const changes: Change[] = [];
-    while (this.#nextMs <= now) {
-      const wholeMs = Math.floor(this.#nextMs);
-      const nanos = BigInt(wholeMs) * 1_000_000n + BigInt(Math.round((this.#nextMs - wholeMs) * 1_000_000));
-      changes.push({ kind: 'insert', id: this.#count++, row: { Timestamp: nanos } });
-      this.#nextMs += this.periodMs;
+    if (this.ended) return;
+    if (!this.writable) {
+      // Backpressure: rows due while a sink downstream is full are not made until it has room,
+      // then all at once (their timestamps stay the scheduled ones).
+      void this.whenWritable().then(this.#tick);
+      return;
     }
-    this.emit(changes);
+    const nowNs = BigInt(Date.now()) * 1_000_000n;
+    const changes: Change[] = [];
+    while (this.#timestampNs(this.#count) <= nowNs) {
+      changes.push({ kind: 'insert', id: this.#count, row: { Timestamp: this.#timestampNs(this.#count) } });
+      this.#count++;
+    }
+    this.emit(changes, this.position);
     if (!this.ended) {
-      this.#timer = setTimeout(this.#tick, Math.max(0, this.#nextMs - Date.now()));
+      // Rounded up, so the timer never fires before the row is due and spins.
+      const dueMs = Number((this.#timestampNs(this.#count) + 999_999n) / 1_000_000n);
+      this.#timer = setTimeout(this.#tick, Math.max(0, dueMs - Date.now()));
       if (this.listenerCount === 0) this.#timer.unref();
     }
   };
