@@ -35,6 +35,9 @@ export {
 export * from './sink/sink-spec.ts';
 export * from './sink/sink.ts';
 export type { SinkProgress } from './sink/epoch-clock.ts';
+export * from './sink/progress.ts';
+export * from './sink/checkpoint-location.ts';
+export * from './sink/transactional-id.ts';
 export * from './sink/update-modes.ts';
 export * from './dialects/deephaven.ts';
 export * from './dialects/flux.ts';
