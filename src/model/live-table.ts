@@ -197,7 +197,10 @@ class UpdateTable extends DerivedTable {
   constructor(parent: Table, columns: Readonly<Record<string, ColumnFormula>>) {
     const entries = Object.entries(columns);
     const undeclared = entries.filter(([, declared]) => typeof declared === 'function').map(([name]) => name);
-    const first: IteratorResult<[RowId, Row]> = parent.rows().next();
+    // A parent whose rows went to sinks without being kept offers its newest row to type by.
+    const head: IteratorResult<[RowId, Row], unknown> = parent.rows().next();
+    const sample: [RowId, Row] | undefined = parent instanceof BaseTable ? parent.sampleRow() : head.done === true ? undefined : head.value;
+    const first: IteratorResult<[RowId, Row]> = sample === undefined ? { done: true, value: undefined } : { done: false, value: sample };
     let firstValues: { id: RowId; values: unknown[] } | undefined;
     let firstRow: Row | undefined;
     const reads: string[][] = [];
@@ -256,7 +259,8 @@ class UpdateTable extends DerivedTable {
     let position = this.#positions.get(id);
     if (position === undefined) {
       position = this.#nextPosition++;
-      this.#positions.set(id, position);
+      // Rows of an append-only parent never come again, so their positions need not be kept.
+      if (!this.parent.appendOnly) this.#positions.set(id, position);
     }
     const precomputed = this.#firstValues !== undefined && this.#firstValues.id === id ? this.#firstValues.values : undefined;
     this.#firstValues = undefined;

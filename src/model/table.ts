@@ -75,6 +75,14 @@ export interface Table {
   readonly position: SourcePosition | undefined;
   /** Why a source ended early (a bad row in a file, a failed iterable); undefined when it did not fail. */
   readonly failure?: SpillwayError | undefined;
+  /**
+   * Memory: an append-only stream (a time table, a file, an async iterable, and the append-only
+   * tables computed from them) does not keep the rows it passes to its listeners, since each
+   * listener has them once it is called (a sink queues them until written); `rows()` then holds
+   * only rows made while nobody listened. A consumer that reads `rows()` again later (complete
+   * mode writes every row at each trigger) asks the table to keep them; returns the release.
+   */
+  retainRows(): () => void;
   /** Holds back the sources this table comes from while the gate is closed; returns the release. */
   addGate(gate: FlowGate): () => void;
   /**
@@ -113,6 +121,9 @@ export abstract class BaseTable implements Table {
   readonly #gates = new Set<FlowGate>();
   #ended = false;
   #position: SourcePosition | undefined;
+  #retainers = 0;
+  /** The newest row passed on without being kept (an append-only table with listeners). */
+  #latest: [RowId, Row] | undefined;
 
   protected constructor(schema: Schema, upstream: readonly Table[] = []) {
     this.schema = schema;
@@ -145,6 +156,25 @@ export abstract class BaseTable implements Table {
 
   get ended(): boolean {
     return this.#ended;
+  }
+
+  retainRows(): () => void {
+    this.#retainers++;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.#retainers--;
+    };
+  }
+
+  /**
+   * A row of this table: the first kept one, else the newest passed on and not kept. Formulas
+   * learn their column types from it when a table is derived from one whose rows went to sinks.
+   */
+  sampleRow(): [RowId, Row] | undefined {
+    const first = this.#rows.entries().next();
+    return first.done === true ? this.#latest : first.value;
   }
 
   get position(): SourcePosition | undefined {
@@ -180,6 +210,14 @@ export abstract class BaseTable implements Table {
     };
   }
 
+  /**
+   * Whether this table is a stream whose rows need not stay once listeners have them (see
+   * `retainRows`). Streaming sources say so; a table computed from one is one too.
+   */
+  protected get streams(): boolean {
+    return this.upstream.length > 0 && this.upstream.every((parent) => parent instanceof BaseTable && parent.streams);
+  }
+
   /** Hook for sources that only need to run while someone listens (timers). */
   protected onListenersChanged(): void {}
 
@@ -208,9 +246,16 @@ export abstract class BaseTable implements Table {
     }
     if (this.#ended) throw new SpillwayError(ErrorCode.InvalidState, 'this table has ended and cannot change');
     if (position !== undefined) this.#position = position;
-    for (const change of batch) {
-      if (change.kind === 'delete') this.#rows.delete(change.id);
-      else this.#rows.set(change.id, change.row);
+    // Rows only ever inserted need not be kept for listeners that get them now (see retainRows).
+    const keep = !this.appendOnly || this.#listeners.size === 0 || this.#retainers > 0 || !this.streams;
+    if (keep) {
+      for (const change of batch) {
+        if (change.kind === 'delete') this.#rows.delete(change.id);
+        else this.#rows.set(change.id, change.row);
+      }
+    } else {
+      const last = batch[batch.length - 1] as Change;
+      this.#latest = [last.id, last.row];
     }
     for (const listener of [...this.#listeners]) listener.onChanges(batch, position);
   }

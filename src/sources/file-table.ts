@@ -186,6 +186,11 @@ export class FileTable extends FeedTable implements ResumableSource {
     this.#wake();
   }
 
+  /** Rows go to the listeners and are not kept (see Table.retainRows). */
+  protected override get streams(): boolean {
+    return true;
+  }
+
   get description(): string {
     return `file "${this.path}"`;
   }

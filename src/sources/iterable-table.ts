@@ -85,9 +85,8 @@ export abstract class FeedTable extends LiveTable {
   #failure: SpillwayError | undefined;
   #nextId = 0;
   readonly #waiters: { resolve: () => void; reject: (error: SpillwayError) => void }[] = [];
-  #signalEnd!: () => void;
-  /** Settles when the table ends, so a source waiting for room stops waiting. */
-  readonly #endSignal = new Promise<void>((resolve) => (this.#signalEnd = resolve));
+  /** Sources waiting for room; answered when there is room, or when the table ends. */
+  readonly #roomWaiters = new Set<() => void>();
 
   /** `firstId`: the id of the first appended row (a resumed source continues its first run's ids). */
   protected constructor(schema: Schema, key: readonly string[] | undefined, source: string, firstId = 0) {
@@ -121,7 +120,17 @@ export abstract class FeedTable extends LiveTable {
    * (closed while waiting). Sources call it before they pull more from outside.
    */
   protected async waitForRoom(): Promise<void> {
-    await Promise.race([this.whenWritable(), this.#endSignal]);
+    // Nothing to wait for most of the time. (A race against one long-lived end promise would add
+    // a reaction to it on every call, which it keeps until the table ends: memory per row.)
+    if (this.writable || this.ended) return;
+    await new Promise<void>((resolve) => {
+      const done = (): void => {
+        this.#roomWaiters.delete(done);
+        resolve();
+      };
+      this.#roomWaiters.add(done);
+      void this.whenWritable().then(done);
+    });
   }
 
   /**
@@ -187,7 +196,7 @@ export abstract class FeedTable extends LiveTable {
   protected finish(): void {
     if (this.ended) return;
     this.end();
-    this.#signalEnd();
+    for (const done of [...this.#roomWaiters]) done();
     for (const waiter of this.#waiters.splice(0)) waiter.resolve();
   }
 
@@ -196,7 +205,7 @@ export abstract class FeedTable extends LiveTable {
     if (this.ended) return;
     this.#failure = asSpillwayError(error);
     this.end();
-    this.#signalEnd();
+    for (const done of [...this.#roomWaiters]) done();
     for (const waiter of this.#waiters.splice(0)) waiter.reject(this.#failure);
   }
 }
@@ -272,6 +281,11 @@ export class IterableTable extends FeedTable implements Source {
         return;
       }
     }
+  }
+
+  /** Rows go to the listeners and are not kept (see Table.retainRows). */
+  protected override get streams(): boolean {
+    return true;
   }
 
   /** Items taken from the iterable so far. */

@@ -5,6 +5,9 @@ import { PositionKind, type SourcePosition, type TimePosition } from '../model/p
 import type { Change } from '../model/table.ts';
 import { type ResumableSource, checkResumePosition } from './source.ts';
 
+/** The most rows one batch holds when many are due at once (a late timer, a resume). */
+const MAX_ROWS_PER_BATCH = 16_384;
+
 export interface TimeTableOptions {
   /** Time of the first row (default: now). */
   readonly startTime?: Date;
@@ -47,6 +50,11 @@ export class TimeTable extends LiveTable implements ResumableSource {
     this.#tick();
   }
 
+  /** Rows go to the listeners and are not kept (see Table.retainRows). */
+  protected override get streams(): boolean {
+    return true;
+  }
+
   get description(): string {
     return `time table ${JSON.stringify(this.#period)}`;
   }
@@ -74,12 +82,18 @@ export class TimeTable extends LiveTable implements ResumableSource {
     }
     const nowNs = BigInt(Date.now()) * 1_000_000n;
     const changes: Change[] = [];
-    while (this.#timestampNs(this.#count) <= nowNs) {
+    while (changes.length < MAX_ROWS_PER_BATCH && this.#timestampNs(this.#count) <= nowNs) {
       changes.push({ kind: 'insert', id: this.#count, row: { Timestamp: this.#timestampNs(this.#count) } });
       this.#count++;
     }
     this.emit(changes, this.position);
-    if (!this.ended) {
+    if (this.ended) return;
+    if (changes.length === MAX_ROWS_PER_BATCH) {
+      // More are due: the rest come in further batches, each after the gate check, so a long
+      // catch-up neither builds one huge batch nor runs past a full sink.
+      this.#timer = setTimeout(this.#tick, 0);
+      if (this.listenerCount === 0) this.#timer.unref();
+    } else {
       // Rounded up, so the timer never fires before the row is due and spins.
       const dueMs = Number((this.#timestampNs(this.#count) + 999_999n) / 1_000_000n);
       this.#timer = setTimeout(this.#tick, Math.max(0, dueMs - Date.now()));
