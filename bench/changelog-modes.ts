@@ -13,7 +13,7 @@ import { produce } from '../src/dialects/deephaven.ts';
 import { jsonSpec, simpleSpec } from '../src/formats/key-value-spec.ts';
 import { createTopic } from '../src/kafka/kafka-client.ts';
 import { defineSchema } from '../src/model/schema.ts';
-import { inputTable } from '../src/model/sources/input-table.ts';
+import { inputTable } from '../src/sources/input-table.ts';
 
 const changes = Number(process.argv[2] ?? 1_000_000);
 const keys = Number(process.argv[3] ?? 100_000);

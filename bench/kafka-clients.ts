@@ -20,7 +20,7 @@ import { createKafkaWriter, createTopic } from '../src/kafka/kafka-client.ts';
 import { parseKafkaProperties } from '../src/kafka/kafka-properties.ts';
 import { javaKeyPartition } from '../src/kafka/murmur2.ts';
 import type { KafkaRecord } from '../src/kafka/record-writer.ts';
-import { newTable } from '../src/model/sources/static-table.ts';
+import { newTable } from '../src/sources/static-table.ts';
 import { sensorRows, sensorSchema } from './sensor-table.ts';
 
 const PARTITIONS = 6;

@@ -12,7 +12,7 @@ import { createKafkaWriter, createTopic } from '../src/kafka/kafka-client.ts';
 import { javaKeyPartition } from '../src/kafka/murmur2.ts';
 import { parseKafkaProperties } from '../src/kafka/kafka-properties.ts';
 import type { KafkaRecord } from '../src/kafka/record-writer.ts';
-import { newTable } from '../src/model/sources/static-table.ts';
+import { newTable } from '../src/sources/static-table.ts';
 import { sensorRows, sensorSchema } from './sensor-table.ts';
 
 const rows = Number(process.argv[2] ?? 1_000_000);

@@ -3,7 +3,7 @@ import { startBroker } from '../broker/embedded-broker.ts';
 import { produce } from '../dialects/deephaven.ts';
 import { jsonSpec, simpleSpec } from '../formats/key-value-spec.ts';
 import { createTopic, readTopic } from '../kafka/kafka-client.ts';
-import { timeTable } from '../model/sources/time-table.ts';
+import { timeTable } from '../sources/time-table.ts';
 
 interface DemoOptions {
   readonly topic: string;

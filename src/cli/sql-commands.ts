@@ -6,7 +6,7 @@ import { extname } from 'node:path';
 import type { Command } from 'commander';
 import { parseColumns, runSqlFile, validateSqlFile } from '../dialects/sql/job.ts';
 import { ErrorCode, SpillwayError } from '../errors.ts';
-import { inputTable } from '../model/sources/input-table.ts';
+import { inputTable } from '../sources/input-table.ts';
 import { type SinkPlan, planSink } from '../sink/plan.ts';
 import { parseSinkSpec } from '../sink/sink-spec.ts';
 import { parseKafkaProperties } from '../kafka/kafka-properties.ts';

@@ -34,7 +34,16 @@ export type ColumnFormula =
     };
 
 export abstract class LiveTable extends BaseTable {
-  /** Adds (or replaces) columns computed from each row. */
+  /**
+   * Adds (or replaces) columns computed from each row.
+   *
+   * Replay: where, select, lastBy and aggBy are functions of their input, so a replayed source
+   * gives the same rows again; `update` is too as long as its formulas are functions of the row.
+   * A formula that draws random numbers, reads the clock or counts calls gives other values on a
+   * replay, so a sink that resumes cannot promise the rows it writes again equal the first ones.
+   * `i` counts this table's rows from where it started: after a source resumes from a position it
+   * starts again at 0, so a pipeline whose formulas use `i` must be replayed from its start.
+   */
   update(columns: Readonly<Record<string, ColumnFormula>>): DerivedTable {
     return new UpdateTable(this, columns);
   }
@@ -95,12 +104,14 @@ export abstract class DerivedTable extends LiveTable {
   protected attach(): void {
     const snapshot: Change[] = [];
     for (const [id, row] of this.parent.rows()) snapshot.push({ kind: 'insert', id, row });
+    // Positions pass through unchanged: an operator's batch reflects its source up to the same point.
     this.#subscription = this.parent.subscribe({
-      onChanges: (batch) => this.emit(this.transform(batch)),
+      onChanges: (batch, position) => this.emit(this.transform(batch), position),
+      onPosition: (position) => this.emit([], position),
       onEnd: () => this.end(),
       downstream: this.#holdsParent,
     });
-    this.emit(this.transform(snapshot));
+    this.emit(this.transform(snapshot), this.parent.position);
     if (this.parent.ended) this.end();
   }
 
@@ -190,7 +201,10 @@ class UpdateTable extends DerivedTable {
   constructor(parent: Table, columns: Readonly<Record<string, ColumnFormula>>) {
     const entries = Object.entries(columns);
     const undeclared = entries.filter(([, declared]) => typeof declared === 'function').map(([name]) => name);
-    const first: IteratorResult<[RowId, Row]> = parent.rows().next();
+    // A parent whose rows went to sinks without being kept offers its newest row to type by.
+    const head: IteratorResult<[RowId, Row], unknown> = parent.rows().next();
+    const sample: [RowId, Row] | undefined = parent instanceof BaseTable ? parent.sampleRow() : head.done === true ? undefined : head.value;
+    const first: IteratorResult<[RowId, Row]> = sample === undefined ? { done: true, value: undefined } : { done: false, value: sample };
     let firstValues: { id: RowId; values: unknown[] } | undefined;
     let firstRow: Row | undefined;
     const reads: string[][] = [];
@@ -249,7 +263,8 @@ class UpdateTable extends DerivedTable {
     let position = this.#positions.get(id);
     if (position === undefined) {
       position = this.#nextPosition++;
-      this.#positions.set(id, position);
+      // Rows of an append-only parent never come again, so their positions need not be kept.
+      if (!this.parent.appendOnly) this.#positions.set(id, position);
     }
     const precomputed = this.#firstValues !== undefined && this.#firstValues.id === id ? this.#firstValues.values : undefined;
     this.#firstValues = undefined;

@@ -4,6 +4,7 @@
  * subscribe to a parent and emit their own changes, so every derived table is incremental.
  */
 import { ErrorCode, SpillwayError } from '../errors.ts';
+import type { SourcePosition } from './position.ts';
 import type { Row, Schema } from './schema.ts';
 
 /** A row's identity within its table: the primary key for keyed tables, a counter otherwise. */
@@ -17,8 +18,18 @@ export type Change =
 export type ChangeBatch = readonly Change[];
 
 export interface TableListener {
-  /** Called synchronously, in order, with each batch of changes. */
-  onChanges(batch: ChangeBatch): void;
+  /**
+   * Called synchronously, in order, with each batch of changes and the position its source
+   * reached with it (undefined only for a table that is not fed by a source with positions).
+   * Writing every batch up to one with position P means "everything up to P" is written.
+   */
+  onChanges(batch: ChangeBatch, position?: SourcePosition): void;
+  /**
+   * The source moved on without changing this table (lines of a file that a `where` filtered
+   * out, blank lines): everything up to `position` is now reflected. Optional: a listener that
+   * ignores it only commits later than it could.
+   */
+  onPosition?(position: SourcePosition): void;
   /** The table will not change again. */
   onEnd?(): void;
   /**
@@ -57,8 +68,21 @@ export interface Table {
   readonly size: number;
   /** The tables this one is computed from (none for a source). */
   readonly upstream: readonly Table[];
+  /**
+   * The position of the source this table is computed from, as of the last batch: the current
+   * rows (`rows()`) reflect everything up to it. Undefined before a source has a position.
+   */
+  readonly position: SourcePosition | undefined;
   /** Why a source ended early (a bad row in a file, a failed iterable); undefined when it did not fail. */
   readonly failure?: SpillwayError | undefined;
+  /**
+   * Memory: an append-only stream (a time table, a file, an async iterable, and the append-only
+   * tables computed from them) does not keep the rows it passes to its listeners, since each
+   * listener has them once it is called (a sink queues them until written); `rows()` then holds
+   * only rows made while nobody listened. A consumer that reads `rows()` again later (complete
+   * mode writes every row at each trigger) asks the table to keep them; returns the release.
+   */
+  retainRows(): () => void;
   /** Holds back the sources this table comes from while the gate is closed; returns the release. */
   addGate(gate: FlowGate): () => void;
   /**
@@ -96,6 +120,10 @@ export abstract class BaseTable implements Table {
   readonly #listeners = new Set<TableListener>();
   readonly #gates = new Set<FlowGate>();
   #ended = false;
+  #position: SourcePosition | undefined;
+  #retainers = 0;
+  /** The newest row passed on without being kept (an append-only table with listeners). */
+  #latest: [RowId, Row] | undefined;
 
   protected constructor(schema: Schema, upstream: readonly Table[] = []) {
     this.schema = schema;
@@ -111,6 +139,12 @@ export abstract class BaseTable implements Table {
     return () => this.#gates.delete(gate);
   }
 
+  /** True when every consumer downstream can take more changes now. */
+  protected get writable(): boolean {
+    for (const gate of this.#gates) if (!gate.open) return false;
+    return true;
+  }
+
   /** Resolves when every consumer downstream can take more changes (at once, when they all can). */
   async whenWritable(): Promise<void> {
     for (;;) {
@@ -122,6 +156,29 @@ export abstract class BaseTable implements Table {
 
   get ended(): boolean {
     return this.#ended;
+  }
+
+  retainRows(): () => void {
+    this.#retainers++;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.#retainers--;
+    };
+  }
+
+  /**
+   * A row of this table: the first kept one, else the newest passed on and not kept. Formulas
+   * learn their column types from it when a table is derived from one whose rows went to sinks.
+   */
+  sampleRow(): [RowId, Row] | undefined {
+    const first = this.#rows.entries().next();
+    return first.done === true ? this.#latest : first.value;
+  }
+
+  get position(): SourcePosition | undefined {
+    return this.#position;
   }
 
   get size(): number {
@@ -153,6 +210,14 @@ export abstract class BaseTable implements Table {
     };
   }
 
+  /**
+   * Whether this table is a stream whose rows need not stay once listeners have them (see
+   * `retainRows`). Streaming sources say so; a table computed from one is one too.
+   */
+  protected get streams(): boolean {
+    return this.upstream.length > 0 && this.upstream.every((parent) => parent instanceof BaseTable && parent.streams);
+  }
+
   /** Hook for sources that only need to run while someone listens (timers). */
   protected onListenersChanged(): void {}
 
@@ -167,15 +232,32 @@ export abstract class BaseTable implements Table {
 
   abstract close(): void | Promise<void>;
 
-  /** Applies the changes to the current rows and passes them to every listener. */
-  protected emit(batch: ChangeBatch): void {
-    if (batch.length === 0) return;
-    if (this.#ended) throw new SpillwayError(ErrorCode.InvalidState, 'this table has ended and cannot change');
-    for (const change of batch) {
-      if (change.kind === 'delete') this.#rows.delete(change.id);
-      else this.#rows.set(change.id, change.row);
+  /**
+   * Applies the changes to the current rows and passes them, with the source position they bring
+   * the table to, to every listener. An empty batch with a new position tells listeners the
+   * source moved on (`onPosition`).
+   */
+  protected emit(batch: ChangeBatch, position?: SourcePosition): void {
+    if (batch.length === 0) {
+      if (position === undefined || this.#ended) return;
+      this.#position = position;
+      for (const listener of [...this.#listeners]) listener.onPosition?.(position);
+      return;
     }
-    for (const listener of [...this.#listeners]) listener.onChanges(batch);
+    if (this.#ended) throw new SpillwayError(ErrorCode.InvalidState, 'this table has ended and cannot change');
+    if (position !== undefined) this.#position = position;
+    // Rows only ever inserted need not be kept for listeners that get them now (see retainRows).
+    const keep = !this.appendOnly || this.#listeners.size === 0 || this.#retainers > 0 || !this.streams;
+    if (keep) {
+      for (const change of batch) {
+        if (change.kind === 'delete') this.#rows.delete(change.id);
+        else this.#rows.set(change.id, change.row);
+      }
+    } else {
+      const last = batch[batch.length - 1] as Change;
+      this.#latest = [last.id, last.row];
+    }
+    for (const listener of [...this.#listeners]) listener.onChanges(batch, position);
   }
 
   /** Marks the table as finished; listeners hear `onEnd` once. */

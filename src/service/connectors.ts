@@ -7,7 +7,7 @@
 import { felderaConnectorSpec } from '../dialects/feldera.ts';
 import { ErrorCode, SpillwayError, asSpillwayError } from '../errors.ts';
 import type { Table } from '../model/table.ts';
-import { inputTable } from '../model/sources/input-table.ts';
+import { inputTable } from '../sources/input-table.ts';
 import { type SinkPlan, planSink } from '../sink/plan.ts';
 
 /** A keyed one-column table: enough to plan every format option and Kafka property of a connector. */

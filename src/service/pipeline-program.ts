@@ -12,7 +12,7 @@ import { ErrorCode, SpillwayError } from '../errors.ts';
 import { statementsOf } from '../dialects/sql/ast.ts';
 import { parseFlinkSql } from '../dialects/sql/flink-parser.ts';
 import { validateSql } from '../dialects/sql/job.ts';
-import { InputTable } from '../model/sources/input-table.ts';
+import { InputTable } from '../sources/input-table.ts';
 import type { Table } from '../model/table.ts';
 
 const PROBE_COLUMN = 'spillway_probe_count';

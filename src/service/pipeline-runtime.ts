@@ -6,7 +6,7 @@
  */
 import { ErrorCode, SpillwayError, asSpillwayError } from '../errors.ts';
 import { normalizeRow } from '../model/schema.ts';
-import type { InputTable } from '../model/sources/input-table.ts';
+import type { InputTable } from '../sources/input-table.ts';
 import { openPlan } from '../sink/open-sink.ts';
 import type { SinkPlan } from '../sink/plan.ts';
 import { planConnector } from './connectors.ts';

@@ -266,6 +266,8 @@ class CompleteMode implements UpdateMode {
     }
     this.#table = context.table;
     this.#keyEncoder = context.keyEncoder;
+    // Every row is written again at each trigger, so an append-only table must keep them.
+    context.table.retainRows();
   }
 
   accept(): void {

@@ -6,7 +6,7 @@
  */
 import { randomBytes, randomInt } from 'node:crypto';
 import type { Column, Schema } from '../model/schema.ts';
-import { type IterableTable, fromAsyncIterable } from '../model/sources/iterable-table.ts';
+import { type IterableTable, fromAsyncIterable } from './iterable-table.ts';
 
 export interface DatagenFieldOptions {
   readonly kind: 'random' | 'sequence';

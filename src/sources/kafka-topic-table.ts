@@ -18,14 +18,24 @@
  * counted in `metrics.skipped` and left out.
  *
  * Backpressure: when a sink downstream is full, fetching pauses until it has room again.
+ *
+ * Position: per partition, the next offset to read (bad and skipped records and tombstones count
+ * as read). In append mode a row's id is its record's `partition@offset`. `resumeFrom(position)` follows the topic again and
+ * drops every record before those offsets, so it yields exactly the records after them; a
+ * partition the position does not name is read from its start. (The client reads from the
+ * start of each partition and the records before the position are dropped as they arrive; a
+ * seek to the offsets is the client's to add.) An upsert table resumed so holds only the rows of
+ * the records after the position.
  */
 import { z } from 'zod';
 import { ErrorCode, SpillwayError, asSpillwayError, zodIssuesError } from '../errors.ts';
 import { parseKafkaProperties } from '../kafka/kafka-properties.ts';
 import { type ReadRecord, type TopicFollower, followTopic } from '../kafka/kafka-client.ts';
 import { LiveTable } from '../model/live-table.ts';
+import { type KafkaPosition, PositionKind, type SourcePosition } from '../model/position.ts';
 import { type Row, type Schema, keyOf, normalizeRow, requireColumns } from '../model/schema.ts';
 import type { Change, RowId } from '../model/table.ts';
+import { type ResumableSource, checkResumePosition } from './source.ts';
 
 /** Turns a record's value bytes into an object of column values (checked against the schema after). */
 export type RecordDecoder = (value: Buffer, record: ReadRecord) => Readonly<Record<string, unknown>>;
@@ -100,7 +110,8 @@ function parseOptions(options: unknown): z.output<typeof kafkaTopicTableOptionsS
   throw zodIssuesError(result.error.issues, { subject: 'kafkaTopicTable()', root: 'options', fieldPrefix: 'option ', layout: 'inline' });
 }
 
-export class KafkaTopicTable extends LiveTable {
+export class KafkaTopicTable extends LiveTable implements ResumableSource {
+  readonly capabilities = { replayable: true, positionKind: PositionKind.Kafka } as const;
   readonly appendOnly: boolean;
   readonly topic: string;
   /** Resolves once the table follows the topic (with `latest`, records written after this appear). */
@@ -114,14 +125,16 @@ export class KafkaTopicTable extends LiveTable {
   /** Upsert: the row id each record key last wrote, and back, so a tombstone finds its row. */
   readonly #idOfRecordKey = new Map<string, RowId>();
   readonly #recordKeyOfId = new Map<RowId, string>();
-  #nextId = 0;
+  /** Per partition, the next offset to read; records before it (on a resume) are dropped. */
+  readonly #nextOffsets = new Map<number, bigint>();
+  readonly #given: KafkaTopicTableOptions;
   #failure: SpillwayError | undefined;
   #waitingForRoom = false;
   #records = 0;
   #skipped = 0;
   #tombstonesIgnored = 0;
 
-  constructor(options: KafkaTopicTableOptions) {
+  constructor(options: KafkaTopicTableOptions, resume?: KafkaPosition) {
     const parsed = parseOptions(options);
     const key = parsed.mode === 'upsert' ? (parsed.key ?? parsed.schema.primaryKey) : undefined;
     if (parsed.mode === 'upsert' && (key === undefined || key.length === 0)) {
@@ -134,6 +147,10 @@ export class KafkaTopicTable extends LiveTable {
     super(key === undefined ? parsed.schema : { columns: parsed.schema.columns, primaryKey: [...key] });
     this.appendOnly = parsed.mode === 'append';
     this.topic = parsed.topic;
+    this.#given = options;
+    if (resume !== undefined) {
+      for (const { partition, offset } of resume.offsets) this.#nextOffsets.set(partition, BigInt(offset));
+    }
     this.#key = key;
     this.#skipBad = parsed.errorPolicy === 'skip';
     this.#decode = parsed.decode === 'json' ? jsonDecoder(parsed.schema) : parsed.decode;
@@ -141,7 +158,8 @@ export class KafkaTopicTable extends LiveTable {
     this.#follower = followTopic({
       connection: settings,
       topic: parsed.topic,
-      startFrom: parsed.startFrom,
+      // A resume drops what comes before its offsets, so it reads every partition from the start.
+      startFrom: resume === undefined ? parsed.startFrom : 'earliest',
       // request.timeout.ms bounds joining and positioning, so an unreachable cluster fails instead of hanging.
       timeoutMs: settings.requestTimeoutMs,
       onRecords: (records) => this.#apply(records),
@@ -152,6 +170,30 @@ export class KafkaTopicTable extends LiveTable {
       this.#failure = asSpillwayError(error);
       this.end();
     });
+  }
+
+  get description(): string {
+    return `Kafka topic "${this.topic}"`;
+  }
+
+  override get position(): KafkaPosition {
+    return {
+      kind: PositionKind.Kafka,
+      topic: this.topic,
+      offsets: [...this.#nextOffsets].sort(([a], [b]) => a - b).map(([partition, offset]) => ({ partition, offset: String(offset) })),
+    };
+  }
+
+  /** Follows the same topic with the same options from `position` on. */
+  resumeFrom(position: SourcePosition): KafkaTopicTable {
+    const resume = checkResumePosition(`kafkaTopicTable("${this.topic}")`, PositionKind.Kafka, position);
+    if (resume.topic !== this.topic) {
+      throw new SpillwayError(
+        ErrorCode.InvalidConfig,
+        `kafkaTopicTable("${this.topic}").resumeFrom(): the position is in topic "${resume.topic}", not this one; resume the table that reported it`,
+      );
+    }
+    return new KafkaTopicTable(this.#given, resume);
   }
 
   /** Why the table stopped following, when it did not stop by `close()`. */
@@ -198,6 +240,9 @@ export class KafkaTopicTable extends LiveTable {
     };
     let failure: SpillwayError | undefined;
     for (const record of records) {
+      const next = this.#nextOffsets.get(record.partition);
+      if (next !== undefined && record.offset < next) continue;
+      this.#nextOffsets.set(record.partition, record.offset + 1n);
       this.#records++;
       try {
         for (const change of this.#changesFor(record, current)) {
@@ -213,7 +258,7 @@ export class KafkaTopicTable extends LiveTable {
         break;
       }
     }
-    this.emit(changes);
+    this.emit(changes, this.position);
     if (failure !== undefined) throw failure;
     this.#pauseUntilRoom();
   }
@@ -235,7 +280,9 @@ export class KafkaTopicTable extends LiveTable {
         this.#tombstonesIgnored++;
         return [];
       }
-      return [{ kind: 'insert', id: this.#nextId++, row: this.#rowOf(record, record.value) }];
+      // The record's own place in the topic, so a replay gives every row the id it had before,
+      // however the partitions' fetches interleave.
+      return [{ kind: 'insert', id: `${record.partition}@${record.offset}`, row: this.#rowOf(record, record.value) }];
     }
     if (record.key === null) {
       throw new SpillwayError(

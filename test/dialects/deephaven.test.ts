@@ -10,8 +10,8 @@ import { produce } from '../../src/dialects/deephaven.ts';
 import { KeyValueSpec, jsonSpec, simpleSpec } from '../../src/formats/key-value-spec.ts';
 import { createTopic } from '../../src/kafka/kafka-client.ts';
 import { defineSchema } from '../../src/model/schema.ts';
-import { inputTable } from '../../src/model/sources/input-table.ts';
-import { timeTable } from '../../src/model/sources/time-table.ts';
+import { inputTable } from '../../src/sources/input-table.ts';
+import { timeTable } from '../../src/sources/time-table.ts';
 import { bootstrapServers, eventually, kcatRead, randomTopic } from '../helpers/kafka.ts';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -37,6 +37,8 @@ describe('produce() on the real broker', () => {
     const topic = randomTopic('dh-group');
     const ticks = timeTable('PT00:00:00.1');
     const source = ticks.update({ X: () => 1 + Math.floor(Math.random() * 5), Y: (_r, i) => i });
+    // The test folds the source's rows at the end; a stream does not keep them unless asked.
+    source.retainRows();
     const sink = produce(source, { 'bootstrap.servers': bootstrapServers() }, topic, jsonSpec(['X']), jsonSpec(['X', 'Y']), true);
     await sleep(1500);
     await sink.stop();

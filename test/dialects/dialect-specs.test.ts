@@ -10,7 +10,7 @@ import { kafkaToSpec } from '../../src/dialects/flux.ts';
 import { sparkSinkSpec } from '../../src/dialects/spark.ts';
 import { KeyValueSpec, jsonSpec, simpleSpec } from '../../src/formats/key-value-spec.ts';
 import { defineSchema } from '../../src/model/schema.ts';
-import { newTable } from '../../src/model/sources/static-table.ts';
+import { newTable } from '../../src/sources/static-table.ts';
 import { planSink } from '../../src/sink/plan.ts';
 
 const kafka = { 'bootstrap.servers': '127.0.0.1:9' };

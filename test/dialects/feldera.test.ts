@@ -9,7 +9,7 @@ import { felderaConnectorSpec, felderaOutputConnector } from '../../src/dialects
 import { ErrorCode } from '../../src/errors.ts';
 import { sum } from '../../src/model/aggregations.ts';
 import { defineSchema } from '../../src/model/schema.ts';
-import { inputTable } from '../../src/model/sources/input-table.ts';
+import { inputTable } from '../../src/sources/input-table.ts';
 import { foldRetract, fromKcat, insertDeleteDecoder } from '../helpers/changelog-fold.ts';
 import { bootstrapServers, kcatRead, randomTopic } from '../helpers/kafka.ts';
 

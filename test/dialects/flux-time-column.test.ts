@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import { kafkaTo } from '../../src/dialects/flux.ts';
 import { createTopic } from '../../src/kafka/kafka-client.ts';
-import { timeTable } from '../../src/model/sources/time-table.ts';
+import { timeTable } from '../../src/sources/time-table.ts';
 import { bootstrapServers, kcatRead, randomTopic } from '../helpers/kafka.ts';
 
 it("timeTable('PT1S').update({ _time: (r) => r.Timestamp }) writes lines timed by _time", async () => {

@@ -8,8 +8,8 @@ import { describe, it } from 'node:test';
 import { kafkaTo } from '../../src/dialects/flux.ts';
 import { createTopic } from '../../src/kafka/kafka-client.ts';
 import { defineSchema } from '../../src/model/schema.ts';
-import { inputTable } from '../../src/model/sources/input-table.ts';
-import { newTable } from '../../src/model/sources/static-table.ts';
+import { inputTable } from '../../src/sources/input-table.ts';
+import { newTable } from '../../src/sources/static-table.ts';
 import { bootstrapServers, kcatRead, randomTopic } from '../helpers/kafka.ts';
 
 /** Partitions kafka-go's Hash balancer picks, from the Python-computed vectors (test/fixtures/python). */

@@ -8,7 +8,7 @@ import { it } from 'node:test';
 import { streamTriggerContinuous, stream_write_kafka } from '../../src/dialects/spark.ts';
 import { createTopic } from '../../src/kafka/kafka-client.ts';
 import { defineSchema } from '../../src/model/schema.ts';
-import { inputTable } from '../../src/model/sources/input-table.ts';
+import { inputTable } from '../../src/sources/input-table.ts';
 import type { SinkProgress } from '../../src/sink/epoch-clock.ts';
 import { bootstrapServers, eventually, kcatRead, randomTopic } from '../helpers/kafka.ts';
 

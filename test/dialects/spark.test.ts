@@ -10,8 +10,8 @@ import { ErrorCode } from '../../src/errors.ts';
 import { createTopic } from '../../src/kafka/kafka-client.ts';
 import { count } from '../../src/model/aggregations.ts';
 import { defineSchema } from '../../src/model/schema.ts';
-import { inputTable } from '../../src/model/sources/input-table.ts';
-import { newTable } from '../../src/model/sources/static-table.ts';
+import { inputTable } from '../../src/sources/input-table.ts';
+import { newTable } from '../../src/sources/static-table.ts';
 import { foldComplete, foldUpsert, fromKcat } from '../helpers/changelog-fold.ts';
 import { bootstrapServers, kcatRead, randomTopic } from '../helpers/kafka.ts';
 

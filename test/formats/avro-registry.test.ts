@@ -18,7 +18,7 @@ import { KeyValueSpec, avroSpec, createEncoder, keyValueSpecSchema } from '../..
 import { SchemaRegistryClient, SchemaRegistryError } from '../../src/formats/schema-registry.ts';
 import { createTopic } from '../../src/kafka/kafka-client.ts';
 import { defineSchema } from '../../src/model/schema.ts';
-import { newTable } from '../../src/model/sources/static-table.ts';
+import { newTable } from '../../src/sources/static-table.ts';
 import { bootstrapServers, kcatRead, randomTopic } from '../helpers/kafka.ts';
 import { useSchemaRegistry } from '../helpers/schema-registry.ts';
 import { independentAvroType } from '../helpers/avro-decoder.ts';

@@ -14,7 +14,7 @@ import type { Encoder } from '../../src/formats/encoder.ts';
 import { createEncoder, csvSpec, keyValueSpecSchema } from '../../src/formats/key-value-spec.ts';
 import { createTopic } from '../../src/kafka/kafka-client.ts';
 import { type Schema, defineSchema, normalizeRow } from '../../src/model/schema.ts';
-import { newTable } from '../../src/model/sources/static-table.ts';
+import { newTable } from '../../src/sources/static-table.ts';
 import { bootstrapServers, kcatRead, randomTopic } from '../helpers/kafka.ts';
 
 type CsvOptions = Parameters<typeof csvSpec>[1];

@@ -14,7 +14,7 @@ import { ErrorCode, SpillwayError } from '../../src/errors.ts';
 import { KeyValueSpec, createEncoder, keyValueSpecSchema, protobufSpec } from '../../src/formats/key-value-spec.ts';
 import { createTopic } from '../../src/kafka/kafka-client.ts';
 import { defineSchema } from '../../src/model/schema.ts';
-import { newTable } from '../../src/model/sources/static-table.ts';
+import { newTable } from '../../src/sources/static-table.ts';
 import { bootstrapServers, kcatRead, randomTopic } from '../helpers/kafka.ts';
 import { protocDecode } from '../helpers/protoc.ts';
 import { useSchemaRegistry } from '../helpers/schema-registry.ts';

@@ -14,7 +14,7 @@ import { createKafkaWriter, createTopic } from '../../src/kafka/kafka-client.ts'
 import { MemoryWriter } from '../../src/kafka/memory-writer.ts';
 import type { PartitionerFunction } from '../../src/kafka/partitioners.ts';
 import { defineSchema } from '../../src/model/schema.ts';
-import { newTable } from '../../src/model/sources/static-table.ts';
+import { newTable } from '../../src/sources/static-table.ts';
 import { startSink } from '../../src/sink/sink.ts';
 import { bootstrapServers, kcatRead, randomTopic } from '../helpers/kafka.ts';
 

@@ -11,7 +11,7 @@ import { produce } from '../../src/dialects/deephaven.ts';
 import { simpleSpec } from '../../src/formats/key-value-spec.ts';
 import { createTopic } from '../../src/kafka/kafka-client.ts';
 import { defineSchema } from '../../src/model/schema.ts';
-import { newTable } from '../../src/model/sources/static-table.ts';
+import { newTable } from '../../src/sources/static-table.ts';
 import { bootstrapServers, kcatRead, randomTopic } from '../helpers/kafka.ts';
 
 

@@ -3,8 +3,8 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { avg, count, max, min, scaledDouble, sum, unscaledDouble } from '../../src/model/aggregations.ts';
 import { defineSchema, type Row } from '../../src/model/schema.ts';
-import { inputTable } from '../../src/model/sources/input-table.ts';
-import { newTable } from '../../src/model/sources/static-table.ts';
+import { inputTable } from '../../src/sources/input-table.ts';
+import { newTable } from '../../src/sources/static-table.ts';
 import type { Change, RowId, Table } from '../../src/model/table.ts';
 
 function record(table: Table): Change[] {

@@ -9,9 +9,9 @@ import { describe, it } from 'node:test';
 import { ErrorCode, SpillwayError } from '../../src/errors.ts';
 import { count, max, min } from '../../src/model/aggregations.ts';
 import { type Column, type Row, type Schema, defineSchema } from '../../src/model/schema.ts';
-import { inputTable } from '../../src/model/sources/input-table.ts';
-import { newTable } from '../../src/model/sources/static-table.ts';
-import { timeTable } from '../../src/model/sources/time-table.ts';
+import { inputTable } from '../../src/sources/input-table.ts';
+import { newTable } from '../../src/sources/static-table.ts';
+import { timeTable } from '../../src/sources/time-table.ts';
 import type { Table } from '../../src/model/table.ts';
 
 /** One column of every type (and every timestamp unit), with a value that only that type holds. */

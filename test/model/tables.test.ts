@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { defineSchema, type Row } from '../../src/model/schema.ts';
-import { inputTable } from '../../src/model/sources/input-table.ts';
-import { newTable } from '../../src/model/sources/static-table.ts';
-import { timeTable } from '../../src/model/sources/time-table.ts';
+import { inputTable } from '../../src/sources/input-table.ts';
+import { newTable } from '../../src/sources/static-table.ts';
+import { timeTable } from '../../src/sources/time-table.ts';
 import type { Change, Table } from '../../src/model/table.ts';
 
 function record(table: Table): Change[] {

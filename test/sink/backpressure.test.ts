@@ -9,8 +9,8 @@ import { jsonSpec } from '../../src/formats/key-value-spec.ts';
 import { MemoryWriter } from '../../src/kafka/memory-writer.ts';
 import type { KafkaRecord } from '../../src/kafka/record-writer.ts';
 import { defineSchema } from '../../src/model/schema.ts';
-import { inputTable } from '../../src/model/sources/input-table.ts';
-import { fromAsyncIterable } from '../../src/model/sources/iterable-table.ts';
+import { inputTable } from '../../src/sources/input-table.ts';
+import { fromAsyncIterable } from '../../src/sources/iterable-table.ts';
 import { startSink } from '../../src/sink/sink.ts';
 import { QueueGate } from '../../src/sink/queue-gate.ts';
 

@@ -9,7 +9,7 @@ import { ErrorCode, SpillwayError } from '../../src/errors.ts';
 import { jsonSpec } from '../../src/formats/key-value-spec.ts';
 import { MemoryWriter } from '../../src/kafka/memory-writer.ts';
 import { defineSchema } from '../../src/model/schema.ts';
-import { inputTable } from '../../src/model/sources/input-table.ts';
+import { inputTable } from '../../src/sources/input-table.ts';
 import type { SinkProgress } from '../../src/sink/epoch-clock.ts';
 import { EpochClock } from '../../src/sink/epoch-clock.ts';
 import { startSink } from '../../src/sink/sink.ts';

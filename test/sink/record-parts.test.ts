@@ -9,7 +9,7 @@ import { ErrorCode } from '../../src/errors.ts';
 import { jsonSpec, simpleSpec } from '../../src/formats/key-value-spec.ts';
 import { createTopic } from '../../src/kafka/kafka-client.ts';
 import { defineSchema } from '../../src/model/schema.ts';
-import { newTable } from '../../src/model/sources/static-table.ts';
+import { newTable } from '../../src/sources/static-table.ts';
 import { bootstrapServers, kcatRead, randomTopic } from '../helpers/kafka.ts';
 
 const schema = defineSchema({

@@ -8,8 +8,8 @@ import { ErrorCode, SpillwayError } from '../../src/errors.ts';
 import { KeyValueSpec, jsonSpec, simpleSpec } from '../../src/formats/key-value-spec.ts';
 import { MemoryWriter } from '../../src/kafka/memory-writer.ts';
 import { defineSchema } from '../../src/model/schema.ts';
-import { inputTable } from '../../src/model/sources/input-table.ts';
-import { newTable } from '../../src/model/sources/static-table.ts';
+import { inputTable } from '../../src/sources/input-table.ts';
+import { newTable } from '../../src/sources/static-table.ts';
 import type { Table } from '../../src/model/table.ts';
 import { startSink } from '../../src/sink/sink.ts';
 

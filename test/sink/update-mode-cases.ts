@@ -9,7 +9,7 @@ import fc from 'fast-check';
 import { jsonSpec } from '../../src/formats/key-value-spec.ts';
 import type { RecordWriter } from '../../src/kafka/record-writer.ts';
 import { defineSchema } from '../../src/model/schema.ts';
-import { inputTable } from '../../src/model/sources/input-table.ts';
+import { inputTable } from '../../src/sources/input-table.ts';
 import { startSink } from '../../src/sink/sink.ts';
 import type { SinkSpecInput } from '../../src/sink/sink-spec.ts';
 import {

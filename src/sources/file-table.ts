@@ -15,13 +15,15 @@
  * is waited for. Appends that both truncate and regrow past the read offset between two checks
  * cannot be told from plain appends; writers that rotate should rename.
  */
-import { type FSWatcher, type Stats, statSync, watch } from 'node:fs';
+import { type FSWatcher, type Stats, closeSync, openSync, readSync, statSync, watch } from 'node:fs';
 import { type FileHandle, open } from 'node:fs/promises';
 import { parse as parseCsv } from 'csv-parse/sync';
 import { z } from 'zod';
-import { ErrorCode, SpillwayError } from '../../errors.ts';
-import { type Column, type Schema, columnNames, findColumn } from '../schema.ts';
+import { ErrorCode, SpillwayError } from '../errors.ts';
+import { type FilePosition, PositionKind, type SourcePosition } from '../model/position.ts';
+import { type Column, type Schema, columnNames, findColumn } from '../model/schema.ts';
 import { type FeedEntry, FeedTable, type FeedChange, type FeedRow, parseSourceOptions } from './iterable-table.ts';
+import { type ResumableSource, checkResumePosition } from './source.ts';
 
 const isSchema = (value: unknown): value is Schema =>
   typeof value === 'object' && value !== null && Array.isArray((value as { columns?: unknown }).columns);
@@ -113,9 +115,17 @@ function fileIdentity(stats: Stats): string {
 const READ_CHUNK_BYTES = 64 * 1024;
 const NEWLINE = 0x0a;
 
-/** A table read from a CSV or NDJSON file, optionally followed as it grows. */
-export class FileTable extends FeedTable {
+/**
+ * A table read from a CSV or NDJSON file, optionally followed as it grows. Its position is the
+ * first byte (and line) not yet turned into rows, with the number of rows appended so far;
+ * `resumeFrom` reads the same file from that byte on (a CSV header is read first, from the top),
+ * continuing the row ids. A file now shorter than the position was replaced, and is read from its
+ * start.
+ */
+export class FileTable extends FeedTable implements ResumableSource {
+  readonly capabilities = { replayable: true, positionKind: PositionKind.File } as const;
   readonly path: string;
+  readonly #given: FileTableOptions;
   readonly #options: ParsedOptions;
   readonly #csv: z.output<typeof csvOptionsSchema> | undefined;
   readonly #buffer = Buffer.allocUnsafe(READ_CHUNK_BYTES);
@@ -142,7 +152,7 @@ export class FileTable extends FeedTable {
   #passesStarted = 0;
   readonly #catchUpWaiters: { readonly after: number; readonly resolve: () => void }[] = [];
 
-  constructor(path: string, options: FileTableOptions) {
+  constructor(path: string, options: FileTableOptions, resume?: FilePosition) {
     const parsed = parseSourceOptions(fileTableOptionsSchema, options, `fromFile("${path}")`);
     let identity: string;
     try {
@@ -156,18 +166,78 @@ export class FileTable extends FeedTable {
         { cause: error },
       );
     }
-    super(parsed.schema, parsed.key, `file "${path}"`);
+    super(parsed.schema, parsed.key, `file "${path}"`, resume?.rows ?? 0);
     this.path = path;
+    this.#given = options;
     this.#options = parsed;
     this.#csv = parsed.format === 'csv' ? csvOptionsSchema.parse(parsed.csv ?? {}) : undefined;
     this.#identity = identity;
     if (this.#csv?.header === false) this.#fieldColumns = parsed.schema.columns;
+    if (resume !== undefined && resume.byteOffset > 0) {
+      this.#offset = resume.byteOffset;
+      this.#line = resume.line;
+      if (this.#csv !== undefined && this.#fieldColumns === undefined) this.#fieldColumns = this.#readHeaderFromTop();
+    }
     if (parsed.follow) {
       this.#watch();
       this.#timer = setInterval(() => this.#wake(), parsed.pollIntervalMs);
       this.#timer.unref();
     }
     this.#wake();
+  }
+
+  /** Rows go to the listeners and are not kept (see Table.retainRows). */
+  protected override get streams(): boolean {
+    return true;
+  }
+
+  get description(): string {
+    return `file "${this.path}"`;
+  }
+
+  /** The first byte not yet turned into rows: bytes of a line or CSV record still incomplete are not counted. */
+  override get position(): FilePosition {
+    return {
+      kind: PositionKind.File,
+      path: this.path,
+      byteOffset: this.#offset - this.#partialLine.length - Buffer.byteLength(this.#openRecord),
+      line: this.#line,
+      rows: this.appendedRows,
+    };
+  }
+
+  /** The same file, with the same options, read from `position` on. */
+  resumeFrom(position: SourcePosition): FileTable {
+    const resume = checkResumePosition(`fromFile("${this.path}")`, PositionKind.File, position);
+    if (resume.path !== this.path) {
+      throw new SpillwayError(
+        ErrorCode.InvalidConfig,
+        `fromFile("${this.path}").resumeFrom(): the position is in file "${resume.path}", not this one; resume the source that reported it`,
+      );
+    }
+    return new FileTable(this.path, this.#given, resume);
+  }
+
+  /** A resumed CSV table starts past the header, so it reads the header from the file's first line. */
+  #readHeaderFromTop(): Column[] {
+    const fd = openSync(this.path, 'r');
+    let head = Buffer.alloc(0);
+    try {
+      const chunk = Buffer.allocUnsafe(READ_CHUNK_BYTES);
+      while (!head.includes(NEWLINE)) {
+        const bytesRead = readSync(fd, chunk, 0, chunk.length, head.length);
+        if (bytesRead === 0) break;
+        head = Buffer.concat([head, chunk.subarray(0, bytesRead)]);
+      }
+    } finally {
+      closeSync(fd);
+    }
+    if (head[0] === 0xef && head[1] === 0xbb && head[2] === 0xbf) head = head.subarray(3);
+    const end = head.indexOf(NEWLINE);
+    let text = head.toString('utf8', 0, end === -1 ? head.length : end);
+    if (text.endsWith('\r')) text = text.slice(0, -1);
+    const [fields] = this.#parseCsvRecords([{ text, line: 1 }]);
+    return this.#readHeader(fields ?? [], 1);
   }
 
   /**

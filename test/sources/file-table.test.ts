@@ -5,13 +5,18 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { count } from '../../src/model/aggregations.ts';
 import { defineSchema, type Row } from '../../src/model/schema.ts';
-import { type FileTable, type FileTableOptions, fromFile, parseTextValue } from '../../src/model/sources/file-table.ts';
+import { type FileTable, type FileTableOptions, fromFile, parseTextValue } from '../../src/sources/file-table.ts';
 import type { Change, Table } from '../../src/model/table.ts';
 import { eventually } from '../helpers/kafka.ts';
 
 const rowsOf = (table: Table): Row[] => [...table.rows()].map(([, row]) => row);
 
+/**
+ * Listens to the table. The tests read `rows()` as well, so the table is asked to keep its rows
+ * (a stream passes them to its listeners without keeping them).
+ */
 function record(table: Table): Change[] {
+  table.retainRows();
   const changes: Change[] = [];
   table.subscribe({ onChanges: (batch) => changes.push(...batch) });
   return changes;
@@ -287,6 +292,7 @@ describe('fromFile: following', () => {
     const path = await fileWith('id,name,age\n1,Ann,30\n2,Bo');
     const table = follow(path, { format: 'csv', schema: people });
     let ended = false;
+    table.retainRows();
     table.subscribe({ onChanges: () => {}, onEnd: () => (ended = true) });
     await table.caughtUp();
     table.close();
@@ -304,6 +310,7 @@ describe('fromFile: backpressure', () => {
     const lines = Array.from({ length: 30_000 }, (_, id) => `${id},name-${id},${id % 90}`);
     const path = await fileWith(`id,name,age\n${lines.join('\n')}\n`); // several read chunks
     const table = fromFile(path, { format: 'csv', schema: people });
+    table.retainRows();
     let open = false;
     let letIn!: () => void;
     const opened = new Promise<void>((resolve) => (letIn = resolve));

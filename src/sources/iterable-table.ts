@@ -8,10 +8,12 @@
  * the failure otherwise. Nothing is thrown where nobody listens.
  */
 import { z } from 'zod';
-import { ErrorCode, SpillwayError, asSpillwayError, zodIssuesError } from '../../errors.ts';
-import { LiveTable } from '../live-table.ts';
-import { type Row, type Schema, keyOf, normalizeRow, requireColumns } from '../schema.ts';
-import type { Change, RowId } from '../table.ts';
+import { ErrorCode, SpillwayError, asSpillwayError, zodIssuesError } from '../errors.ts';
+import { LiveTable } from '../model/live-table.ts';
+import { type ItemPosition, PositionKind } from '../model/position.ts';
+import { type Row, type Schema, keyOf, normalizeRow, requireColumns } from '../model/schema.ts';
+import type { Change, RowId } from '../model/table.ts';
+import type { Source } from './source.ts';
 
 /** A row as the source gives it: column name → value, before normalization. */
 export type FeedRow = Readonly<Record<string, unknown>>;
@@ -78,17 +80,23 @@ export abstract class FeedTable extends LiveTable {
   #failure: SpillwayError | undefined;
   #nextId = 0;
   readonly #waiters: { resolve: () => void; reject: (error: SpillwayError) => void }[] = [];
-  #signalEnd!: () => void;
-  /** Settles when the table ends, so a source waiting for room stops waiting. */
-  readonly #endSignal = new Promise<void>((resolve) => (this.#signalEnd = resolve));
+  /** Sources waiting for room; answered when there is room, or when the table ends. */
+  readonly #roomWaiters = new Set<() => void>();
 
-  protected constructor(schema: Schema, key: readonly string[] | undefined, source: string) {
+  /** `firstId`: the id of the first appended row (a resumed source continues its first run's ids). */
+  protected constructor(schema: Schema, key: readonly string[] | undefined, source: string, firstId = 0) {
     const keyColumns = key ?? schema.primaryKey;
     if (keyColumns !== undefined) requireColumns(schema, keyColumns, `${source} key`);
     super(keyColumns === undefined ? schema : { ...schema, primaryKey: [...keyColumns] });
     this.key = keyColumns;
     this.appendOnly = keyColumns === undefined;
     this.#source = source;
+    this.#nextId = firstId;
+  }
+
+  /** Rows appended so far, counting those of the run this one resumes: the next appended row's id. */
+  protected get appendedRows(): number {
+    return this.#nextId;
   }
 
   /** Why the source stopped, when it did not end cleanly. */
@@ -107,7 +115,17 @@ export abstract class FeedTable extends LiveTable {
    * (closed while waiting). Sources call it before they pull more from outside.
    */
   protected async waitForRoom(): Promise<void> {
-    await Promise.race([this.whenWritable(), this.#endSignal]);
+    // Nothing to wait for most of the time. (A race against one long-lived end promise would add
+    // a reaction to it on every call, which it keeps until the table ends: memory per row.)
+    if (this.writable || this.ended) return;
+    await new Promise<void>((resolve) => {
+      const done = (): void => {
+        this.#roomWaiters.delete(done);
+        resolve();
+      };
+      this.#roomWaiters.add(done);
+      void this.whenWritable().then(done);
+    });
   }
 
   /**
@@ -162,17 +180,18 @@ export abstract class FeedTable extends LiveTable {
         pending.set(id, row);
       }
     } catch (error) {
-      if (options.partial === true) this.emit(changes);
+      if (options.partial === true) this.emit(changes, this.position);
       throw error;
     }
-    this.emit(changes);
+    // The position is the source's once these entries are read (subclasses report it).
+    this.emit(changes, this.position);
   }
 
   /** Ends the table cleanly. */
   protected finish(): void {
     if (this.ended) return;
     this.end();
-    this.#signalEnd();
+    for (const done of [...this.#roomWaiters]) done();
     for (const waiter of this.#waiters.splice(0)) waiter.resolve();
   }
 
@@ -181,7 +200,7 @@ export abstract class FeedTable extends LiveTable {
     if (this.ended) return;
     this.#failure = asSpillwayError(error);
     this.end();
-    this.#signalEnd();
+    for (const done of [...this.#roomWaiters]) done();
     for (const waiter of this.#waiters.splice(0)) waiter.reject(this.#failure);
   }
 }
@@ -199,7 +218,13 @@ function describeItem(value: unknown): string {
  * a bad row or a throwing iterable fails it (see `failure`, `whenEnded`). The next item is pulled
  * only when every sink downstream has room (backpressure).
  */
-export class IterableTable extends FeedTable {
+export class IterableTable extends FeedTable implements Source {
+  readonly capabilities = {
+    replayable: false,
+    positionKind: PositionKind.Item,
+    reason: 'an iterator cannot be rewound, so its items cannot be read again',
+  } as const;
+  readonly description = 'async iterable';
   readonly #iterator: AsyncIterator<FeedItem> | Iterator<FeedItem>;
   #closed = false;
   #position = 0;
@@ -239,6 +264,7 @@ export class IterableTable extends FeedTable {
       }
       const item = result.value;
       const where = `item ${this.#position}`;
+      this.#position++;
       try {
         const entries: FeedEntry[] = Array.isArray(item)
           ? (item as readonly (FeedRow | FeedChange)[]).map((input, index) => ({ input, where: `${where}, row ${index}` }))
@@ -249,8 +275,17 @@ export class IterableTable extends FeedTable {
         this.#stopIterator();
         return;
       }
-      this.#position++;
     }
+  }
+
+  /** Rows go to the listeners and are not kept (see Table.retainRows). */
+  protected override get streams(): boolean {
+    return true;
+  }
+
+  /** Items taken from the iterable so far. */
+  override get position(): ItemPosition {
+    return { kind: PositionKind.Item, index: this.#position };
   }
 
   /** Tells the iterator to stop (runs a generator's `finally`); its answer is not waited for. */

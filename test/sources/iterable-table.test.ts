@@ -2,12 +2,17 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { count, sum } from '../../src/model/aggregations.ts';
 import { defineSchema, type Row } from '../../src/model/schema.ts';
-import { type FeedItem, fromAsyncIterable } from '../../src/model/sources/iterable-table.ts';
+import { type FeedItem, fromAsyncIterable } from '../../src/sources/iterable-table.ts';
 import type { Change, Table } from '../../src/model/table.ts';
 
 const rowsOf = (table: Table): Row[] => [...table.rows()].map(([, row]) => row);
 
+/**
+ * Listens to the table. The tests read `rows()` as well, so the table is asked to keep its rows
+ * (a stream passes them to its listeners without keeping them).
+ */
 function record(table: Table): { changes: Change[]; ended: () => boolean } {
+  table.retainRows();
   const changes: Change[] = [];
   let ended = false;
   table.subscribe({ onChanges: (batch) => changes.push(...batch), onEnd: () => (ended = true) });
@@ -33,6 +38,7 @@ describe('fromAsyncIterable', () => {
     }
     const table = fromAsyncIterable(readings, source());
     const batches: number[] = [];
+    table.retainRows();
     table.subscribe({ onChanges: (batch) => batches.push(batch.length) });
     const seen = record(table);
     assert.equal(table.appendOnly, true);
@@ -189,6 +195,7 @@ describe('fromAsyncIterable', () => {
       }
     }
     const table = fromAsyncIterable(readings, source());
+    table.retainRows();
     const room = gate();
     let open = false;
     // A gate on a table computed from the source holds the source back, as a sink's full queue does.

@@ -1,16 +1,28 @@
-import { ErrorCode, SpillwayError } from '../../errors.ts';
-import { LiveTable } from '../live-table.ts';
-import { type Row, type Schema, keyOf, normalizeRow, requireColumns } from '../schema.ts';
-import type { Change } from '../table.ts';
+import { ErrorCode, SpillwayError } from '../errors.ts';
+import { LiveTable } from '../model/live-table.ts';
+import { type InputLogPosition, PositionKind } from '../model/position.ts';
+import { type Row, type Schema, keyOf, normalizeRow, requireColumns } from '../model/schema.ts';
+import type { Change } from '../model/table.ts';
+import type { Source } from './source.ts';
 
 /**
  * A table the program edits. With a primary key, `add` inserts or replaces rows by key and
  * `delete` removes keys; without one, `add` appends and rows cannot be removed.
+ *
+ * Its position counts the program's edits (each `add` or `delete` call is one). It keeps no log
+ * of them, so it cannot be replayed: after a restart only the program can give its rows again.
  */
-export class InputTable extends LiveTable {
+export class InputTable extends LiveTable implements Source {
   readonly appendOnly: boolean;
+  readonly capabilities = {
+    replayable: false,
+    positionKind: PositionKind.InputLog,
+    reason: 'the program edits it and it keeps no log of the edits',
+  } as const;
+  readonly description = 'input table';
   readonly #key: readonly string[] | undefined;
   #nextId = 0;
+  #edits = 0;
 
   constructor(schema: Schema) {
     super(schema);
@@ -35,7 +47,12 @@ export class InputTable extends LiveTable {
       changes.push(before === undefined ? { kind: 'insert', id, row } : { kind: 'update', id, before, row });
       pending.set(id, row);
     }
-    this.emit(changes);
+    this.#edits++;
+    this.emit(changes, this.position);
+  }
+
+  override get position(): InputLogPosition {
+    return { kind: PositionKind.InputLog, sequence: this.#edits };
   }
 
   /** Removes the rows with these keys (objects holding the key columns); unknown keys are ignored. */
@@ -61,7 +78,8 @@ export class InputTable extends LiveTable {
       removed.add(id);
       changes.push({ kind: 'delete', id, row: before });
     }
-    this.emit(changes);
+    this.#edits++;
+    this.emit(changes, this.position);
   }
 
   /** No more edits: sinks on this table finish once they have written everything. */
