@@ -14,7 +14,7 @@
 import { ErrorCode, SpillwayError } from '../errors.ts';
 import { type KeyValueSpecInput, KeyValueSpec, jsonSpec, simpleSpec } from '../formats/key-value-spec.ts';
 import { createKafkaWriter } from '../kafka/kafka-client.ts';
-import { SUPPORTED_KAFKA_PROPERTIES, nearestName } from '../kafka/kafka-properties.ts';
+import { isKafkaPropertyName, nearestName } from '../kafka/kafka-properties.ts';
 import { findColumn } from '../model/schema.ts';
 import type { Table } from '../model/table.ts';
 import { type SinkDependencies, type SinkHandle, startSink } from '../sink/sink.ts';
@@ -78,7 +78,7 @@ function startSparkSink(request: SparkSinkRequest): SinkHandle {
       ErrorCode.InvalidConfig,
       `${dialect}: unknown option(s) ${unknown
         .map((name) => {
-          const isKafkaProperty = SUPPORTED_KAFKA_PROPERTIES.some((property) => property.name === name || property.aliases.includes(name));
+          const isKafkaProperty = isKafkaPropertyName(name);
           const near = isKafkaProperty ? `kafka.${name}` : nearestName(name, SINK_OPTIONS);
           return `"${name}"${near === undefined ? '' : ` (did you mean "${near}"?)`}`;
         })

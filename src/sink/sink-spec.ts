@@ -8,6 +8,7 @@ import { ErrorCode, SpillwayError } from '../errors.ts';
 import { keyValueSpecSchema } from '../formats/key-value-spec.ts';
 import { parseDuration } from '../model/period.ts';
 import { updateModeNames } from './update-modes.ts';
+import { kafkaPropertyValueSchema } from '../kafka/kafka-properties.ts';
 
 /** Kafka's topic name rule: 1–249 of [a-zA-Z0-9._-], and not "." or "..". */
 const topicSchema = z
@@ -47,7 +48,7 @@ export const sinkSpecSchema = z
     /** Keep only the last row per key before writing (Deephaven's `last_by_key_columns`). */
     lastByKeyColumns: z.boolean().default(false),
     /** Kafka producer properties by their librdkafka / Java names. */
-    kafka: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])),
+    kafka: z.record(z.string(), kafkaPropertyValueSchema),
     delivery: z.enum(['none', 'at-least-once', 'exactly-once']).default('at-least-once'),
     partitioner: z.enum(['hash', 'round-robin', 'least-bytes', 'fixed', 'kafka-go-hash']).default('hash'),
     /** What a row that cannot be encoded does: fail the sink, or be skipped and counted. */

@@ -21,7 +21,7 @@ import { type Change, type ChangeBatch, type Subscription, type Table, sourceFai
 import { parseKafkaProperties } from '../kafka/kafka-properties.ts';
 import { type Partitioner, createPartitioner } from '../kafka/partitioners.ts';
 import type { ProducerSettings } from '../kafka/producer-settings.ts';
-import type { KafkaRecord, RecordWriter } from '../kafka/record-writer.ts';
+import type { KafkaRecord, RecordWriter, WriterOptions } from '../kafka/record-writer.ts';
 import { QueueGate } from './queue-gate.ts';
 import { RecordBuilder, type RecordDraft } from './record-builder.ts';
 import { type SinkSpec, type Trigger, parseSinkSpec } from './sink-spec.ts';
@@ -81,9 +81,11 @@ export interface SinkHandle {
 
 export interface SinkDependencies {
   /** Builds the writer from the validated settings; the Kafka client adapter by default. */
-  readonly createWriter: (settings: ProducerSettings) => RecordWriter;
+  readonly createWriter: (settings: ProducerSettings, options: WriterOptions) => RecordWriter;
   /** Told of a failure as it happens (the `done` promise rejects as well). */
   readonly onError?: (error: SpillwayError) => void;
+  /** Told of each warning as it happens (it is in the handle's `warnings` as well). */
+  readonly onWarning?: (warning: string) => void;
 }
 
 class Sink implements SinkHandle {
@@ -151,7 +153,13 @@ class Sink implements SinkHandle {
     });
     this.#partitioner = createPartitioner(spec.partitioner);
     this.#gate = new QueueGate(settings.maxQueuedChanges);
-    this.#writer = deps.createWriter(settings);
+    // Connection trouble while the writer retries is reported as it happens, not only at the end.
+    this.#writer = deps.createWriter(settings, {
+      onWarning: (warning) => {
+        warnings.push(warning);
+        deps.onWarning?.(warning);
+      },
+    });
     this.#onError = deps.onError;
     this.done = new Promise<void>((resolve, reject) => {
       this.#resolveDone = resolve;
@@ -496,6 +504,13 @@ export function startSink(table: Table, specInput: unknown, deps: SinkDependenci
     );
   }
   const { settings, warnings } = parseKafkaProperties(spec.kafka, { sink: spec.name, guarantee: spec.delivery });
+  if (settings.transactionalId !== undefined) {
+    throw new SpillwayError(
+      ErrorCode.InvalidConfig,
+      `sink "${spec.name}": \`transactional.id\` makes every write transactional, which is exactly-once delivery, not available in this version; ` +
+        'remove it (at-least-once writes with the idempotent producer)',
+    );
+  }
   const sink = new Sink(table, spec, settings, warnings, deps);
   sink.start();
   return sink;

@@ -147,7 +147,7 @@ describe('Spark dialect errors', () => {
     });
     assert.throws(() => stream_write_kafka(table, { options: { 'kafka.bootstrap.server': 'x:1', topic: 't' } }), {
       code: ErrorCode.InvalidConfig,
-      message: /`bootstrap.server` is not a supported Kafka producer property; did you mean `bootstrap.servers`\?/,
+      message: /`bootstrap.server` is not a Kafka producer property of librdkafka or the Java client; did you mean `bootstrap.servers`\?/,
     });
   });
 });
