@@ -326,7 +326,12 @@ class LibrdkafkaRecordWriter implements TransactionalRecordWriter {
         );
         blockedSince = 0;
       } catch (error) {
-        if (!isLibrdkafkaError(error) || error.code !== ERR.ERR__QUEUE_FULL) throw this.#produceError(error, record);
+        if (!isLibrdkafkaError(error) || error.code !== ERR.ERR__QUEUE_FULL) {
+          // The records before it are on their way; the writer has failed.
+          const failure = this.#produceError(error, record);
+          this.#fail(failure);
+          throw failure;
+        }
         // The producer's queue is full (queue.buffering.max.messages / .kbytes): wait for room,
         // as Java's send() blocks, for at most max.block.ms.
         blockedSince ||= Date.now();

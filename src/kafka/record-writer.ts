@@ -39,8 +39,9 @@ export interface WriterOptions {
  * Every writer passes the conformance suite (test/kafka/record-writer-conformance.ts):
  *   - acks: `write` resolves only once every record is acknowledged (readable by a reader);
  *   - ordering: records of one partition land in the order given, across writes;
- *   - errors: a record for a partition that does not exist rejects with DELIVERY_FAILED; a
- *     failed writer rejects every later call with the same cause;
+ *   - errors: a record for a partition that does not exist rejects the write with
+ *     DELIVERY_FAILED (the records before it may be delivered); a failed writer rejects every
+ *     later call with the same cause;
  *   - close: idempotent; any call after it rejects with INVALID_STATE.
  */
 export interface RecordWriter {
