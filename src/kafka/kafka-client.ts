@@ -155,7 +155,9 @@ async function connectClient(
   return new Promise<Metadata>((resolve, reject) => {
     // Brokers only: a cluster's metadata for every topic can be large.
     client.connect({ timeout: timeoutMs, allTopics: false }, (error, metadata) => {
-      if (error) reject(unreachable(settings.bootstrapServers, timeoutMs, diagnostics, error));
+      // librdkafka checks how the properties fit together when the client starts.
+      if (error && (error.code === ERR.ERR__STATE || error.code === ERR.ERR__INVALID_ARG)) reject(refusedConfig(error, settings));
+      else if (error) reject(unreachable(settings.bootstrapServers, timeoutMs, diagnostics, error));
       else resolve(metadata);
     });
   });

@@ -763,13 +763,24 @@ export function parseKafkaProperties(
   checkSasl(resolved);
   if (problems.length > 0) fail(`sink "${context.sink}"`, problems);
 
+  // librdkafka needs a transactional record's delivery timeout within the transaction's.
+  const transactionTimeout = Number(config.get('transaction.timeout.ms') ?? 60_000);
+  const deliveryGiven = config.get('delivery.timeout.ms') as number | undefined;
+  if (transactionalId !== undefined && deliveryGiven !== undefined && deliveryGiven > transactionTimeout) {
+    problems.push(
+      `\`${resolved.givenAs.get('delivery.timeout.ms') ?? 'delivery.timeout.ms'}\` (${deliveryGiven} ms) must not exceed \`transaction.timeout.ms\` (${transactionTimeout} ms) ` +
+        'with a transactional.id, as librdkafka requires; lower it or raise transaction.timeout.ms',
+    );
+  }
+  if (problems.length > 0) fail(`sink "${context.sink}"`, problems);
+
   // Spillway's documented defaults where they differ from librdkafka's (they follow the Java client).
   const defaults: Record<string, ClientConfigValue> = {
     'client.id': 'spillway',
     acks,
     'enable.idempotence': idempotent,
     'linger.ms': 5,
-    'delivery.timeout.ms': 120_000,
+    'delivery.timeout.ms': transactionalId === undefined ? 120_000 : Math.min(120_000, transactionTimeout),
     'message.max.bytes': 1_048_576,
     'socket.connection.setup.timeout.ms': 10_000,
   };
