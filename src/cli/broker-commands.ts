@@ -18,7 +18,7 @@ export function registerBrokerCommands(program: Command): void {
   broker
     .command('start')
     .description('start the broker unless it runs; print its bootstrap address')
-    .option('--port <port>', 'client port (default: a free one, kept across restarts)')
+    .option('--port <port>', 'client port (default: 9092 when free, else a free one, kept across restarts)')
     .option('--dir <dir>', 'broker data, logs and state directory')
     .action(async (options: BrokerCommandOptions) => {
       const status = await startBroker({
@@ -41,15 +41,14 @@ export function registerBrokerCommands(program: Command): void {
 
   broker
     .command('status')
-    .description('print the bootstrap address and exit 0 if the broker runs; exit 3 if not')
+    .description('print the address and the state on separate lines; exit 0 if the broker runs, 3 if not')
     .option('--dir <dir>', 'broker data, logs and state directory')
     .action((options: BrokerCommandOptions) => {
       const status = brokerStatus(location(options));
       if (status.running) {
-        process.stdout.write(`${status.bootstrapServers ?? ''}\n`);
-        process.stderr.write(`running (pid ${status.pid ?? '?'}), logs in ${status.logFile}\n`);
+        process.stdout.write(`address: ${status.bootstrapServers ?? ''}\nstate: running (pid ${status.pid ?? '?'})\nlogs: ${status.logFile}\n`);
       } else {
-        process.stderr.write(`not running (state in ${status.brokerDir})\n`);
+        process.stdout.write(`state: not running (state in ${status.brokerDir})\n`);
         process.exitCode = 3;
       }
     });

@@ -71,9 +71,9 @@ class ConnectionDiagnostics {
     this.#config = config;
   }
 
-  /** Reads one librdkafka log line (`[thrd:…]: host:port/bootstrap: Connect to … failed: …`). */
+  /** Reads one librdkafka log line (`[thrd:…]: [ssl://]host:port/bootstrap: Connect to … failed: …`). */
   observe(line: string): void {
-    const match = /(?:^|\]: )([^\s/]+:\d+)\/(?:bootstrap|\d+): (.*)$/.exec(line);
+    const match = /(?:^|\]: )(?:[a-z_]+:\/\/)?([^\s/]+:\d+)\/(?:bootstrap|\d+): (.*)$/.exec(line);
     if (match === null) return;
     const address = match[1] as string;
     const text = match[2] as string;
@@ -509,11 +509,18 @@ export interface CreateTopicOptions {
   readonly partitions?: number;
   readonly replicationFactor?: number;
   readonly config?: Readonly<Record<string, string>>;
+  /** How long the cluster may take to answer (default 30 s). */
+  readonly timeoutMs?: number;
+  /** Told of each broker address that cannot be reached, and why, while the request is retried. */
+  readonly onWarning?: (warning: string) => void;
 }
 
 /** Creates a topic (for tests, the demo and benchmarks); an existing topic is left as it is. */
 export async function createTopic(bootstrapServers: readonly string[], topic: string, options: CreateTopicOptions = {}): Promise<void> {
-  const admin = AdminClient.create({ 'bootstrap.servers': bootstrapServers.join(','), 'client.id': 'spillway-admin' });
+  const config = { 'bootstrap.servers': bootstrapServers.join(','), 'client.id': 'spillway-admin' };
+  const diagnostics = new ConnectionDiagnostics(options.onWarning, config);
+  const admin = AdminClient.create(config, { 'event.log': (event: { message?: string }) => diagnostics.observe(String(event.message ?? '')) });
+  const timeoutMs = options.timeoutMs ?? 30_000;
   try {
     await new Promise<void>((resolve, reject) => {
       admin.createTopic(
@@ -523,8 +530,12 @@ export async function createTopic(bootstrapServers: readonly string[], topic: st
           replication_factor: options.replicationFactor ?? 1,
           ...(options.config === undefined ? {} : { config: { ...options.config } }),
         },
-        30_000,
-        (error) => (error && error.code !== ERR.ERR_TOPIC_ALREADY_EXISTS ? reject(new Error(`creating topic "${topic}" failed: ${error.message}`)) : resolve()),
+        timeoutMs,
+        (error) => {
+          if (!error || error.code === ERR.ERR_TOPIC_ALREADY_EXISTS) resolve();
+          else if (error.code === ERR.ERR__TIMED_OUT || error.code === ERR.ERR__TRANSPORT) reject(unreachable(bootstrapServers, timeoutMs, diagnostics, error));
+          else reject(new SpillwayError(ErrorCode.DeliveryFailed, `creating topic "${topic}" failed: ${error.message}`, { cause: error }));
+        },
       );
     });
   } finally {

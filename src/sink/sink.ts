@@ -27,6 +27,9 @@ import { RecordBuilder, type RecordDraft } from './record-builder.ts';
 import { type SinkSpec, type Trigger, parseSinkSpec } from './sink-spec.ts';
 import { type RecordIntent, type UpdateMode, type UpdateModeName, createUpdateMode, defaultUpdateMode } from './update-modes.ts';
 
+/** A sink runs as one writer; `fixed` maps writer i to partition i mod n (Flink's FlinkFixedPartitioner). */
+const WRITER_INDEX = 0;
+
 export const SinkState = {
   Created: 'created',
   Starting: 'starting',
@@ -416,7 +419,7 @@ class Sink implements SinkHandle {
       }
       records.push({
         topic: draft.topic,
-        partition: draft.partition ?? this.#partitioner.partition(draft.partitionKey, draft.value?.length ?? 0, partitions, 0),
+        partition: draft.partition ?? this.#partitioner.partition(draft.partitionKey, draft.value?.length ?? 0, partitions, WRITER_INDEX),
         key: draft.key,
         value: draft.value,
         ...(draft.headers === undefined ? {} : { headers: draft.headers }),
