@@ -86,7 +86,16 @@ class ConnectionDiagnostics {
     const key = `${address} ${summary}`;
     if (!this.#seen.has(key)) {
       this.#seen.add(key);
-      this.#onWarning?.(`Kafka broker ${address}: ${summary}; retrying`);
+      const refusal = cause === 'authentication failed' || cause === 'TLS handshake failed';
+      this.#onWarning?.(`Kafka broker ${address}: ${summary}${refusal ? '' : '; retrying'}`);
+    }
+    if ((cause === 'authentication failed' || cause === 'TLS handshake failed') && this.#refused === undefined) {
+      this.#refused = new SpillwayError(
+        ErrorCode.InvalidConfig,
+        `Kafka broker ${address} refused the connection: ${summary}. ` +
+          'Check security.protocol, sasl.mechanism and the credentials, and the TLS settings (ssl.ca.location, the certificate and key).',
+      );
+      this.#onRefused?.(this.#refused);
     }
   }
 
@@ -106,8 +115,18 @@ class ConnectionDiagnostics {
     return addresses.map((address) => `${address}: ${this.#byAddress.get(address) ?? 'no answer'}`).join('; ');
   }
 
-  authenticationFailed(): boolean {
-    return [...this.#byAddress.values()].some((cause) => cause.startsWith('authentication failed') || cause.startsWith('TLS handshake failed'));
+  #refused: SpillwayError | undefined;
+  #onRefused: ((error: SpillwayError) => void) | undefined;
+
+  /**
+   * Settles with the first authentication or TLS failure: retrying cannot fix a wrong password,
+   * an unknown CA or TLS against a plaintext listener, so connecting fails at once.
+   */
+  whenRefused(): Promise<never> {
+    return new Promise<never>((_resolve, reject) => {
+      if (this.#refused !== undefined) reject(this.#refused);
+      else this.#onRefused = reject;
+    });
   }
 }
 
@@ -146,21 +165,47 @@ function watch(client: RdKafkaProducer | RdKafkaConsumer, diagnostics: Connectio
   emitter.on('event.error', () => {});
 }
 
+/** One connection attempt: the client starts and asks for the brokers, within `timeoutMs`. */
+async function connectOnce(client: RdKafkaProducer | RdKafkaConsumer, settings: ConnectionSettings, timeoutMs: number): Promise<Metadata> {
+  return new Promise<Metadata>((resolve, reject) => {
+    // Brokers only: a cluster's metadata for every topic can be large.
+    client.connect({ timeout: timeoutMs, allTopics: false }, (error, metadata) => {
+      // librdkafka checks how the properties fit together when the client starts.
+      if (error && (error.code === ERR.ERR__STATE || error.code === ERR.ERR__INVALID_ARG)) reject(refusedConfig(error, settings));
+      else if (error) reject(new Error(error.message, { cause: error }));
+      else resolve(metadata);
+    });
+  });
+}
+
+/**
+ * Connects within `timeoutMs`, in attempts of a few seconds, so that a failure found on the way
+ * (an authentication or TLS refusal, reported by the diagnostics) ends it promptly and a client
+ * that gave up is not left waiting on a long metadata request.
+ */
 async function connectClient(
   client: RdKafkaProducer | RdKafkaConsumer,
   settings: ConnectionSettings,
   timeoutMs: number,
   diagnostics: ConnectionDiagnostics,
 ): Promise<Metadata> {
-  return new Promise<Metadata>((resolve, reject) => {
-    // Brokers only: a cluster's metadata for every topic can be large.
-    client.connect({ timeout: timeoutMs, allTopics: false }, (error, metadata) => {
-      // librdkafka checks how the properties fit together when the client starts.
-      if (error && (error.code === ERR.ERR__STATE || error.code === ERR.ERR__INVALID_ARG)) reject(refusedConfig(error, settings));
-      else if (error) reject(unreachable(settings.bootstrapServers, timeoutMs, diagnostics, error));
-      else resolve(metadata);
-    });
-  });
+  const deadline = Date.now() + timeoutMs;
+  const refused = diagnostics.whenRefused();
+  refused.catch(() => {});
+  for (;;) {
+    const attempt = connectOnce(client, settings, Math.max(1000, Math.min(3000, deadline - Date.now())));
+    attempt.catch(() => {});
+    try {
+      return await Promise.race([attempt, refused]);
+    } catch (error) {
+      if (error instanceof SpillwayError) {
+        // Let the attempt in flight end before the caller closes the client.
+        await attempt.catch(() => {});
+        throw error;
+      }
+      if (Date.now() >= deadline) throw unreachable(settings.bootstrapServers, timeoutMs, diagnostics, error);
+    }
+  }
 }
 
 async function metadataOf(client: RdKafkaProducer | RdKafkaConsumer, topic: string, timeoutMs: number): Promise<Metadata> {
@@ -477,12 +522,16 @@ class LibrdkafkaRecordWriter implements TransactionalRecordWriter {
       this.#closed = true;
       this.#transactions?.force(TransactionState.Closed);
       if (this.#connecting === undefined) return;
-      await this.#connecting.catch(() => {});
+      const connected = await this.#connecting.then(
+        () => true,
+        () => false,
+      );
       if (!this.#producer.isConnected()) return;
       this.#producer.setPollInterval(0);
       await new Promise<void>((resolve) => {
-        // disconnect() flushes what is queued (bounded by its timeout) before closing.
-        this.#producer.disconnect(this.#settings.deliveryTimeoutMs, () => resolve());
+        // disconnect() flushes what is queued (bounded by its timeout) before closing; after a
+        // failed connect nothing was queued, and the metadata request still in flight is dropped.
+        this.#producer.disconnect(connected ? this.#settings.deliveryTimeoutMs : 100, () => resolve());
       });
     })();
     await this.#closing;
