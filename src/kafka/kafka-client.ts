@@ -227,7 +227,7 @@ async function partitionCount(client: RdKafkaProducer | RdKafkaConsumer, topic: 
         `topic "${topic}" does not exist and the broker did not create it; create it first (auto.create.topics.enable is off)`,
       );
     }
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }
 
@@ -267,6 +267,7 @@ class LibrdkafkaRecordWriter implements TransactionalRecordWriter {
   readonly #transactions: TransactionStateMachine | undefined;
   readonly #partitions = new Map<string, number>();
   #connecting: Promise<void> | undefined;
+  #producing: Promise<void> = Promise.resolve();
   #failure: SpillwayError | undefined;
   #closed = false;
   #closing: Promise<void> | undefined;
@@ -351,7 +352,11 @@ class LibrdkafkaRecordWriter implements TransactionalRecordWriter {
     }
     if (records.length === 0) return;
     await this.#connect();
-    await this.#produce(records);
+    // Writes overlap (one is acknowledged while the next is produced), but their records are
+    // handed to librdkafka strictly in call order, so each partition keeps the order given.
+    const produced = this.#producing.then(() => this.#produce(records));
+    this.#producing = produced.catch(() => {});
+    await produced;
     await this.#flush();
     this.#check('write');
   }
