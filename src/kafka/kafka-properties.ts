@@ -731,9 +731,9 @@ export function parseKafkaProperties(
   for (const [name, raw] of resolved.spillway) {
     if (name === 'schema.registry.url') {
       const urls = String(raw).split(',').map((url) => url.trim()).filter((url) => url.length > 0);
-      if (urls.length === 0 || urls.some((url) => !/^https?:\/\/[^\s/]+/.test(url))) {
-        problems.push(`\`schema.registry.url\` = ${JSON.stringify(raw)}: expected http:// or https:// URLs such as http://127.0.0.1:8081, separated by commas`);
-      }
+      const bad = urls.find((url) => !/^https?:\/\/[^\s/]+/.test(url));
+      if (urls.length === 0) problems.push(`\`schema.registry.url\` = ${JSON.stringify(raw)}: expected at least one URL such as http://127.0.0.1:8081`);
+      else if (bad !== undefined) problems.push(`\`schema.registry.url\` = ${JSON.stringify(raw)}: "${bad}" is not an http:// or https:// URL`);
     }
   }
   const maxBlockRaw = resolved.spillway.get('max.block.ms');
