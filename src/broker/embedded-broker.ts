@@ -28,6 +28,8 @@ import {
 } from './broker-security.ts';
 
 export const KAFKA_VERSION = '4.1.1';
+/** The port every Kafka example uses; the embedded broker takes it when it is free. */
+export const DEFAULT_KAFKA_PORT = 9092;
 const LOG4J_VERSION = '2.24.3';
 
 export interface BrokerLocation {
@@ -38,7 +40,7 @@ export interface BrokerLocation {
 }
 
 export interface BrokerStartOptions extends BrokerLocation {
-  /** Port for clients; a free one is chosen when absent (and kept across restarts when free). */
+  /** Port for clients; when absent, the previous one if free, else 9092 if free, else any free one. */
   readonly port?: number;
   /** How long to wait for the broker to answer a metadata request. */
   readonly readyTimeoutMs?: number;
@@ -213,6 +215,25 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/**
+ * The client port: the one asked for; else the previous start's (kept across restarts) if free;
+ * else 9092, the address every Kafka example uses, if free; else any free port. `note` says why
+ * the broker is not on 9092, for the caller to print.
+ */
+export async function choosePort(
+  requested: number | undefined,
+  previous: number | undefined,
+  isFree: (port: number) => Promise<boolean>,
+): Promise<{ readonly port: number; readonly note?: string }> {
+  if (requested !== undefined) return { port: requested };
+  if (previous !== undefined && (await isFree(previous))) {
+    return previous === DEFAULT_KAFKA_PORT ? { port: previous } : { port: previous, note: `the broker listens on 127.0.0.1:${previous} (its port from the last start)` };
+  }
+  if (await isFree(DEFAULT_KAFKA_PORT)) return { port: DEFAULT_KAFKA_PORT };
+  const port = await freePort();
+  return { port, note: `port ${DEFAULT_KAFKA_PORT} is in use; the broker listens on 127.0.0.1:${port}` };
+}
+
 /** Kafka cluster ids are 16 random bytes in URL-safe base64 without padding. */
 function newClusterId(): string {
   return randomBytes(16).toString('base64url');
@@ -330,8 +351,8 @@ export async function startBroker(options: BrokerStartOptions = {}): Promise<Bro
   const libsDir = ensureKafkaJars(options, log);
   mkdirSync(p.logsDir, { recursive: true });
   const previous = readState(p.stateFile);
-  const port =
-    options.port ?? (previous !== undefined && (await portFree(previous.port)) ? previous.port : await freePort());
+  const { port, note } = await choosePort(options.port, previous?.port, portFree);
+  if (note !== undefined) log(note);
   if (!(await portFree(port))) {
     throw new SpillwayError(ErrorCode.EmbeddedBroker, `port ${port} on 127.0.0.1 is in use; choose another with --port`);
   }

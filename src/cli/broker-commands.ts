@@ -94,7 +94,7 @@ export function registerBrokerCommands(program: Command): void {
   broker
     .command('start')
     .description('start the broker unless it runs; print its bootstrap address (then NAME://host:port per secured listener)')
-    .option('--port <port>', 'client port (default: a free one, kept across restarts)')
+    .option('--port <port>', 'client port (default: 9092 when free, else a free one, kept across restarts)')
     .option('--dir <dir>', 'broker data, logs and state directory')
     .option('--sasl-plaintext [port]', 'add a SASL_PLAINTEXT listener')
     .option('--ssl [port]', 'add an SSL listener (server certificate signed by the generated CA)')
@@ -136,19 +136,19 @@ export function registerBrokerCommands(program: Command): void {
 
   broker
     .command('status')
-    .description('print the bootstrap address and exit 0 if the broker runs; exit 3 if not')
+    .description('print the address and the state on separate lines; exit 0 if the broker runs, 3 if not')
     .option('--dir <dir>', 'broker data, logs and state directory')
     .addHelpText('after', '\nExample:\n  $ spillway broker status || spillway broker start')
     .action((options: BrokerCommandOptions) => {
       const status = brokerStatus(location(options));
       if (status.running) {
-        process.stdout.write(`${status.bootstrapServers ?? ''}\n`);
+        process.stdout.write(`address: ${status.bootstrapServers ?? ''}\n`);
         for (const listener of status.listeners ?? []) {
-          if (listener.name !== 'PLAINTEXT') process.stdout.write(`${listener.name}://${listener.bootstrapServers}\n`);
+          if (listener.name !== 'PLAINTEXT') process.stdout.write(`listener: ${listener.name}://${listener.bootstrapServers}\n`);
         }
-        process.stderr.write(`running (pid ${status.pid ?? '?'}), logs in ${status.logFile}\n`);
+        process.stdout.write(`state: running (pid ${status.pid ?? '?'})\nlogs: ${status.logFile}\n`);
       } else {
-        process.stderr.write(`not running (state in ${status.brokerDir})\n`);
+        process.stdout.write(`state: not running (state in ${status.brokerDir})\n`);
         process.exitCode = 3;
       }
     });

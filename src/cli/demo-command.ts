@@ -26,10 +26,16 @@ function formatRecord(key: Buffer | null, value: Buffer | null, partition: numbe
   return `  p${partition}@${offset}  key=${key?.toString('utf8') ?? 'null'}  value=${value?.toString('utf8') ?? 'null'}`;
 }
 
-export async function runDemo(options: DemoOptions, out: NodeJS.WritableStream = process.stdout): Promise<void> {
+export async function runDemo(
+  options: DemoOptions,
+  out: NodeJS.WritableStream = process.stdout,
+  err: NodeJS.WritableStream = process.stderr,
+): Promise<void> {
   const log = (line: string) => out.write(`${line}\n`);
+  // Connection trouble is shown as it happens, while the client keeps retrying.
+  const warn = (line: string) => err.write(`warning: ${line}\n`);
   const bootstrap = await resolveBootstrap(log);
-  await createTopic([bootstrap], options.topic, { partitions: 3 });
+  await createTopic([bootstrap], options.topic, { partitions: 3, timeoutMs: 10_000, onWarning: warn });
   log(`streaming a live trades table to topic "${options.topic}" on ${bootstrap} (Ctrl-C to stop)`);
 
   let price = 100;
@@ -43,7 +49,9 @@ export async function runDemo(options: DemoOptions, out: NodeJS.WritableStream =
   const sink = produce(trades, { 'bootstrap.servers': bootstrap }, options.topic, simpleSpec('Sym'), jsonSpec(['Seq', 'Timestamp', 'Sym', 'Price', 'Qty']));
 
   const interactive = 'isTTY' in out && out.isTTY === true;
+  let warned = 0;
   const progress = () => {
+    for (; warned < sink.warnings.length; warned++) warn(sink.warnings[warned] ?? '');
     const m = sink.metrics;
     const line = `rows ${m.rows}  records ${m.records}  bytes ${m.bytes}  queued ${m.queued}  errors ${m.errors}`;
     out.write(interactive ? `\r${line}   ` : `${line}\n`);

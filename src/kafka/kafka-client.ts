@@ -1,282 +1,604 @@
 /**
- * The one file that knows the Kafka client library (@platformatic/kafka). Everything else talks
- * to Kafka through `RecordWriter` and the few functions here, so the client can be replaced by
- * changing this file alone.
+ * The one file that knows the Kafka client library: @confluentinc/kafka-javascript, Confluent's
+ * binding of librdkafka. Everything else talks to Kafka through `RecordWriter` and the few
+ * functions here, so the client can be replaced by changing this file alone.
+ *
+ * The write path is the binding's plain Producer: produce() per record with the partition
+ * Spillway chose, delivery reports for failed records only (no JavaScript callback per record),
+ * and a write acknowledged by flush(): it resolves once librdkafka holds no unacknowledged record.
+ * A failed record fails the writer; every later call rejects with that cause.
  */
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import type { ConnectionOptions as TlsOptions } from 'node:tls';
-import {
-  Admin,
-  Base,
-  Consumer,
-  FetchIsolationLevels,
-  MessagesStreamModes,
-  Producer,
-  type MessageToProduce,
-  type SASLMechanismValue,
-} from '@platformatic/kafka';
+import { RdKafka } from '@confluentinc/kafka-javascript';
+import type {
+  KafkaConsumer as RdKafkaConsumer,
+  LibrdKafkaError,
+  Message,
+  MessageHeader,
+  Metadata,
+  Producer as RdKafkaProducer,
+} from '@confluentinc/kafka-javascript';
 import { ErrorCode, SpillwayError } from '../errors.ts';
-import type { ProducerSettings } from './producer-settings.ts';
-import type { KafkaRecord, RecordWriter, TopicDescription } from './record-writer.ts';
+import { isSecretProperty } from './kafka-properties.ts';
+import type { ClientConfigValue, ConnectionSettings, ConsumerSettings, ProducerSettings } from './producer-settings.ts';
+import type { KafkaRecord, RecordWriter, TopicDescription, TransactionalRecordWriter, WriterOptions } from './record-writer.ts';
+import { TransactionState, TransactionStateMachine } from './transaction-state.ts';
 
-/** What a client needs to reach the cluster: the connection part of the producer settings. */
-export type ConnectionSettings = Pick<
-  ProducerSettings,
-  'bootstrapServers' | 'clientId' | 'connectTimeoutMs' | 'requestTimeoutMs' | 'sasl' | 'tls' | 'securityProtocol'
->;
+export type { ConnectionSettings } from './producer-settings.ts';
 
-function readPemOrPath(value: string | undefined): string | undefined {
-  if (value === undefined) return undefined;
-  return value.includes('-----BEGIN') ? value : readFileSync(value, 'utf8');
+const { Producer, KafkaConsumer, AdminClient, CODES } = RdKafka;
+const ERR = CODES.ERRORS;
+
+function isLibrdkafkaError(error: unknown): error is LibrdKafkaError {
+  return typeof error === 'object' && error !== null && 'code' in error && 'origin' in error;
 }
 
-function connectionOptions(settings: ConnectionSettings) {
-  const usesTls = settings.securityProtocol === 'ssl' || settings.securityProtocol === 'sasl_ssl';
-  const tls: TlsOptions | undefined = usesTls
-    ? {
-        ca: readPemOrPath(settings.tls?.ca),
-        cert: readPemOrPath(settings.tls?.cert),
-        key: readPemOrPath(settings.tls?.key),
-        passphrase: settings.tls?.keyPassword,
-        rejectUnauthorized: settings.tls?.rejectUnauthorized ?? true,
-        ...(settings.tls?.verifyHostname === false ? { checkServerIdentity: () => undefined } : {}),
-      }
-    : undefined;
-  return {
-    clientId: settings.clientId,
-    bootstrapBrokers: [...settings.bootstrapServers],
-    connectTimeout: settings.connectTimeoutMs,
-    requestTimeout: settings.requestTimeoutMs,
-    ...(tls === undefined ? {} : { tls }),
-    ...(settings.sasl === undefined
-      ? {}
-      : {
-          sasl: {
-            mechanism: settings.sasl.mechanism as SASLMechanismValue,
-            username: settings.sasl.username,
-            password: settings.sasl.password,
-          },
-        }),
-  };
+function describe(error: unknown): string {
+  return error instanceof Error || isLibrdkafkaError(error) ? error.message : String(error);
 }
 
-function unreachable(bootstrapServers: readonly string[], timeoutMs: number, cause: unknown): SpillwayError {
-  const detail = cause instanceof Error ? cause.message : String(cause);
+/** Removes every secret value of the configuration from a librdkafka message. */
+function redact(text: string, config: Readonly<Record<string, ClientConfigValue>>): string {
+  let result = text;
+  for (const [name, value] of Object.entries(config)) {
+    if (isSecretProperty(name) && typeof value === 'string' && value.length > 0) result = result.split(value).join('***');
+  }
+  return result;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Connection diagnostics: librdkafka logs each failed attempt per broker address; they become
+// one warning per address and cause, and the cause of a failure that comes later.
+
+const CAUSES: readonly [RegExp, string][] = [
+  [/Connection refused/i, 'connection refused'],
+  [/SSL handshake failed|SSL.*(certificate|verify|alert|wrong version)/i, 'TLS handshake failed'],
+  [/SASL authentication error|Authentication failed|SASL.*(failed|error)/i, 'authentication failed'],
+  [/timed out|Connection setup timed out/i, 'timed out'],
+  [/Failed to resolve/i, 'host name not resolved'],
+  [/Invalid response size|Disconnected while requesting ApiVersion|ApiVersionRequest failed/i, 'no Kafka answer (a TLS-only port, or not a Kafka broker?)'],
+  [/Connect to .* failed|Receive failed|Send failed/i, 'connection failed'],
+];
+
+class ConnectionDiagnostics {
+  readonly #byAddress = new Map<string, string>();
+  readonly #seen = new Set<string>();
+  readonly #onWarning: ((warning: string) => void) | undefined;
+  readonly #config: Readonly<Record<string, ClientConfigValue>>;
+
+  constructor(onWarning: ((warning: string) => void) | undefined, config: Readonly<Record<string, ClientConfigValue>>) {
+    this.#onWarning = onWarning;
+    this.#config = config;
+  }
+
+  /** Reads one librdkafka log line (`[thrd:…]: [ssl://]host:port/bootstrap: Connect to … failed: …`). */
+  observe(line: string): void {
+    const match = /(?:^|\]: )(?:[a-z_]+:\/\/)?([^\s/]+:\d+)\/(?:bootstrap|\d+): (.*)$/.exec(line);
+    if (match === null) return;
+    const address = match[1] as string;
+    const text = match[2] as string;
+    const cause = CAUSES.find(([pattern]) => pattern.test(text))?.[1];
+    if (cause === undefined) return;
+    // The TLS and SASL causes say more than a word: keep librdkafka's reason (never a secret).
+    const detail = cause === 'TLS handshake failed' || cause === 'authentication failed' ? ` (${redact(text.replace(/\s*\(after \d+ms.*\)$/, ''), this.#config)})` : '';
+    const summary = `${cause}${detail}`;
+    this.#byAddress.set(address, summary);
+    const key = `${address} ${summary}`;
+    if (!this.#seen.has(key)) {
+      this.#seen.add(key);
+      const refusal = cause === 'authentication failed' || cause === 'TLS handshake failed';
+      this.#onWarning?.(`Kafka broker ${address}: ${summary}${refusal ? '' : '; retrying'}`);
+    }
+    if ((cause === 'authentication failed' || cause === 'TLS handshake failed') && this.#refused === undefined) {
+      this.#refused = new SpillwayError(
+        ErrorCode.InvalidConfig,
+        `Kafka broker ${address} refused the connection: ${summary}. ` +
+          'Check security.protocol, sasl.mechanism and the credentials, and the TLS settings (ssl.ca.location, the certificate and key).',
+      );
+      this.#onRefused?.(this.#refused);
+    }
+  }
+
+  firstAddress(): string {
+    return String(this.#config['bootstrap.servers'] ?? '').split(',')[0] ?? '';
+  }
+
+  /** `host:port: cause` for every address that failed, or undefined when none did. */
+  summary(): string | undefined {
+    if (this.#byAddress.size === 0) return undefined;
+    return [...this.#byAddress].map(([address, cause]) => `${address}: ${cause}`).join('; ');
+  }
+
+  /** Every address given and every one learned, each with why it failed ("no answer" when nothing was heard). */
+  tried(servers: readonly string[]): string {
+    const addresses = [...new Set([...servers, ...this.#byAddress.keys()])];
+    return addresses.map((address) => `${address}: ${this.#byAddress.get(address) ?? 'no answer'}`).join('; ');
+  }
+
+  #refused: SpillwayError | undefined;
+  #onRefused: ((error: SpillwayError) => void) | undefined;
+
+  /**
+   * Settles with the first authentication or TLS failure: retrying cannot fix a wrong password,
+   * an unknown CA or TLS against a plaintext listener, so connecting fails at once.
+   */
+  whenRefused(): Promise<never> {
+    return new Promise<never>((_resolve, reject) => {
+      if (this.#refused !== undefined) reject(this.#refused);
+      else this.#onRefused = reject;
+    });
+  }
+}
+
+function unreachable(servers: readonly string[], timeoutMs: number, diagnostics: ConnectionDiagnostics, cause?: unknown): SpillwayError {
+  const tried = diagnostics.tried(servers);
   return new SpillwayError(
     ErrorCode.BrokerUnreachable,
-    `no Kafka broker answered within ${timeoutMs} ms; tried ${bootstrapServers.join(', ')} (${detail}). ` +
-      'Check bootstrap.servers, that the broker runs (`spillway broker status`), and the network.',
+    `no Kafka broker answered within ${timeoutMs} ms; tried ${tried}. ` +
+      'Check bootstrap.servers, that the broker runs (`spillway broker status`), the security settings, and the network.',
     { cause },
   );
 }
 
-/** Races a client call against a deadline, so an unreachable cluster fails instead of hanging. */
-async function withDeadline<T>(
-  work: Promise<T>,
-  timeoutMs: number,
-  bootstrapServers: readonly string[],
-): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(unreachable(bootstrapServers, timeoutMs, new Error('timed out'))), timeoutMs);
+type Config = Record<string, ClientConfigValue | ((...args: never[]) => unknown)>;
+
+function clientConfig(settings: ConnectionSettings): Config {
+  const config: Config = { ...settings.clientConfig };
+  const provider = settings.oauthBearerTokenProvider;
+  if (provider !== undefined) {
+    // The binding calls this with sasl.oauthbearer.config whenever librdkafka needs a token.
+    config.oauthbearer_token_refresh_cb = (oauthbearerConfig: string) => provider(oauthbearerConfig);
+  }
+  return config;
+}
+
+function refusedConfig(error: unknown, settings: ConnectionSettings): SpillwayError {
+  return new SpillwayError(ErrorCode.InvalidConfig, `librdkafka refused the Kafka properties: ${redact(describe(error), settings.clientConfig)}`, { cause: error });
+}
+
+function watch(client: RdKafkaProducer | RdKafkaConsumer, diagnostics: ConnectionDiagnostics): void {
+  const emitter = client as unknown as NodeJS.EventEmitter;
+  emitter.on('event.log', (event: { message?: string }) => diagnostics.observe(String(event.message ?? '')));
+  // A failure of the token provider is reported by librdkafka as an authentication failure; the
+  // binding also emits it here, where an unheard 'error' event would end the process.
+  emitter.on('error', (error: unknown) => diagnostics.observe(`${diagnostics.firstAddress()}/bootstrap: SASL authentication error: ${describe(error)}`));
+  emitter.on('event.error', () => {});
+}
+
+/** One connection attempt: the client starts and asks for the brokers, within `timeoutMs`. */
+async function connectOnce(client: RdKafkaProducer | RdKafkaConsumer, settings: ConnectionSettings, timeoutMs: number): Promise<Metadata> {
+  return new Promise<Metadata>((resolve, reject) => {
+    // Brokers only: a cluster's metadata for every topic can be large.
+    client.connect({ timeout: timeoutMs, allTopics: false }, (error, metadata) => {
+      // librdkafka checks how the properties fit together when the client starts.
+      if (error && (error.code === ERR.ERR__STATE || error.code === ERR.ERR__INVALID_ARG)) reject(refusedConfig(error, settings));
+      else if (error) reject(new Error(error.message, { cause: error }));
+      else resolve(metadata);
+    });
   });
-  try {
-    return await Promise.race([work, deadline]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-export interface ClusterDescription {
-  readonly clusterId: string;
-  readonly brokers: readonly string[];
-}
-
-/** Asks the cluster for its metadata; fails within `timeoutMs` naming the addresses tried. */
-export async function describeCluster(
-  bootstrapServers: readonly string[],
-  timeoutMs: number,
-): Promise<ClusterDescription> {
-  const client = new Base({
-    clientId: 'spillway-probe',
-    bootstrapBrokers: [...bootstrapServers],
-    connectTimeout: timeoutMs,
-    requestTimeout: timeoutMs,
-    retries: 0,
-  });
-  try {
-    const metadata = await withDeadline(client.metadata({ topics: [] }), timeoutMs, bootstrapServers).catch(
-      (error: unknown) => {
-        throw error instanceof SpillwayError ? error : unreachable(bootstrapServers, timeoutMs, error);
-      },
-    );
-    return {
-      clusterId: metadata.id,
-      brokers: [...metadata.brokers.values()].map((broker) => `${broker.host}:${broker.port}`),
-    };
-  } finally {
-    await client.close().catch(() => {});
-  }
-}
-
-type Message = MessageToProduce<Buffer, Buffer, Buffer, Buffer>;
-
-function toMessage(record: KafkaRecord, now: bigint): Message {
-  // Every record carries its timestamp, as the Java producer's CreateTime does.
-  const message: Message = { topic: record.topic, partition: record.partition, timestamp: record.timestamp ?? now };
-  if (record.key !== null) message.key = record.key;
-  if (record.value !== null) message.value = record.value;
-  if (record.headers !== undefined && record.headers.length > 0) {
-    message.headers = new Map(record.headers.map((header) => [Buffer.from(header.key), header.value]));
-  }
-  return message;
 }
 
 /**
- * The client encodes a record's timestamp as a delta from its batch's first timestamp, and its
- * zig-zag step is only correct for deltas within ±2^31 ms (about 24 days). Records whose
- * timestamps lie further apart on one partition go in separate sends, in order, so every
- * timestamp lands exactly as given.
+ * Connects within `timeoutMs`, in attempts of a few seconds, so that a failure found on the way
+ * (an authentication or TLS refusal, reported by the diagnostics) ends it promptly and a client
+ * that gave up is not left waiting on a long metadata request.
  */
-const MAX_TIMESTAMP_DELTA = 2n ** 31n - 1n;
-
-export function chunkByTimestampSpan<T extends { topic: string; partition?: number; timestamp?: bigint }>(
-  messages: readonly T[],
-): T[][] {
-  const chunks: T[][] = [];
-  let chunk: T[] = [];
-  let firstByPartition = new Map<string, bigint>();
-  for (const message of messages) {
-    const partitionKey = `${message.topic}\u0000${String(message.partition)}`;
-    const timestamp = message.timestamp ?? 0n;
-    const first = firstByPartition.get(partitionKey);
-    if (first === undefined) {
-      firstByPartition.set(partitionKey, timestamp);
-    } else {
-      const delta = timestamp - first;
-      if (delta > MAX_TIMESTAMP_DELTA || -delta > MAX_TIMESTAMP_DELTA) {
-        chunks.push(chunk);
-        chunk = [];
-        firstByPartition = new Map([[partitionKey, timestamp]]);
+async function connectClient(
+  client: RdKafkaProducer | RdKafkaConsumer,
+  settings: ConnectionSettings,
+  timeoutMs: number,
+  diagnostics: ConnectionDiagnostics,
+): Promise<Metadata> {
+  const deadline = Date.now() + timeoutMs;
+  const refused = diagnostics.whenRefused();
+  refused.catch(() => {});
+  for (;;) {
+    const attempt = connectOnce(client, settings, Math.max(1000, Math.min(3000, deadline - Date.now())));
+    attempt.catch(() => {});
+    try {
+      return await Promise.race([attempt, refused]);
+    } catch (error) {
+      if (error instanceof SpillwayError) {
+        // Let the attempt in flight end before the caller closes the client.
+        await attempt.catch(() => {});
+        throw error;
       }
+      if (Date.now() >= deadline) throw unreachable(settings.bootstrapServers, timeoutMs, diagnostics, error);
     }
-    chunk.push(message);
   }
-  if (chunk.length > 0) chunks.push(chunk);
-  return chunks;
 }
 
-class PlatformaticRecordWriter implements RecordWriter {
-  readonly #settings: ProducerSettings;
-  readonly #producer: Producer<Buffer, Buffer, Buffer, Buffer>;
-  #connected = false;
+async function metadataOf(client: RdKafkaProducer | RdKafkaConsumer, topic: string, timeoutMs: number): Promise<Metadata> {
+  return new Promise<Metadata>((resolve, reject) => {
+    client.getMetadata({ topic, timeout: timeoutMs }, (error, metadata) => (error ? reject(new Error(error.message, { cause: error })) : resolve(metadata)));
+  });
+}
 
-  constructor(settings: ProducerSettings) {
-    this.#settings = settings;
-    this.#producer = new Producer({
-      ...connectionOptions(settings),
-      idempotent: settings.idempotent,
-      acks: settings.acks,
-      retries: settings.retries,
-      retryDelay: settings.retryBackoffMs,
-      metadataMaxAge: settings.metadataMaxAgeMs,
-      maxInflights: settings.maxInFlight,
-      ...(settings.compression === 'none' ? {} : { compression: settings.compression }),
-      ...(settings.transactionalId === undefined ? {} : { transactionalId: settings.transactionalId }),
-    });
-  }
-
-  async #ensureConnected(): Promise<void> {
-    if (this.#connected) return;
-    // Fail fast with the addresses tried when nothing answers, instead of retrying forever.
-    await withDeadline(
-      this.#producer.metadata({ topics: [] }),
-      this.#settings.deliveryTimeoutMs,
-      this.#settings.bootstrapServers,
-    ).catch((error: unknown) => {
-      throw error instanceof SpillwayError
-        ? error
-        : unreachable(this.#settings.bootstrapServers, this.#settings.deliveryTimeoutMs, error);
-    });
-    this.#connected = true;
-  }
-
-  async describeTopic(topic: string): Promise<TopicDescription> {
-    await this.#ensureConnected();
-    const metadata = await this.#producer.metadata({ topics: [topic], autocreateTopics: true, forceUpdate: true });
-    const described = metadata.topics.get(topic);
-    if (described === undefined) {
+/** Partition count of a topic; waits while a just-created topic has no partitions yet. */
+async function partitionCount(client: RdKafkaProducer | RdKafkaConsumer, topic: string, timeoutMs: number): Promise<number> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const metadata = await metadataOf(client, topic, timeoutMs).catch(() => undefined);
+    const partitions = metadata?.topics.find((entry) => entry.name === topic)?.partitions.length ?? 0;
+    if (partitions > 0) return partitions;
+    if (Date.now() > deadline) {
       throw new SpillwayError(
         ErrorCode.DeliveryFailed,
         `topic "${topic}" does not exist and the broker did not create it; create it first (auto.create.topics.enable is off)`,
       );
     }
-    return { name: topic, partitions: described.partitionsCount };
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+export interface ClusterDescription {
+  readonly brokers: readonly string[];
+}
+
+/** Asks the cluster for its metadata; fails within `timeoutMs` naming the addresses tried. */
+export async function describeCluster(bootstrapServers: readonly string[], timeoutMs: number): Promise<ClusterDescription> {
+  const settings: ConnectionSettings = {
+    bootstrapServers,
+    clientConfig: { 'bootstrap.servers': bootstrapServers.join(','), 'client.id': 'spillway-probe', 'socket.connection.setup.timeout.ms': Math.max(1000, timeoutMs) },
+    requestTimeoutMs: timeoutMs,
+  };
+  const diagnostics = new ConnectionDiagnostics(undefined, settings.clientConfig);
+  const producer = new Producer(clientConfig(settings));
+  watch(producer, diagnostics);
+  const metadata = await connectClient(producer, settings, timeoutMs, diagnostics);
+  await new Promise<void>((resolve) => producer.disconnect(() => resolve()));
+  return { brokers: metadata.brokers.map((broker) => `${broker.host}:${broker.port}`) };
+}
+
+// ---------------------------------------------------------------------------------------------
+// The writer.
+
+function headersOf(record: KafkaRecord): MessageHeader[] | undefined {
+  if (record.headers === undefined || record.headers.length === 0) return undefined;
+  return record.headers.map((header) => ({ [header.key]: header.value }));
+}
+
+const FENCED_CODES = new Set<number>([ERR.ERR__FENCED, ERR.ERR_PRODUCER_FENCED, ERR.ERR_INVALID_PRODUCER_EPOCH]);
+
+class LibrdkafkaRecordWriter implements TransactionalRecordWriter {
+  readonly #settings: ProducerSettings;
+  readonly #producer: RdKafkaProducer;
+  readonly #diagnostics: ConnectionDiagnostics;
+  readonly #transactions: TransactionStateMachine | undefined;
+  readonly #partitions = new Map<string, number>();
+  #connecting: Promise<void> | undefined;
+  #producing: Promise<void> = Promise.resolve();
+  #failure: SpillwayError | undefined;
+  #closed = false;
+  #closing: Promise<void> | undefined;
+
+  constructor(settings: ProducerSettings, options: WriterOptions) {
+    this.#settings = settings;
+    this.#diagnostics = new ConnectionDiagnostics(options.onWarning, settings.clientConfig);
+    this.#transactions = settings.transactionalId === undefined ? undefined : new TransactionStateMachine(settings.transactionalId);
+    const config = { ...clientConfig(settings), dr_cb: true, 'delivery.report.only.error': true };
+    try {
+      // The binding checks every property here, before anything connects.
+      this.#producer = new Producer(config);
+    } catch (error) {
+      throw refusedConfig(error, settings);
+    }
+    watch(this.#producer, this.#diagnostics);
+    this.#producer.on('delivery-report', (error: LibrdKafkaError | null, report: { topic: string; partition: number }) => {
+      if (error) this.#fail(this.#deliveryError(error, `${report.topic}[${report.partition}]`));
+    });
   }
 
-  async write(records: readonly KafkaRecord[]): Promise<void> {
-    if (records.length === 0) return;
-    await this.#ensureConnected();
-    const now = BigInt(Date.now());
-    const messages = records.map((record) => toMessage(record, now));
-    try {
-      for (const chunk of chunkByTimestampSpan(messages)) {
-        await withDeadline(
-          this.#producer.send({ messages: chunk }),
-          this.#settings.deliveryTimeoutMs,
-          this.#settings.bootstrapServers,
-        );
-      }
-    } catch (error) {
-      if (error instanceof SpillwayError) throw error;
-      throw new SpillwayError(
+  get transactionState(): TransactionState {
+    return this.#transactions?.state ?? TransactionState.Uninitialized;
+  }
+
+  #deliveryError(error: LibrdKafkaError, where: string): SpillwayError {
+    if (error.code === ERR.ERR__MSG_TIMED_OUT) {
+      const tried = this.#diagnostics.summary();
+      if (tried !== undefined) return unreachable(this.#settings.bootstrapServers, this.#settings.deliveryTimeoutMs, this.#diagnostics, error);
+      return new SpillwayError(
         ErrorCode.DeliveryFailed,
-        `Kafka did not accept ${records.length} record(s) for ${[...new Set(records.map((r) => r.topic))].join(', ')}: ` +
-          `${error instanceof Error ? error.message : String(error)}`,
+        `records for ${where} were not acknowledged within delivery.timeout.ms (${this.#settings.deliveryTimeoutMs} ms); the broker is slow or the partition has no leader`,
         { cause: error },
       );
     }
+    if (FENCED_CODES.has(error.code)) return this.#fenced(error);
+    return new SpillwayError(ErrorCode.DeliveryFailed, `Kafka did not accept records for ${where}: ${redact(error.message, this.#settings.clientConfig)}`, { cause: error });
+  }
+
+  #fenced(error: unknown): SpillwayError {
+    this.#transactions?.force(TransactionState.Fenced);
+    return new SpillwayError(
+      ErrorCode.DeliveryFailed,
+      `the writer with transactional.id "${this.#settings.transactionalId ?? ''}" was fenced: another writer with the same ` +
+        'transactional.id started after it, so this one can no longer write or commit. Stop this writer; the newer one carries on.',
+      { cause: error },
+    );
+  }
+
+  #fail(error: SpillwayError): void {
+    this.#failure ??= error;
+  }
+
+  #check(operation: string): void {
+    if (this.#closed) throw new SpillwayError(ErrorCode.InvalidState, `cannot ${operation}: the writer is closed`);
+    if (this.#failure !== undefined) throw this.#failure;
+  }
+
+  async #connect(): Promise<void> {
+    this.#connecting ??= connectClient(this.#producer, this.#settings, this.#settings.deliveryTimeoutMs, this.#diagnostics).then(() => {
+      // Errors-only delivery reports and token refreshes are served by polling.
+      this.#producer.setPollInterval(50);
+    });
+    await this.#connecting;
+  }
+
+  async describeTopic(topic: string): Promise<TopicDescription> {
+    this.#check('describe a topic');
+    await this.#connect();
+    const partitions = await partitionCount(this.#producer, topic, this.#settings.requestTimeoutMs);
+    this.#partitions.set(topic, partitions);
+    return { name: topic, partitions };
+  }
+
+  async write(records: readonly KafkaRecord[]): Promise<void> {
+    this.#check('write');
+    if (this.#transactions !== undefined && this.#transactions.state !== TransactionState.InTransaction) {
+      throw new SpillwayError(
+        ErrorCode.InvalidState,
+        `cannot write with transactional.id "${this.#settings.transactionalId ?? ''}" in state ${this.#transactions.state}; begin a transaction first`,
+      );
+    }
+    if (records.length === 0) return;
+    await this.#connect();
+    // Writes overlap (one is acknowledged while the next is produced), but their records are
+    // handed to librdkafka strictly in call order, so each partition keeps the order given.
+    const produced = this.#producing.then(() => this.#produce(records));
+    this.#producing = produced.catch(() => {});
+    await produced;
+    await this.#flush();
+    this.#check('write');
+  }
+
+  async #produce(records: readonly KafkaRecord[]): Promise<void> {
+    const producer = this.#producer;
+    let blockedSince = 0;
+    for (let i = 0; i < records.length; i++) {
+      const record = records[i] as KafkaRecord;
+      try {
+        producer.produce(
+          record.topic,
+          record.partition,
+          record.value,
+          record.key,
+          record.timestamp === undefined ? undefined : Number(record.timestamp),
+          undefined,
+          headersOf(record),
+        );
+        blockedSince = 0;
+      } catch (error) {
+        if (!isLibrdkafkaError(error) || error.code !== ERR.ERR__QUEUE_FULL) {
+          // The records before it are on their way; the writer has failed.
+          const failure = this.#produceError(error, record);
+          this.#fail(failure);
+          throw failure;
+        }
+        // The producer's queue is full (queue.buffering.max.messages / .kbytes): wait for room,
+        // as Java's send() blocks, for at most max.block.ms.
+        blockedSince ||= Date.now();
+        if (Date.now() - blockedSince > this.#settings.maxBlockMs) {
+          throw new SpillwayError(
+            ErrorCode.DeliveryFailed,
+            `the producer's queue stayed full for max.block.ms (${this.#settings.maxBlockMs} ms); the broker is not keeping up or unreachable` +
+              `${this.#diagnostics.summary() === undefined ? '' : ` (${this.#diagnostics.summary() ?? ''})`}`,
+          );
+        }
+        await new Promise((resolve) => setImmediate(resolve));
+        this.#check('write');
+        i--;
+      }
+    }
+  }
+
+  #produceError(error: unknown, record: KafkaRecord): SpillwayError {
+    if (isLibrdkafkaError(error) && error.code === ERR.ERR__UNKNOWN_PARTITION) {
+      return new SpillwayError(ErrorCode.DeliveryFailed, `partition ${record.partition} of "${record.topic}" does not exist`, { cause: error });
+    }
+    if (isLibrdkafkaError(error) && error.code === ERR.ERR_MSG_SIZE_TOO_LARGE) {
+      return new SpillwayError(
+        ErrorCode.DeliveryFailed,
+        `a record for ${record.topic}[${record.partition}] is larger than message.max.bytes (${this.#settings.maxMessageBytes}); raise it or write smaller records`,
+        { cause: error },
+      );
+    }
+    if (isLibrdkafkaError(error) && FENCED_CODES.has(error.code)) return this.#fenced(error);
+    return new SpillwayError(ErrorCode.DeliveryFailed, `Kafka refused a record for ${record.topic}[${record.partition}]: ${describe(error)}`, { cause: error });
+  }
+
+  async #flush(): Promise<void> {
+    // A little past delivery.timeout.ms: by then librdkafka has failed what it could not deliver.
+    const timeout = this.#settings.deliveryTimeoutMs + 5_000;
+    await new Promise<void>((resolve, reject) => {
+      this.#producer.flush(timeout, (error) => {
+        if (error) reject(this.#failure ?? unreachable(this.#settings.bootstrapServers, timeout, this.#diagnostics, error));
+        else resolve();
+      });
+    });
+    // Failed delivery reports are served just before flush returns; let them land.
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+
+  // -- transactions -----------------------------------------------------------------------------
+
+  #machine(operation: string): TransactionStateMachine {
+    if (this.#transactions === undefined) {
+      throw new SpillwayError(ErrorCode.InvalidState, `cannot ${operation}: this writer has no transactional.id; set one to use transactions`);
+    }
+    return this.#transactions;
+  }
+
+  #transactionError(error: unknown, operation: string): SpillwayError {
+    if (error instanceof SpillwayError) return error;
+    const machine = this.#transactions;
+    if (isLibrdkafkaError(error)) {
+      if (FENCED_CODES.has(error.code)) return this.#fenced(error);
+      if (error.code === ERR.ERR_INVALID_TRANSACTION_TIMEOUT) {
+        machine?.force(TransactionState.Failed);
+        return new SpillwayError(
+          ErrorCode.InvalidConfig,
+          `transaction.timeout.ms (${this.#settings.transactionTimeoutMs} ms) is larger than the broker's transaction.max.timeout.ms; ` +
+            'lower transaction.timeout.ms, or raise transaction.max.timeout.ms on the brokers',
+          { cause: error },
+        );
+      }
+      if (error.isFatal === true) machine?.force(TransactionState.Failed);
+      else if (error.isTxnRequiresAbort === true) machine?.force(TransactionState.AbortRequired);
+    }
+    return new SpillwayError(
+      ErrorCode.DeliveryFailed,
+      `${operation} of transactional.id "${this.#settings.transactionalId ?? ''}" failed: ${redact(describe(error), this.#settings.clientConfig)}` +
+        (machine?.state === TransactionState.AbortRequired ? '; abort the transaction' : ''),
+      { cause: error },
+    );
+  }
+
+  async #call(operation: string, run: (done: (error: LibrdKafkaError | null | undefined) => void) => void): Promise<void> {
+    await new Promise<void>((resolve, reject) => {
+      run((error) => (error ? reject(this.#transactionError(error, operation)) : resolve()));
+    });
+  }
+
+  async initTransactions(): Promise<void> {
+    const machine = this.#machine('initialize transactions');
+    this.#check('initialize transactions');
+    machine.transition(TransactionState.Initializing, 'initialize transactions');
+    try {
+      await this.#connect();
+      // The coordinator fences any older writer with this id and checks transaction.timeout.ms
+      // against its transaction.max.timeout.ms here, before anything is written.
+      await this.#call('initialization', (done) => this.#producer.initTransactions(this.#settings.deliveryTimeoutMs, done));
+      machine.transition(TransactionState.Ready, 'initialize transactions');
+    } catch (error) {
+      if (machine.state === TransactionState.Initializing) machine.force(TransactionState.Uninitialized);
+      throw error instanceof SpillwayError ? error : this.#transactionError(error, 'initialization');
+    }
+  }
+
+  async beginTransaction(): Promise<void> {
+    const machine = this.#machine('begin a transaction');
+    this.#check('begin a transaction');
+    if (machine.state === TransactionState.Uninitialized) await this.initTransactions();
+    machine.assert(TransactionState.InTransaction, 'begin a transaction');
+    await this.#call('begin', (done) => this.#producer.beginTransaction(done));
+    machine.transition(TransactionState.InTransaction, 'begin a transaction');
+  }
+
+  async commitTransaction(): Promise<void> {
+    const machine = this.#machine('commit');
+    this.#check('commit');
+    machine.transition(TransactionState.Committing, 'commit');
+    try {
+      await this.#call('commit', (done) => this.#producer.commitTransaction(this.#settings.deliveryTimeoutMs, done));
+    } catch (error) {
+      if (machine.state === TransactionState.Committing) machine.force(TransactionState.AbortRequired);
+      throw error;
+    }
+    machine.transition(TransactionState.Ready, 'commit');
+  }
+
+  async abortTransaction(): Promise<void> {
+    const machine = this.#machine('abort');
+    if (this.#closed) throw new SpillwayError(ErrorCode.InvalidState, 'cannot abort: the writer is closed');
+    machine.transition(TransactionState.Aborting, 'abort');
+    try {
+      await this.#call('abort', (done) => this.#producer.abortTransaction(this.#settings.deliveryTimeoutMs, done));
+    } catch (error) {
+      if (machine.state === TransactionState.Aborting) machine.force(TransactionState.Failed);
+      throw error;
+    }
+    // An abort clears a failure of the aborted records; the writer may begin again.
+    this.#failure = undefined;
+    machine.transition(TransactionState.Ready, 'abort');
   }
 
   async close(): Promise<void> {
-    await this.#producer.close(true);
+    this.#closing ??= (async () => {
+      this.#closed = true;
+      this.#transactions?.force(TransactionState.Closed);
+      if (this.#connecting === undefined) return;
+      const connected = await this.#connecting.then(
+        () => true,
+        () => false,
+      );
+      if (!this.#producer.isConnected()) return;
+      this.#producer.setPollInterval(0);
+      await new Promise<void>((resolve) => {
+        // disconnect() flushes what is queued (bounded by its timeout) before closing; after a
+        // failed connect nothing was queued, and the metadata request still in flight is dropped.
+        this.#producer.disconnect(connected ? this.#settings.deliveryTimeoutMs : 100, () => resolve());
+      });
+    })();
+    await this.#closing;
   }
 }
 
 /** A writer backed by a real Kafka producer with the given settings. Nothing connects until used. */
-export function createKafkaWriter(settings: ProducerSettings): RecordWriter {
-  return new PlatformaticRecordWriter(settings);
+export function createKafkaWriter(settings: ProducerSettings, options: WriterOptions = {}): RecordWriter {
+  return new LibrdkafkaRecordWriter(settings, options);
 }
+
+/** A transactional writer: `settings.transactionalId` is required. */
+export function createTransactionalWriter(settings: ProducerSettings, options: WriterOptions = {}): TransactionalRecordWriter {
+  if (settings.transactionalId === undefined) {
+    throw new SpillwayError(ErrorCode.InvalidConfig, 'a transactional writer needs `transactional.id`; set it in the Kafka properties');
+  }
+  return new LibrdkafkaRecordWriter(settings, options);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Admin.
 
 export interface CreateTopicOptions {
   readonly partitions?: number;
   readonly replicationFactor?: number;
   readonly config?: Readonly<Record<string, string>>;
+  /** How long the cluster may take to answer (default 30 s). */
+  readonly timeoutMs?: number;
+  /** Told of each broker address that cannot be reached, and why, while the request is retried. */
+  readonly onWarning?: (warning: string) => void;
 }
 
 /** Creates a topic (for tests, the demo and benchmarks); an existing topic is left as it is. */
-export async function createTopic(
-  bootstrapServers: readonly string[],
-  topic: string,
-  options: CreateTopicOptions = {},
-): Promise<void> {
-  const admin = new Admin({ clientId: 'spillway-admin', bootstrapBrokers: [...bootstrapServers] });
+export async function createTopic(bootstrapServers: readonly string[], topic: string, options: CreateTopicOptions = {}): Promise<void> {
+  const config = { 'bootstrap.servers': bootstrapServers.join(','), 'client.id': 'spillway-admin' };
+  const diagnostics = new ConnectionDiagnostics(options.onWarning, config);
+  const admin = AdminClient.create(config, { 'event.log': (event: { message?: string }) => diagnostics.observe(String(event.message ?? '')) });
+  const timeoutMs = options.timeoutMs ?? 30_000;
   try {
-    await admin.createTopics({
-      topics: [topic],
-      partitions: options.partitions ?? 1,
-      replicas: options.replicationFactor ?? 1,
-      configs: Object.entries(options.config ?? {}).map(([name, value]) => ({ name, value })),
+    await new Promise<void>((resolve, reject) => {
+      admin.createTopic(
+        {
+          topic,
+          num_partitions: options.partitions ?? 1,
+          replication_factor: options.replicationFactor ?? 1,
+          ...(options.config === undefined ? {} : { config: { ...options.config } }),
+        },
+        timeoutMs,
+        (error) => {
+          if (!error || error.code === ERR.ERR_TOPIC_ALREADY_EXISTS) resolve();
+          else if (error.code === ERR.ERR__TIMED_OUT || error.code === ERR.ERR__TRANSPORT) reject(unreachable(bootstrapServers, timeoutMs, diagnostics, error));
+          else reject(new SpillwayError(ErrorCode.DeliveryFailed, `creating topic "${topic}" failed: ${error.message}`, { cause: error }));
+        },
+      );
     });
-  } catch (error) {
-    if (!(error instanceof Error) || !/already exists/i.test(JSON.stringify(error, Object.getOwnPropertyNames(error)))) {
-      throw error;
-    }
   } finally {
-    await admin.close();
+    admin.disconnect();
   }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Reading.
 
 export interface ReadRecord {
   readonly topic: string;
@@ -297,69 +619,60 @@ export interface ReadTopicOptions {
   readonly readCommitted?: boolean;
 }
 
-function toReadRecord(message: {
-  topic: string;
-  partition: number;
-  offset: bigint;
-  key?: Buffer | null;
-  value?: Buffer | null;
-  headerEntries: [Buffer, Buffer][];
-  timestamp: bigint;
-}): ReadRecord {
+function toReadRecord(message: Message): ReadRecord {
+  const headers: [string, Buffer][] = [];
+  for (const header of message.headers ?? []) {
+    for (const [key, value] of Object.entries(header)) headers.push([key, Buffer.isBuffer(value) ? value : Buffer.from(value)]);
+  }
+  const key = message.key;
   return {
     topic: message.topic,
     partition: message.partition,
-    offset: message.offset,
-    key: message.key ?? null,
+    offset: BigInt(message.offset),
+    key: key === undefined || key === null ? null : Buffer.isBuffer(key) ? key : Buffer.from(key),
     value: message.value ?? null,
-    headers: message.headerEntries.map(([key, value]) => [key.toString('utf8'), value]),
-    timestamp: message.timestamp,
+    headers,
+    timestamp: BigInt(message.timestamp ?? 0),
   };
 }
 
 /** Reads a topic from its beginning; used by the demo, the tests and Kafka-to-Kafka pipelines. */
-export async function readTopic(
-  bootstrapServers: readonly string[],
-  topic: string,
-  options: ReadTopicOptions,
-): Promise<ReadRecord[]> {
-  const consumer = new Consumer<Buffer, Buffer, Buffer, Buffer>({
-    clientId: 'spillway-reader',
-    groupId: `spillway-reader-${randomUUID()}`,
-    bootstrapBrokers: [...bootstrapServers],
-    autocommit: false,
-    maxWaitTime: 200,
-    isolationLevel:
-      options.readCommitted === false ? FetchIsolationLevels.READ_UNCOMMITTED : FetchIsolationLevels.READ_COMMITTED,
-  });
+export async function readTopic(bootstrapServers: readonly string[], topic: string, options: ReadTopicOptions): Promise<ReadRecord[]> {
   const records: ReadRecord[] = [];
+  const follower = followTopic({
+    connection: {
+      bootstrapServers,
+      clientConfig: { 'bootstrap.servers': bootstrapServers.join(','), 'client.id': 'spillway-reader' },
+      requestTimeoutMs: options.timeoutMs,
+      readCommitted: options.readCommitted ?? true,
+      maxPollRecords: 500,
+    },
+    topic,
+    startFrom: 'earliest',
+    timeoutMs: options.timeoutMs,
+    onRecords: (batch) => {
+      for (const record of batch) if (records.length < options.maxRecords) records.push(record);
+      if (records.length >= options.maxRecords) void follower.close();
+    },
+  });
+  const timer = setTimeout(() => void follower.close(), options.timeoutMs);
   try {
-    const stream = await consumer.consume({ topics: [topic], mode: MessagesStreamModes.EARLIEST });
-    const timer = setTimeout(() => void stream.close(), options.timeoutMs);
-    try {
-      for await (const message of stream) {
-        records.push(toReadRecord(message));
-        if (records.length >= options.maxRecords) break;
-      }
-    } finally {
-      clearTimeout(timer);
-      await stream.close().catch(() => {});
-    }
+    await follower.done;
   } finally {
-    await consumer.close(true).catch(() => {});
+    clearTimeout(timer);
   }
   return records;
 }
 
 export interface FollowTopicOptions {
-  readonly connection: ConnectionSettings;
+  readonly connection: ConsumerSettings;
   readonly topic: string;
   /** `earliest`: every record the topic holds, then new ones; `latest`: only records written after `ready`. */
   readonly startFrom: 'earliest' | 'latest';
-  /** Only committed transactional records (default true). */
-  readonly readCommitted?: boolean;
   /** How long joining and positioning may take before the follower fails (default 30 s). */
   readonly timeoutMs?: number;
+  /** Told of connection problems while the follower retries. */
+  readonly onWarning?: (warning: string) => void;
   /**
    * Receives the records as they arrive, in offset order within each partition, a fetch at a
    * time. If it throws, following stops and `done` rejects with that error.
@@ -379,28 +692,44 @@ export interface TopicFollower {
   close(): Promise<void>;
 }
 
+async function watermarks(consumer: RdKafkaConsumer, topic: string, partition: number, timeoutMs: number): Promise<number> {
+  return new Promise<number>((resolve, reject) => {
+    consumer.queryWatermarkOffsets(topic, partition, timeoutMs, (error, offsets) => (error ? reject(new Error(`reading the end offset of ${topic}[${partition}] failed: ${error.message}`, { cause: error })) : resolve(offsets.highOffset)));
+  });
+}
+
 /**
- * Follows a topic: reads it from the beginning or the end and keeps delivering new records until
- * closed. Each follower is a consumer in a group of its own, so it sees every partition and
- * commits nothing. Records are bytes; what they mean is for the caller to decide.
+ * Follows a topic: reads every partition from the beginning or the end and keeps delivering new
+ * records until closed. The consumer is assigned the partitions itself (no group join, nothing
+ * committed). Records are bytes; what they mean is for the caller to decide.
  */
 export function followTopic(options: FollowTopicOptions): TopicFollower {
-  const servers = options.connection.bootstrapServers;
+  const settings = options.connection;
   const timeoutMs = options.timeoutMs ?? 30_000;
-  const consumer = new Consumer<Buffer, Buffer, Buffer, Buffer>({
-    ...connectionOptions(options.connection),
-    groupId: `spillway-follow-${randomUUID()}`,
-    autocommit: false,
-    maxWaitTime: 200,
-    isolationLevel:
-      options.readCommitted === false ? FetchIsolationLevels.READ_UNCOMMITTED : FetchIsolationLevels.READ_COMMITTED,
-  });
-  type Stream = Awaited<ReturnType<typeof consumer.consume>>;
-  let stream: Stream | undefined;
-  let pending: ReadRecord[] = [];
-  let flushScheduled = false;
+  const diagnostics = new ConnectionDiagnostics(options.onWarning, settings.clientConfig);
+  const config = {
+    ...clientConfig(settings),
+    // Assignment without a group join; the id only names the client to the brokers.
+    'group.id': `spillway-follow-${randomUUID()}`,
+    'enable.auto.commit': false,
+    'enable.auto.offset.store': false,
+    'isolation.level': settings.readCommitted ? 'read_committed' : 'read_uncommitted',
+  };
+  let consumer: RdKafkaConsumer;
+  try {
+    consumer = new KafkaConsumer(config, {});
+  } catch (error) {
+    throw refusedConfig(error, settings);
+  }
+  watch(consumer, diagnostics);
+  consumer.setDefaultConsumeTimeout(200);
+  // Wait for the first record only, then take what is ready: by default the binding waits up to
+  // the timeout for every record, so a topic written to steadily would never hand a batch over.
+  (consumer as unknown as { setDefaultIsTimeoutOnlyForFirstMessage(only: boolean): void }).setDefaultIsTimeoutOnlyForFirstMessage(true);
+
   let stopped = false;
   let paused = false;
+  let looping = false;
   let closing: Promise<void> | undefined;
   let resolveDone!: () => void;
   let rejectDone!: (error: unknown) => void;
@@ -411,63 +740,70 @@ export function followTopic(options: FollowTopicOptions): TopicFollower {
   // A failure is reported through `done`; one nobody awaits must not crash the process.
   done.catch(() => {});
 
+  let idle: (() => void) | undefined;
   const shutdown = async (): Promise<void> => {
-    await stream?.close().catch(() => {});
-    await consumer.close(true).catch(() => {});
+    // Wait for a consume() in flight to return before disconnecting.
+    if (looping) await new Promise<void>((resolve) => (idle = resolve));
+    if (consumer.isConnected()) await new Promise<void>((resolve) => consumer.disconnect(() => resolve()));
   };
   const fail = (error: unknown): void => {
     if (stopped) return;
     stopped = true;
-    pending = [];
     const failure =
       error instanceof SpillwayError
         ? error
         : new SpillwayError(
             ErrorCode.Internal,
-            `following topic "${options.topic}" on ${servers.join(', ')} failed: ${error instanceof Error ? error.message : String(error)}`,
+            `following topic "${options.topic}" on ${settings.bootstrapServers.join(', ')} failed: ${describe(error)}`,
             { cause: error },
           );
     closing = shutdown().then(() => rejectDone(failure));
   };
-  const flush = (): void => {
-    flushScheduled = false;
-    if (pending.length === 0 || stopped) return;
-    const batch = pending;
-    pending = [];
-    try {
-      options.onRecords(batch);
-    } catch (error) {
-      fail(error);
-    }
+
+  const loop = (): void => {
+    if (looping || stopped || paused) return;
+    looping = true;
+    consumer.consume(settings.maxPollRecords, (error, messages) => {
+      looping = false;
+      if (stopped) {
+        idle?.();
+        return;
+      }
+      if (error && error.code !== ERR.ERR__PARTITION_EOF && error.code !== ERR.ERR__TIMED_OUT) {
+        fail(error);
+        return;
+      }
+      if (messages.length > 0) {
+        try {
+          options.onRecords(messages.map(toReadRecord));
+        } catch (failure) {
+          fail(failure);
+          return;
+        }
+      }
+      if (stopped) idle?.();
+      else setImmediate(loop);
+    });
   };
 
   const ready = (async () => {
-    const started = await withDeadline(
-      consumer.consume({
-        topics: [options.topic],
-        mode: options.startFrom === 'latest' ? MessagesStreamModes.LATEST : MessagesStreamModes.EARLIEST,
-      }),
-      timeoutMs,
-      servers,
-    );
-    stream = started;
-    // The start offsets are listed after the stream exists; until then `latest` has no position.
-    const positioned = started.offsetsToFetch.size > 0 ? Promise.resolve() : new Promise<void>((resolve) => started.once('offsets', () => resolve()));
-    started.on('data', (message) => {
-      if (stopped) return;
-      pending.push(toReadRecord(message));
-      if (!flushScheduled) {
-        flushScheduled = true;
-        setImmediate(flush);
-      }
-    });
-    started.on('error', (error) => fail(error));
-    if (paused) started.pause();
-    if (stopped) {
-      await started.close().catch(() => {});
-      return;
+    const metadata = await connectClient(consumer, settings, timeoutMs, diagnostics);
+    const described = metadata.topics.find((topic) => topic.name === options.topic);
+    const partitions =
+      described !== undefined && described.partitions.length > 0
+        ? described.partitions.map((partition) => partition.id)
+        : Array.from({ length: await partitionCount(consumer, options.topic, timeoutMs) }, (_v, i) => i);
+    // librdkafka's RD_KAFKA_OFFSET_BEGINNING.
+    const start = options.startFrom === 'latest' ? undefined : -2;
+    const assignments = [];
+    for (const partition of partitions.sort((a, b) => a - b)) {
+      // `latest` starts at the end as it is now, so records written after `ready` are seen.
+      const offset = start ?? (await watermarks(consumer, options.topic, partition, timeoutMs));
+      assignments.push({ topic: options.topic, partition, offset });
     }
-    await withDeadline(positioned, timeoutMs, servers);
+    if (stopped) return;
+    consumer.assign(assignments);
+    loop();
   })();
   ready.catch((error: unknown) => fail(error));
 
@@ -476,17 +812,18 @@ export function followTopic(options: FollowTopicOptions): TopicFollower {
     done,
     pause() {
       paused = true;
-      stream?.pause();
     },
     resume() {
       paused = false;
-      if (!stopped) stream?.resume();
+      loop();
     },
     close() {
       if (closing !== undefined) return closing.then(() => done);
-      flush();
       stopped = true;
-      closing = shutdown().then(() => resolveDone());
+      closing = ready
+        .catch(() => {})
+        .then(shutdown)
+        .then(() => resolveDone());
       return closing.then(() => done);
     },
   };

@@ -9,6 +9,7 @@ export class MemoryWriter implements RecordWriter {
   readonly topics = new Map<string, KafkaRecord[][]>();
   readonly #partitions: number;
   #closed = false;
+  #failure: SpillwayError | undefined;
   /** When set, the next write fails with this error (to test the sink's failure path). */
   failNextWrite: Error | undefined;
 
@@ -16,15 +17,22 @@ export class MemoryWriter implements RecordWriter {
     this.#partitions = options.partitions ?? 1;
   }
 
-  describeTopic(topic: string): Promise<TopicDescription> {
+  #check(operation: string): void {
+    if (this.#closed) throw new SpillwayError(ErrorCode.InvalidState, `cannot ${operation}: the writer is closed`);
+    if (this.#failure !== undefined) throw this.#failure;
+  }
+
+  async describeTopic(topic: string): Promise<TopicDescription> {
+    this.#check('describe a topic');
+    await Promise.resolve();
     if (!this.topics.has(topic)) {
       this.topics.set(topic, Array.from({ length: this.#partitions }, () => []));
     }
-    return Promise.resolve({ name: topic, partitions: this.topics.get(topic)?.length ?? this.#partitions });
+    return { name: topic, partitions: this.topics.get(topic)?.length ?? this.#partitions };
   }
 
   async write(records: readonly KafkaRecord[]): Promise<void> {
-    if (this.#closed) throw new SpillwayError(ErrorCode.InvalidState, 'the writer is closed');
+    this.#check('write');
     const failure = this.failNextWrite;
     if (failure !== undefined) {
       this.failNextWrite = undefined;
@@ -33,7 +41,9 @@ export class MemoryWriter implements RecordWriter {
     for (const record of records) {
       const { partitions } = await this.describeTopic(record.topic);
       if (record.partition < 0 || record.partition >= partitions) {
-        throw new SpillwayError(ErrorCode.DeliveryFailed, `partition ${record.partition} of "${record.topic}" does not exist`);
+        // As with Kafka: the records before it are delivered, and the writer has failed.
+        this.#failure = new SpillwayError(ErrorCode.DeliveryFailed, `partition ${record.partition} of "${record.topic}" does not exist`);
+        throw this.#failure;
       }
       this.topics.get(record.topic)?.[record.partition]?.push(record);
     }

@@ -12,7 +12,10 @@ export const PartitionerName = {
   RoundRobin: 'round-robin',
   /** The partition that has been sent the fewest bytes so far (Flux's least-bytes). */
   LeastBytes: 'least-bytes',
-  /** Writer i → partition i mod n (Flink's FlinkFixedPartitioner). */
+  /**
+   * Writer i → partition i mod n (Flink's FlinkFixedPartitioner). A sink is one writer, index 0,
+   * so every record lands on partition 0, as in Flink at parallelism 1.
+   */
   Fixed: 'fixed',
   /** FNV-1a of the key with kafka-go's (and Sarama's) sign handling: Flux's `hash` balancer. */
   KafkaGoHash: 'kafka-go-hash',

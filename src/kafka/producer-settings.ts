@@ -13,44 +13,61 @@ export const DeliveryGuarantee = {
 export type DeliveryGuarantee = (typeof DeliveryGuarantee)[keyof typeof DeliveryGuarantee];
 
 export type Acks = -1 | 0 | 1;
-export type CompressionType = 'none' | 'gzip' | 'snappy' | 'lz4' | 'zstd';
-export type SecurityProtocol = 'plaintext' | 'ssl' | 'sasl_plaintext' | 'sasl_ssl';
-export type SaslMechanism = 'PLAIN' | 'SCRAM-SHA-256' | 'SCRAM-SHA-512' | 'OAUTHBEARER';
 
-export interface ProducerSettings {
+/** A librdkafka property value as the client takes it. */
+export type ClientConfigValue = string | number | boolean;
+
+/** An OAUTHBEARER token, as a token provider returns it (librdkafka's token refresh callback). */
+export interface OAuthBearerToken {
+  /** The compact-serialized token (a JWT, say). */
+  readonly tokenValue: string;
+  /** When the token expires, in milliseconds since the epoch. */
+  readonly lifetime: number;
+  /** The principal the token is for. */
+  readonly principal: string;
+  /** SASL extensions sent with the token. */
+  readonly extensions?: Readonly<Record<string, string>>;
+}
+
+/** Called with `sasl.oauthbearer.config` whenever a token is needed (at start, then at 80% of its lifetime). */
+export type OAuthBearerTokenProvider = (oauthbearerConfig: string) => Promise<OAuthBearerToken>;
+
+/** What a client needs to reach the cluster: the addresses and the librdkafka configuration. */
+export interface ConnectionSettings {
   readonly bootstrapServers: readonly string[];
-  readonly clientId: string;
+  /** Every librdkafka property, by librdkafka's names, as given or mapped from the Java names. */
+  readonly clientConfig: Readonly<Record<string, ClientConfigValue>>;
+  readonly oauthBearerTokenProvider?: OAuthBearerTokenProvider;
+  /** How long to wait for one broker response. */
+  readonly requestTimeoutMs: number;
+}
+
+export interface ProducerSettings extends ConnectionSettings {
   readonly acks: Acks;
   readonly idempotent: boolean;
-  readonly compression: CompressionType;
-  /** How long the sink waits to fill a batch before sending it. */
+  /** How long the sink waits to fill a batch before sending it (librdkafka lingers too). */
   readonly lingerMs: number;
-  /** Upper bound of a batch in bytes (of keys and values). */
-  readonly batchSize: number;
-  /** Upper bound of a batch in records. */
+  /** Upper bound of a sink batch in records (and of a librdkafka message set). */
   readonly batchNumMessages: number;
   /** Changes a sink queues before it closes its gate and holds back its sources. */
   readonly maxQueuedChanges: number;
   /** Largest record the sink will send; bigger ones go to the error policy. */
   readonly maxMessageBytes: number;
-  readonly requestTimeoutMs: number;
-  /** Total time a write may take, retries included, before it fails. */
+  /** Total time a record may take to be acknowledged, retries included, before it fails. */
   readonly deliveryTimeoutMs: number;
-  readonly retries: number;
-  readonly retryBackoffMs: number;
-  readonly connectTimeoutMs: number;
-  readonly metadataMaxAgeMs: number;
-  readonly maxInFlight: number;
+  /** Longest a write waits for room in the producer's queue before it fails (Java's max.block.ms). */
+  readonly maxBlockMs: number;
   readonly transactionalId?: string;
-  readonly securityProtocol: SecurityProtocol;
-  readonly sasl?: { readonly mechanism: SaslMechanism; readonly username: string; readonly password: string };
-  readonly tls?: {
-    readonly ca?: string;
-    readonly cert?: string;
-    readonly key?: string;
-    readonly keyPassword?: string;
-    readonly rejectUnauthorized: boolean;
-    /** Check the broker's host name against its certificate (ssl.endpoint.identification.algorithm=https). */
-    readonly verifyHostname?: boolean;
-  };
+  /** The transaction timeout the producer asks the coordinator for (transaction.timeout.ms). */
+  readonly transactionTimeoutMs: number;
+}
+
+/** The Kafka-topic source's consumer settings. */
+export interface ConsumerSettings extends ConnectionSettings {
+  /** Only committed transactional records (isolation.level=read_committed, the default). */
+  readonly readCommitted: boolean;
+  /** Where to start when the table does not say (auto.offset.reset). */
+  readonly startFrom?: 'earliest' | 'latest';
+  /** Most records handed over at once (Java's max.poll.records). */
+  readonly maxPollRecords: number;
 }

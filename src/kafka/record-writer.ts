@@ -2,6 +2,8 @@
  * The Kafka layer's one interface. It sees records of bytes, never rows: encoders and the sink
  * decide what the bytes are and which partition they go to; a writer only delivers them.
  */
+import type { TransactionState } from './transaction-state.ts';
+
 export interface KafkaHeader {
   readonly key: string;
   readonly value: Buffer;
@@ -24,14 +26,53 @@ export interface TopicDescription {
   readonly partitions: number;
 }
 
+/** What the layers above give a writer besides its settings. */
+export interface WriterOptions {
+  /**
+   * Told of trouble while the writer keeps retrying, as it happens: each broker address that
+   * cannot be reached and why ("connection refused", "timed out", "TLS handshake failed", …).
+   */
+  readonly onWarning?: (warning: string) => void;
+}
+
+/**
+ * Every writer passes the conformance suite (test/kafka/record-writer-conformance.ts):
+ *   - acks: `write` resolves only once every record is acknowledged (readable by a reader);
+ *   - ordering: records of one partition land in the order given, across writes;
+ *   - errors: a record for a partition that does not exist rejects the write with
+ *     DELIVERY_FAILED (the records before it may be delivered); a failed writer rejects every
+ *     later call with the same cause;
+ *   - close: idempotent; any call after it rejects with INVALID_STATE.
+ */
 export interface RecordWriter {
   /** Partition count of a topic, creating it with the broker's defaults if the broker allows that. */
   describeTopic(topic: string): Promise<TopicDescription>;
   /**
    * Delivers the records, in order per partition. Resolves once the delivery guarantee is met
-   * (acknowledged by the broker for at-least-once; handed to the socket for `none`).
+   * (acknowledged by the broker for at-least-once; handed to the client for `none`).
    */
   write(records: readonly KafkaRecord[]): Promise<void>;
-  /** Closes the connections; later writes fail. */
+  /** Delivers what is queued, then closes the connections; later calls fail with INVALID_STATE. */
   close(): Promise<void>;
+}
+
+/**
+ * A writer with Kafka transactions (one transactional.id). Its state machine is in
+ * transaction-state.ts; a call the current state does not allow fails with INVALID_STATE, and
+ * `write` is allowed only inside a transaction. A newer writer with the same transactional.id
+ * fences this one: its next call fails with DELIVERY_FAILED saying so.
+ */
+export interface TransactionalRecordWriter extends RecordWriter {
+  readonly transactionState: TransactionState;
+  /**
+   * Registers the transactional.id with its coordinator: fences older writers with the same id
+   * and has the broker check transaction.timeout.ms against its transaction.max.timeout.ms.
+   * `beginTransaction` calls it when needed.
+   */
+  initTransactions(): Promise<void>;
+  beginTransaction(): Promise<void>;
+  /** Makes the transaction's records visible to read_committed readers, all or nothing. */
+  commitTransaction(): Promise<void>;
+  /** Discards the transaction's records: read_committed readers never see them. */
+  abortTransaction(): Promise<void>;
 }

@@ -11,11 +11,11 @@ import { type SinkDependencies, type SinkHandle, runSink } from './sink.ts';
 export function openSink(table: Table, spec: unknown, dependencies: Partial<SinkDependencies> = {}): SinkHandle {
   const plan = planSink(table, spec);
   const createWriter = dependencies.createWriter ?? createKafkaWriter;
-  return runSink(plan, createWriter(plan.settings), dependencies);
+  return runSink(plan, createWriter, dependencies);
 }
 
 /** Runs a plan made earlier (by a front door that validated the whole job first) with the Kafka client. */
 export function openPlan(plan: SinkPlan, dependencies: Partial<SinkDependencies> = {}): SinkHandle {
   const createWriter = dependencies.createWriter ?? createKafkaWriter;
-  return runSink(plan, createWriter(plan.settings), dependencies);
+  return runSink(plan, createWriter, dependencies);
 }

@@ -10,7 +10,7 @@
 import { ErrorCode, SpillwayError } from '../errors.ts';
 import type { Encoder } from '../formats/encoder.ts';
 import { createEncoder } from '../formats/key-value-spec.ts';
-import { SUPPORTED_KAFKA_PROPERTIES, nearestName, parseKafkaProperties } from '../kafka/kafka-properties.ts';
+import { isKafkaPropertyName, nearestName, parseKafkaProperties } from '../kafka/kafka-properties.ts';
 import { type Partitioner, createPartitioner } from '../kafka/partitioners.ts';
 import type { ProducerSettings } from '../kafka/producer-settings.ts';
 import { lastByOf } from '../model/live-table.ts';
@@ -53,8 +53,11 @@ function lastByKey(table: Table, keyEncoder: Encoder, sinkName: string): Table {
   return lastByOf(table, keyEncoder.capabilities.columns);
 }
 
+/** A sink runs as one writer; `fixed` maps writer i to partition i mod n (Flink's FlinkFixedPartitioner). */
+const WRITER_INDEX = 0;
+
 function partitionChooser(partitioner: Partitioner): PartitionChooser {
-  return (key, value, partitions) => partitioner.partition(key, value?.length ?? 0, partitions, 0, value);
+  return (key, value, partitions) => partitioner.partition(key, value?.length ?? 0, partitions, WRITER_INDEX, value);
 }
 
 /**
@@ -71,6 +74,14 @@ export function planSink(table: Table, specInput: unknown): SinkPlan {
     );
   }
   const { settings, warnings } = parseKafkaProperties(spec.kafka, { sink: spec.name, guarantee: spec.delivery });
+  if (settings.transactionalId !== undefined) {
+    throw new SpillwayError(
+      ErrorCode.InvalidConfig,
+      `sink "${spec.name}": \`transactional.id\` makes every write transactional, which is exactly-once delivery, not available in this version; ` +
+        'remove it (at-least-once writes with the idempotent producer)',
+      { details: { sink: spec.name, field: 'kafka.transactional.id', hint: 'remove transactional.id' } },
+    );
+  }
   const keyEncoder = createEncoder(spec.key, table.schema, 'key');
   const valueEncoder = createEncoder(spec.value, table.schema, 'value');
   const written = spec.lastByKeyColumns ? lastByKey(table, keyEncoder, spec.name) : table;
@@ -113,10 +124,8 @@ export function planSink(table: Table, specInput: unknown): SinkPlan {
   });
 }
 
-/** True when `name` is a Kafka producer property (or one of its synonyms) Spillway supports. */
-export function isKafkaPropertyName(name: string): boolean {
-  return SUPPORTED_KAFKA_PROPERTIES.some((property) => property.name === name || property.aliases.includes(name));
-}
+/** Whether a name is a Kafka property of librdkafka or the Java client; front doors use it without knowing the Kafka layer. */
+export { isKafkaPropertyName };
 
 /** The candidate closest to `name` by edit distance, for "did you mean" hints; front doors use it without knowing the Kafka layer. */
 export function nearestOption(name: string, candidates: Iterable<string>): string | undefined {

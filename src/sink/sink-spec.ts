@@ -9,6 +9,7 @@ import { keyValueSpecSchema } from '../formats/key-value-spec.ts';
 import { PartitionerName, type PartitionerFunction, isPartitionerModulePath } from '../kafka/partitioners.ts';
 import { parseDuration } from '../model/period.ts';
 import { updateModeNames } from './update-modes.ts';
+import { kafkaPropertyValueSchema } from '../kafka/kafka-properties.ts';
 
 /** Kafka's topic name rule: 1–249 of [a-zA-Z0-9._-], and not "." or "..". */
 const topicSchema = z
@@ -78,7 +79,7 @@ export const sinkSpecSchema = z
     /** Keep only the last row per key before writing (Deephaven's `last_by_key_columns`). */
     lastByKeyColumns: z.boolean().default(false).describe('Keep only the last row per key before writing.'),
     /** Kafka producer properties by their librdkafka / Java names. */
-    kafka: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).describe('Kafka producer properties by their librdkafka / Java names (docs/properties.md).'),
+    kafka: z.record(z.string(), kafkaPropertyValueSchema).describe('Kafka producer properties by their librdkafka / Java names (docs/properties.md).'),
     delivery: z.enum(['none', 'at-least-once', 'exactly-once']).default('at-least-once').describe('The delivery guarantee: at-least-once (idempotent, acks=all) or none (fire and forget); exactly-once is refused in this version.'),
     /**
      * How a record's partition is chosen: a partitioner by name, a function `(key, value,

@@ -18,13 +18,14 @@ import type { Encoder } from '../formats/encoder.ts';
 import type { Change, ChangeBatch, Subscription, Table } from '../model/table.ts';
 import { sourceFailure } from '../model/table.ts';
 import type { ProducerSettings } from '../kafka/producer-settings.ts';
-import type { KafkaRecord, RecordWriter } from '../kafka/record-writer.ts';
+import type { KafkaRecord, RecordWriter, WriterOptions } from '../kafka/record-writer.ts';
 import { EpochClock, type SinkProgress } from './epoch-clock.ts';
 import { type PartitionChooser, type SinkPlan, planSink } from './plan.ts';
 import { QueueGate } from './queue-gate.ts';
 import type { RecordBuilder, RecordDraft } from './record-builder.ts';
 import type { SinkSpec, Trigger } from './sink-spec.ts';
 import type { RecordIntent, UpdateMode, UpdateModeName } from './update-modes.ts';
+
 
 export const SinkState = {
   Created: 'created',
@@ -80,18 +81,25 @@ export interface SinkHandle {
 
 export interface SinkDependencies {
   /** Builds the writer from the validated settings; the Kafka client adapter by default. */
-  readonly createWriter: (settings: ProducerSettings) => RecordWriter;
+  readonly createWriter: WriterFactory;
   /** Told of a failure as it happens (the `done` promise rejects as well). */
   readonly onError?: (error: SpillwayError) => void;
   /** Told at the end of each epoch of a continuous trigger with an epoch (`{ continuous: '5 seconds' }`). */
   readonly onProgress?: (progress: SinkProgress) => void;
+  /** Told of each warning as it happens (it is in the handle's `warnings` as well). */
+  readonly onWarning?: (warning: string) => void;
 }
+
+/** Builds a run's writer from the plan's settings; the sink hears the writer's warnings through `options`. */
+export type WriterFactory = (settings: ProducerSettings, options: WriterOptions) => RecordWriter;
 
 export interface RunOptions {
   /** Told of a failure as it happens (the `done` promise rejects as well). */
   readonly onError?: (error: SpillwayError) => void;
   /** Told at the end of each epoch of a continuous trigger with an epoch (`{ continuous: '5 seconds' }`). */
   readonly onProgress?: (progress: SinkProgress) => void;
+  /** Told of each warning as it happens (it is in the handle's `warnings` as well). */
+  readonly onWarning?: (warning: string) => void;
 }
 
 class Sink implements SinkHandle {
@@ -112,6 +120,8 @@ class Sink implements SinkHandle {
   readonly #writer: RecordWriter;
   readonly #onError: ((error: SpillwayError) => void) | undefined;
   readonly #onProgress: ((progress: SinkProgress) => void) | undefined;
+  readonly #onWarning: ((warning: string) => void) | undefined;
+  readonly #warnings: string[];
   readonly #partitionCounts = new Map<string, number>();
   readonly #gate: QueueGate;
   #releaseGate: (() => void) | undefined;
@@ -130,11 +140,12 @@ class Sink implements SinkHandle {
   #rejectDone!: (error: SpillwayError) => void;
   #failure: SpillwayError | undefined;
 
-  constructor(plan: SinkPlan, writer: RecordWriter, options: RunOptions) {
+  constructor(plan: SinkPlan, writer: RecordWriter | WriterFactory, options: RunOptions) {
     const spec = plan.spec;
     this.name = spec.name;
     this.topic = spec.topic;
-    this.warnings = plan.warnings;
+    this.#warnings = [...plan.warnings];
+    this.warnings = this.#warnings;
     this.#spec = spec;
     this.#trigger = spec.trigger;
     this.#settings = plan.settings;
@@ -146,7 +157,9 @@ class Sink implements SinkHandle {
     this.#builder = plan.builder;
     this.#partitioner = plan.newPartitioner();
     this.#gate = new QueueGate(plan.settings.maxQueuedChanges);
-    this.#writer = writer;
+    // Connection trouble while the writer retries is reported as it happens, not only at the end.
+    this.#writer = typeof writer === 'function' ? writer(plan.settings, { onWarning: (warning) => this.#warn(warning) }) : writer;
+    this.#onWarning = options.onWarning;
     this.#onError = options.onError;
     this.#onProgress = options.onProgress;
     this.done = new Promise<void>((resolve, reject) => {
@@ -181,6 +194,11 @@ class Sink implements SinkHandle {
   }
 
   /** Subscribes at once (so no change is missed), then connects and writes in the background. */
+  #warn(warning: string): void {
+    this.#warnings.push(warning);
+    this.#onWarning?.(warning);
+  }
+
   start(): void {
     this.#transition(SinkState.Starting);
     if (this.#spec.snapshot) {
@@ -502,7 +520,7 @@ class Sink implements SinkHandle {
  * the writer and writes in the background. One plan may run more than once, each run with its
  * own writer.
  */
-export function runSink(plan: SinkPlan, writer: RecordWriter, options: RunOptions = {}): SinkHandle {
+export function runSink(plan: SinkPlan, writer: RecordWriter | WriterFactory, options: RunOptions = {}): SinkHandle {
   const sink = new Sink(plan, writer, options);
   sink.start();
   return sink;
@@ -514,5 +532,5 @@ export function runSink(plan: SinkPlan, writer: RecordWriter, options: RunOption
  */
 export function startSink(table: Table, specInput: unknown, deps: SinkDependencies): SinkHandle {
   const plan = planSink(table, specInput);
-  return runSink(plan, deps.createWriter(plan.settings), deps);
+  return runSink(plan, deps.createWriter, deps);
 }

@@ -29,7 +29,7 @@
  */
 import { z } from 'zod';
 import { ErrorCode, SpillwayError, asSpillwayError, zodIssuesError } from '../errors.ts';
-import { parseKafkaProperties } from '../kafka/kafka-properties.ts';
+import { kafkaPropertyValueSchema, parseConsumerProperties } from '../kafka/kafka-properties.ts';
 import { type ReadRecord, type TopicFollower, followTopic } from '../kafka/kafka-client.ts';
 import { LiveTable } from '../model/live-table.ts';
 import { type KafkaPosition, PositionKind, type SourcePosition } from '../model/position.ts';
@@ -43,7 +43,7 @@ export type RecordDecoder = (value: Buffer, record: ReadRecord) => Readonly<Reco
 export const kafkaTopicTableOptionsSchema = z
   .object({
     /** Kafka client properties by their librdkafka / Java names; `bootstrap.servers` at least. */
-    kafkaConfig: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])),
+    kafkaConfig: z.record(z.string(), kafkaPropertyValueSchema),
     topic: z.string().min(1),
     schema: z.custom<Schema>(
       (value) => typeof value === 'object' && value !== null && Array.isArray((value as { columns?: unknown }).columns),
@@ -53,7 +53,8 @@ export const kafkaTopicTableOptionsSchema = z
     /** Upsert: the columns that identify a row; the schema's primary key when absent. */
     key: z.array(z.string().min(1)).min(1).readonly().optional(),
     decode: z.union([z.literal('json'), z.custom<RecordDecoder>((value) => typeof value === 'function', 'a function')]).default('json'),
-    startFrom: z.enum(['earliest', 'latest']).default('earliest'),
+    /** Where to start: the whole topic (`earliest`, the default unless auto.offset.reset says latest) or only new records. */
+    startFrom: z.enum(['earliest', 'latest']).optional(),
     errorPolicy: z.enum(['fail', 'skip']).default('fail'),
   })
   .strict();
@@ -114,6 +115,8 @@ export class KafkaTopicTable extends LiveTable implements ResumableSource {
   readonly capabilities = { replayable: true, positionKind: PositionKind.Kafka } as const;
   readonly appendOnly: boolean;
   readonly topic: string;
+  /** Property warnings (a producer property has no effect here) and connection trouble while retrying. */
+  readonly warnings: readonly string[];
   /** Resolves once the table follows the topic (with `latest`, records written after this appear). */
   readonly ready: Promise<void>;
   /** Settles when the table stops following: resolves after `close()`, rejects on a failure. */
@@ -154,12 +157,20 @@ export class KafkaTopicTable extends LiveTable implements ResumableSource {
     this.#key = key;
     this.#skipBad = parsed.errorPolicy === 'skip';
     this.#decode = parsed.decode === 'json' ? jsonDecoder(parsed.schema) : parsed.decode;
-    const { settings } = parseKafkaProperties(parsed.kafkaConfig, { sink: `kafkaTopicTable-${parsed.topic}` });
+    const { settings, warnings } = parseConsumerProperties(parsed.kafkaConfig, { source: `kafkaTopicTable() topic "${parsed.topic}"` });
+    if (parsed.startFrom !== undefined && settings.startFrom !== undefined && parsed.startFrom !== settings.startFrom) {
+      throw new SpillwayError(
+        ErrorCode.InvalidConfig,
+        `kafkaTopicTable(): topic "${parsed.topic}": startFrom "${parsed.startFrom}" and auto.offset.reset (${settings.startFrom}) disagree; keep one`,
+      );
+    }
+    this.warnings = warnings;
     this.#follower = followTopic({
       connection: settings,
       topic: parsed.topic,
       // A resume drops what comes before its offsets, so it reads every partition from the start.
-      startFrom: resume === undefined ? parsed.startFrom : 'earliest',
+      startFrom: resume === undefined ? (parsed.startFrom ?? settings.startFrom ?? 'earliest') : 'earliest',
+      onWarning: (warning) => warnings.push(warning),
       // request.timeout.ms bounds joining and positioning, so an unreachable cluster fails instead of hanging.
       timeoutMs: settings.requestTimeoutMs,
       onRecords: (records) => this.#apply(records),

@@ -22,7 +22,7 @@
  */
 import { ErrorCode, SpillwayError, asSpillwayError } from '../errors.ts';
 import { type ReadRecord, type TopicFollower, followTopic } from '../kafka/kafka-client.ts';
-import { parseKafkaProperties } from '../kafka/kafka-properties.ts';
+import { parseConsumerProperties } from '../kafka/kafka-properties.ts';
 import { LiveTable } from '../model/live-table.ts';
 import { type Row, type Schema, defineSchema } from '../model/schema.ts';
 import type { Change } from '../model/table.ts';
@@ -93,7 +93,9 @@ export class SparkKafkaSource extends LiveTable {
     const starting = options.startingOffsets;
     this.#offsets = typeof starting === 'string' ? undefined : starting;
     if (this.#offsets !== undefined) this.#checkOffsets(this.#offsets);
-    const { settings } = parseKafkaProperties(options.kafkaConfig, { sink: this.name });
+    const { settings: consumer } = parseConsumerProperties(options.kafkaConfig, { source: this.name });
+    // Spark's consumer reads uncommitted records unless kafka.isolation.level says otherwise.
+    const settings = { ...consumer, readCommitted: options.readCommitted };
     for (const topic of topics) {
       const perPartition = this.#offsets?.[topic];
       const startFrom =
@@ -103,7 +105,6 @@ export class SparkKafkaSource extends LiveTable {
           connection: settings,
           topic,
           startFrom,
-          readCommitted: options.readCommitted,
           timeoutMs: settings.requestTimeoutMs,
           onRecords: (records) => this.#apply(records),
         }),

@@ -33,3 +33,38 @@ it('writes null and empty keys and values distinctly, with headers and exact tim
   const { stdout } = await run('kcat', ['-b', bootstrapServers(), '-C', '-t', topic, '-p', '1', '-o', 'beginning', '-e', '-q', '-f', '%T\n']);
   assert.deepEqual(stdout.trim().split('\n'), ['1000', '1700000000000', '1600000000000']);
 });
+
+it('hands sasl.oauthbearer.config to the OAUTHBEARER token provider and reports its failure at once, without the token', async () => {
+  const seen: string[] = [];
+  const messages: string[] = [];
+  const connect = async (provider: (config: string) => Promise<{ tokenValue: string; lifetime: number; principal: string }>) => {
+    const properties = {
+      'bootstrap.servers': bootstrapServers(),
+      'security.protocol': 'sasl_plaintext',
+      'sasl.mechanism': 'OAUTHBEARER',
+      'sasl.oauthbearer.config': 'scope=kafka',
+      oauthbearer_token_refresh_cb: provider,
+    };
+    const writer = createKafkaWriter(parseKafkaProperties(properties, { sink: 'oauth' }).settings, { onWarning: (warning) => messages.push(warning) });
+    const started = Date.now();
+    // The test broker has no SASL listener: the handshake is refused, after the token was fetched.
+    await assert.rejects(writer.describeTopic('t'), (error: Error & { code?: string }) => {
+      assert.equal(error.code, 'INVALID_CONFIG');
+      messages.push(error.message);
+      return true;
+    });
+    assert.ok(Date.now() - started < 10_000, 'refused at once, not after delivery.timeout.ms');
+    await writer.close();
+  };
+  await connect((config) => {
+    seen.push(config);
+    return Promise.resolve({ tokenValue: 'eyJhbGciOiJub25lIn0.s3cr3t-claims.', lifetime: Date.now() + 60_000, principal: 'alice' });
+  });
+  await connect((config) => {
+    seen.push(config);
+    return Promise.reject(new Error('the identity provider is down'));
+  });
+  assert.deepEqual(seen, ['scope=kafka', 'scope=kafka']);
+  assert.ok(messages.some((m) => m.includes('authentication failed (SASL authentication error: oauthbearer_token_refresh_cb: the identity provider is down)')), messages.join('\n'));
+  assert.ok(messages.every((m) => !m.includes('s3cr3t')), 'the token never appears');
+});

@@ -98,6 +98,23 @@ describe('sink', () => {
     });
   });
 
+  it('writes every record to partition 0 with the fixed partitioner, as Flink does at parallelism 1', async () => {
+    const writer = new MemoryWriter({ partitions: 4 });
+    const table = newTable(defineSchema({ id: 'int32' }), [{ id: 1 }, { id: 2 }, { id: 3 }, { id: 4 }, { id: 5 }]);
+    const sink = startSink(table, { name: 'fixed', topic: 'f', kafka: { 'bootstrap.servers': 'a:1' }, key: { kind: 'json' }, value: { kind: 'json' }, partitioner: 'fixed' }, { createWriter: () => writer });
+    await sink.done;
+    assert.deepEqual(writer.records('f').map((r) => r.partition), [0, 0, 0, 0, 0]);
+  });
+
+  it('refuses transactional.id, which would make every write transactional (it was accepted and ignored)', () => {
+    const table = inputTable(defineSchema({ id: 'int32' }));
+    assert.throws(() => startSink(table, { name: 'tx', topic: 't', kafka: { 'bootstrap.servers': 'a:1', 'transactional.id': 'tx-1' }, value: { kind: 'json' } }, { createWriter: () => new MemoryWriter() }), {
+      code: ErrorCode.InvalidConfig,
+      message:
+        'sink "tx": `transactional.id` makes every write transactional, which is exactly-once delivery, not available in this version; remove it (at-least-once writes with the idempotent producer)',
+    });
+  });
+
   it('reports every spec problem at once without mutating the input', () => {
     const spec = Object.freeze({ name: 'bad', topic: '', kafka: {}, value: { kind: 'xml' }, delivery: 'maybe', colour: 'red' });
     assert.throws(() => startSink(inputTable(defineSchema({ v: 'int32' })), spec, { createWriter: () => new MemoryWriter() }), (error: unknown) => {
