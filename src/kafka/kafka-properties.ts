@@ -23,7 +23,7 @@ import {
   type OAuthBearerTokenProvider,
   type ProducerSettings,
 } from './producer-settings.ts';
-import { isSecretProperty } from './secret-properties.ts';
+import { isSecretProperty, redactedValue } from './secret-properties.ts';
 
 export type KafkaPropertyValue = string | number | boolean | OAuthBearerTokenProvider;
 
@@ -48,7 +48,7 @@ class ValueProblem extends Error {}
 export { isSecretProperty };
 
 function shown(name: string, raw: unknown): string {
-  return isSecretProperty(name) ? `\`${name}\` (value hidden)` : `\`${name}\` = ${JSON.stringify(raw)}`;
+  return `\`${name}\` = ${redactedValue(name, raw)}`;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -79,7 +79,7 @@ it('reports every problem at once, naming the sink, the property and the fix, ne
         '  - `linger.ms` = -1: expected a number from 0 to 900000',
         '  - `key.serializer` is refused: the key spec serializes keys (simpleSpec, jsonSpec, avroSpec, …); remove it',
         '  - `fancy.thing` is not a Kafka producer property of librdkafka or the Java client (the names are listed in docs/properties.md)',
-        '  - `ssl.key.password` (value hidden): expected a non-empty string',
+        '  - `ssl.key.password` = [redacted]: expected a non-empty string',
         '  - `bootstrap.servers` is required: the brokers to connect to, as host:port[,host:port]',
       ].join('\n'),
     },

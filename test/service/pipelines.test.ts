@@ -4,6 +4,7 @@
  * Feldera insert_delete records that fold to the view, per-connector metrics, errors at their
  * field, Prometheus metrics, and a restart on the same data directory.
  */
+import { MemoryWriter } from '../../src/kafka/memory-writer.ts';
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { createService } from '../../src/service/server.ts';
@@ -101,7 +102,7 @@ describe('REST pipelines', () => {
     assert.equal((await inject({ method: 'DELETE', url: '/v0/connectors/total-sales', headers: t.write })).statusCode, 409);
 
     await t.service.close();
-    const again = createService({ dataDir: t.dataDir, dependencies: { createWriter: () => t.writer }, log: () => {} });
+    const again = createService({ dataDir: t.dataDir, dependencies: { createWriter: () => new MemoryWriter() }, log: () => {} });
     try {
       await again.app.ready();
       const listed = await again.app.inject({ method: 'GET', url: '/v0/pipelines', headers: t.read });

@@ -87,7 +87,7 @@ describe('a custom partitioner function', () => {
     const plan = planSink(newTable(schema, [{ k: 'a', v: 1 }]), { ...base, partitioner: () => 5 });
     await assert.rejects(runSink(plan, new MemoryWriter({ partitions: 3 })).done, {
       code: ErrorCode.InvalidValue,
-      message: 'sink "p": the custom partitioner returned 5, which is not a partition of the topic (0..2); return an integer in that range',
+      message: 'sink "p": the partitioner function returned 5, which is not a partition of a topic with 3 partition(s); return an integer from 0 to 2 (partitions − 1)',
     });
   });
 
@@ -98,11 +98,11 @@ describe('a custom partitioner function', () => {
         throw new Error('no luck');
       },
     });
-    await assert.rejects(runSink(plan, new MemoryWriter()).done, { code: ErrorCode.InvalidValue, message: 'sink "p": the custom partitioner threw: no luck' });
+    await assert.rejects(runSink(plan, new MemoryWriter()).done, { code: ErrorCode.InvalidValue, message: 'sink "p": the partitioner function threw: no luck' });
   });
 
   it('is refused when it is neither a name nor a function', () => {
-    assert.throws(() => planSink(newTable(schema, []), { ...base, partitioner: 42 }), /partitioner: a partitioner is one of hash, round-robin, least-bytes, fixed, kafka-go-hash, or a function/);
+    assert.throws(() => planSink(newTable(schema, []), { ...base, partitioner: 42 }), /partitioner: a partitioner cannot be number; use one of hash, round-robin, least-bytes, fixed, kafka-go-hash, a function/);
   });
 });
 

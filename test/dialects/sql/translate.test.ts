@@ -126,7 +126,7 @@ describe("SQL: today's Flink keys", () => {
     await refuses(`CREATE TABLE s (a STRING) WITH ('connector' = 'kafka', 'topic' = 't', ${BOOT}, 'format' = 'json', 'sink.delivery-guarantee' = 'exactly-once'); ${tail}`, /^job\.sql:1:1: table "s": sink "s": delivery "exactly-once" is not available in this version/);
     await refuses(`CREATE TABLE s (a STRING) WITH ('connector' = 'upsert-kafka', 'topic' = 't', ${BOOT}, 'key.format' = 'json', 'value.format' = 'json'); ${tail}`, /an upsert-kafka table needs a primary key/);
     await refuses(`CREATE TABLE s (a STRING) WITH ('connector' = 'kafka', 'topic' = 't', ${BOOT}, 'format' = 'json', 'scan.startup.mode' = 'latest-offset'); ${tail}`, /the option 'scan\.startup\.mode' has no effect when the table is written/);
-    await refuses(`CREATE TABLE s (a STRING) WITH ('connector' = 'kafka', 'topic' = 't', ${BOOT}, 'format' = 'json', 'properties.colour' = 'red'); ${tail}`, /`colour` is not a supported Kafka producer property/);
+    await refuses(`CREATE TABLE s (a STRING) WITH ('connector' = 'kafka', 'topic' = 't', ${BOOT}, 'format' = 'json', 'properties.colour' = 'red'); ${tail}`, /`colour` is not a Kafka producer property of librdkafka or the Java client/);
   });
 
   it('maps Flink types to Spillway types, nullable unless NOT NULL or in the primary key', async () => {
