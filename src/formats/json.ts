@@ -131,6 +131,7 @@ interface Leaf {
   readonly kind: 'leaf';
   readonly key: string;
   readonly column: string;
+  readonly type: Column['type'];
   readonly render: Render;
 }
 interface Branch {
@@ -167,7 +168,7 @@ function buildTree(fields: readonly { column: Column; name: string; render: Rend
         );
       }
       if (isLast) {
-        level.push({ kind: 'leaf', key, column: field.column.name, render: field.render });
+        level.push({ kind: 'leaf', key, column: field.column.name, type: field.column.type, render: field.render });
         seen.set(prefix, `column "${field.column.name}" (written as "${field.name}")`);
       } else if (existing === undefined) {
         const branch: Branch = { kind: 'branch', key, children: [] };
@@ -184,60 +185,98 @@ function buildTree(fields: readonly { column: Column; name: string; render: Rend
 
 type ObjectWriter = (row: Row) => string;
 
+/** A string that JSON.stringify would change beyond quoting it: quotes, backslashes, controls, surrogates. */
+const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
+
 /**
- * With nulls written, the shape of every object is fixed: the text between two values is a
- * constant, so an object is a list of (constant prefix, renderer) pairs and a closing suffix.
+ * The JavaScript expression that renders leaf `index`'s present value `v`. Types whose text is
+ * the value itself are inlined; the rest call the leaf's renderer (`R[index]`), which also keeps
+ * every refusal (a non-finite float64) and its message. A string needing no escapes is quoted
+ * as it is, which is what JSON.stringify would write.
  */
-function fixedShapeWriter(tree: readonly Node[]): ObjectWriter {
-  const steps: { prefix: string; column: string; render: Render }[] = [];
-  let pending = '';
-  const walk = (nodes: readonly Node[]) => {
-    pending += '{';
-    nodes.forEach((node, index) => {
-      pending += `${index === 0 ? '' : ','}${node.key}:`;
-      if (node.kind === 'leaf') {
-        steps.push({ prefix: pending, column: node.column, render: node.render });
-        pending = '';
-      } else {
-        walk(node.children);
-      }
-    });
-    pending += '}';
-  };
-  walk(tree);
-  const suffix = pending;
-  return (row) => {
-    let text = '';
-    for (const step of steps) {
-      const value = row[step.column];
-      text += step.prefix + (value === null || value === undefined ? 'null' : step.render(value));
-    }
-    return text + suffix;
-  };
+function valueExpression(leaf: Leaf, index: number, v: string): string {
+  const render = `R[${index}](${v})`;
+  switch (leaf.type) {
+    case 'boolean':
+      return `(${v} === true ? "true" : "false")`;
+    case 'int32':
+    case 'decimal':
+      return `("" + ${v})`;
+    case 'int64':
+      // A bigint within 2^53 prints the same digits as its number, and a number prints faster.
+      return `(typeof ${v} === "bigint" && ${v} <= 9007199254740991n && ${v} >= -9007199254740991n ? "" + Number(${v}) : "" + ${v})`;
+    case 'float64':
+      return `(Number.isFinite(${v}) ? "" + ${v} : ${render})`;
+    case 'string':
+    case 'date':
+      return `(typeof ${v} === "string" && !E.test(${v}) ? '"' + ${v} + '"' : JSON.stringify(${v}))`;
+    default:
+      return render;
+  }
 }
 
-/** With nulls left out, commas depend on which values are present, so each object is assembled per row. */
-function nullSkippingWriter(tree: readonly Node[]): ObjectWriter {
-  const children = tree.map((node) =>
-    node.kind === 'leaf'
-      ? { key: `${node.key}:`, column: node.column, render: node.render, nested: undefined }
-      : { key: `${node.key}:`, column: '', render: undefined, nested: nullSkippingWriter(node.children) },
-  );
-  return (row) => {
-    let text = '';
-    for (const child of children) {
-      let rendered: string;
-      if (child.nested === undefined) {
-        const value = row[child.column];
-        if (value === null || value === undefined) continue;
-        rendered = child.render(value);
-      } else {
-        rendered = child.nested(row);
-      }
-      text += (text === '' ? '{' : ',') + child.key + rendered;
-    }
-    return text === '' ? '{}' : `${text}}`;
+/**
+ * Compiles an object writer into one function for the schema: the field list, output names and
+ * renderers are fixed, so the generated code reads each column and concatenates constants and
+ * rendered values with no loop, closure call or lookup per field. Only constants made here reach
+ * the code, and each as a JSON string literal (column names included, via JSON.stringify): no
+ * name is ever spliced in raw.
+ */
+function compileWriter(tree: readonly Node[], includeNulls: boolean): ObjectWriter {
+  const renderers: Render[] = [];
+  const lines: string[] = [];
+  const literal = (text: string) => JSON.stringify(text);
+  const leafValue = (leaf: Leaf, v: string) => {
+    renderers.push(leaf.render);
+    return valueExpression(leaf, renderers.length - 1, v);
   };
+  if (includeNulls) {
+    // With nulls written, the shape is fixed: the text between two values is a constant.
+    const parts: string[] = [];
+    let pending = '';
+    const walk = (nodes: readonly Node[]) => {
+      pending += '{';
+      nodes.forEach((node, index) => {
+        pending += `${index === 0 ? '' : ','}${node.key}:`;
+        if (node.kind === 'leaf') {
+          const name = `v${renderers.length}`;
+          lines.push(`let ${name} = row[${literal(node.column)}];`);
+          const expression = leafValue(node, name);
+          parts.push(literal(pending), `(${name} === null || ${name} === undefined ? "null" : ${expression})`);
+          pending = '';
+        } else {
+          walk(node.children);
+        }
+      });
+      pending += '}';
+    };
+    walk(tree);
+    parts.push(literal(pending));
+    lines.push(`return ${parts.join(' + ')};`);
+  } else {
+    // With nulls left out, commas depend on which values are present: each object is built up.
+    let objects = 0;
+    const walk = (nodes: readonly Node[]): string => {
+      const text = `t${objects++}`;
+      lines.push(`let ${text} = "";`);
+      for (const node of nodes) {
+        const key = literal(`${node.key}:`);
+        if (node.kind === 'leaf') {
+          lines.push(`{ const v = row[${literal(node.column)}]; if (v !== null && v !== undefined) ${text} += (${text} === "" ? "{" : ",") + ${key} + ${leafValue(node, 'v')}; }`);
+        } else {
+          const nested = walk(node.children);
+          lines.push(`${text} += (${text} === "" ? "{" : ",") + ${key} + ${nested};`);
+        }
+      }
+      lines.push(`${text} = ${text} === "" ? "{}" : ${text} + "}";`);
+      return text;
+    };
+    lines.push(`return ${walk(tree)};`);
+  }
+  const body = `"use strict";\nreturn function writeObject(row) {\n${lines.join('\n')}\n};`;
+  // eslint-disable-next-line @typescript-eslint/no-implied-eval -- generated from the constants above only
+  const factory = new Function('R', 'E', body) as (renderers: readonly Render[], escape: RegExp) => ObjectWriter;
+  return factory(renderers, NEEDS_ESCAPE);
 }
 
 function chooseColumns(spec: JsonSpec, schema: Schema, usedBy: string): Column[] {
@@ -276,7 +315,7 @@ function compileObjectWriter(spec: JsonSpec, schema: Schema, usedBy: string): { 
   const outputName = (column: Column) => (Object.hasOwn(mapping, column.name) ? (mapping[column.name] as string) : column.name);
   const fields = columns.map((column) => ({ column, name: outputName(column), render: rendererFor(column, timestamps) }));
   const tree = buildTree(fields, spec.nestedDelimiter ?? JSON_DEFAULTS.nestedDelimiter, usedBy);
-  const write = (spec.includeNulls ?? JSON_DEFAULTS.includeNulls) ? fixedShapeWriter(tree) : nullSkippingWriter(tree);
+  const write = compileWriter(tree, spec.includeNulls ?? JSON_DEFAULTS.includeNulls);
   return { columns: columns.map((column) => column.name), write };
 }
 

@@ -147,6 +147,20 @@ describe('json names: mapping and nesting', () => {
   });
 });
 
+  it('reads and writes column names that look like code as plain text (the compiled writer quotes them)', () => {
+    const names = ['"]); throw new Error("spliced"); //', "'\\u2028\u2028`${x}`", 'v0', 'R', 'E'];
+    const declarations: Record<string, ColumnDeclaration> = Object.fromEntries(names.map((name) => [name, { type: 'string', nullable: true }]));
+    const awkward = defineSchema(declarations);
+    const values = Object.fromEntries(names.map((name, index) => [name, index === 1 ? null : `${name}\u0007\ud800`]));
+    const row = normalizeRow(awkward, values, 'row');
+    const expected = (skipNulls: boolean) =>
+      JSON.stringify(Object.fromEntries(Object.entries(values).filter(([, value]) => !skipNulls || value !== null)));
+    for (const includeNulls of [true, false]) {
+      const encoder = createEncoder(keyValueSpecSchema.parse(jsonSpec(undefined, { includeNulls, nestedDelimiter: false })), awkward, 'value');
+      assert.equal(text(encoder.encode(row)), expected(!includeNulls));
+    }
+  });
+
 describe('json envelopes', () => {
   const before = row({ id: 1n, name: 'old' });
   const after = row({ id: 1n, name: 'new' });
