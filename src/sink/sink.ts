@@ -372,8 +372,9 @@ class Sink implements SinkHandle {
 
   #drafts(intents: readonly RecordIntent[]): RecordDraft[] {
     const drafts: RecordDraft[] = [];
+    const build = (intent: RecordIntent) => this.#builder.build(intent, this.#triggers);
     for (const intent of intents) {
-      const draft = this.#encodeOrReject(intent, () => this.#builder.build(intent, this.#triggers));
+      const draft = this.#encodeOrReject(intent, build);
       if (draft !== undefined) drafts.push(draft);
     }
     return drafts;
@@ -394,10 +395,10 @@ class Sink implements SinkHandle {
    * Encodes, applying the error policy to an intent that cannot be written. With `splittable`, an
    * oversized result is returned as undefined without counting it, so the caller can split it.
    */
-  #encodeOrReject(intent: RecordIntent, encode: () => RecordDraft, splittable = false): RecordDraft | undefined {
+  #encodeOrReject(intent: RecordIntent, encode: (intent: RecordIntent) => RecordDraft, splittable = false): RecordDraft | undefined {
     let draft: RecordDraft;
     try {
-      draft = encode();
+      draft = encode(intent);
     } catch (error) {
       this.#reject(intent, asSpillwayError(error, ErrorCode.EncodeFailed));
       return undefined;
@@ -438,14 +439,15 @@ class Sink implements SinkHandle {
           `sink "${this.name}": partition column value ${draft.partition} is not a partition of "${draft.topic}" (0..${partitions - 1})`,
         );
       }
-      records.push({
+      const record: { -readonly [K in keyof KafkaRecord]: KafkaRecord[K] } = {
         topic: draft.topic,
         partition: draft.partition ?? this.#partitioner.partition(draft.partitionKey, draft.value?.length ?? 0, partitions, 0, draft.value),
         key: draft.key,
         value: draft.value,
-        ...(draft.headers === undefined ? {} : { headers: draft.headers }),
-        ...(draft.timestamp === undefined ? {} : { timestamp: draft.timestamp }),
-      });
+      };
+      if (draft.headers !== undefined) record.headers = draft.headers;
+      if (draft.timestamp !== undefined) record.timestamp = draft.timestamp;
+      records.push(record);
       bytes += size;
     }
     if (records.length === 0) return;
