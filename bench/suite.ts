@@ -13,6 +13,8 @@
  *   npm run bench                       scenarios 1-3 at 1,000,000 rows, each run BENCH_REPEAT (2) times
  *   BENCH_QUICK=1 npm run bench         scenario 1 (JSON) at 200,000 rows with every peer, once
  *   BENCH_SCENARIOS=1-json,3-upsert     a subset;  BENCH_ROWS=n  another row count
+ *   BENCH_BEFORE=<checkout>             also runs Spillway from that checkout: spillway/before
+ * Each scenario also runs `sink`: Spillway's sink with a writer that acknowledges at once (no Kafka).
  * Uses the embedded broker unless KAFKA_BOOTSTRAP_SERVERS is set; scenario 2's Avro starts the
  * embedded schema registry unless SCHEMA_REGISTRY_URL is set.
  */
@@ -31,7 +33,7 @@ import { type KeyValueSpecInput, avroSpec, createEncoder, csvSpec, jsonSpec, key
 import { createKafkaWriter, createTopic } from '../src/kafka/kafka-client.ts';
 import { parseKafkaProperties } from '../src/kafka/kafka-properties.ts';
 import { javaKeyPartition } from '../src/kafka/murmur2.ts';
-import type { KafkaRecord } from '../src/kafka/record-writer.ts';
+import type { KafkaRecord, RecordWriter } from '../src/kafka/record-writer.ts';
 import { type Row, defineSchema, normalizeRow } from '../src/model/schema.ts';
 import { fromAsyncIterable } from '../src/model/sources/iterable-table.ts';
 import { sensorRow, sensorSchema } from './sensor-table.ts';
@@ -52,6 +54,12 @@ interface Scenario {
   readonly peers: readonly Peer[];
 }
 type Peer = 'kcat' | 'java' | 'raw';
+/**
+ * Extra subjects: `sink` is Spillway's sink with a writer that acknowledges at once (no Kafka), the
+ * ceiling the transport leaves; `before` is the same Spillway run from another checkout
+ * (BENCH_BEFORE=<dir>, which holds this file too), for before/after figures in one run.
+ */
+type Extra = 'sink' | 'before';
 
 const SCENARIOS: readonly Scenario[] = [
   { name: '1-json', title: 'append, JSON values, string keys', value: 'json', peers: ['kcat', 'java', 'raw'] },
@@ -111,8 +119,9 @@ interface Measured {
 }
 
 /** Spillway end to end: a generated stream (never an array of all rows) through a sink. */
-async function spillwayChild(scenario: Scenario, topic: string, rows: number, bootstrap: string, registry: string | undefined): Promise<Measured> {
+async function spillwayChild(scenario: Scenario, topic: string, rows: number, bootstrap: string, registry: string | undefined, sinkOnly: boolean): Promise<Measured> {
   const kafka = kafkaConfig(scenario, bootstrap, registry);
+  const dependencies = sinkOnly ? { createWriter: () => nullWriter } : {};
   if (scenario.upsert === true) {
     // Puts and deletes in changelog order, a batch at a time, upserted by the primary key.
     function* changes() {
@@ -127,7 +136,7 @@ async function spillwayChild(scenario: Scenario, topic: string, rows: number, bo
       if (batch.length > 0) yield batch;
     }
     const started = performance.now();
-    const sink = produce({ table: fromAsyncIterable(upsertSchema, changes()), kafkaConfig: kafka, topic, keySpec: simpleSpec('key'), valueSpec: valueSpec(scenario), mode: 'upsert', name: 'bench-upsert' });
+    const sink = produce({ table: fromAsyncIterable(upsertSchema, changes()), kafkaConfig: kafka, topic, keySpec: simpleSpec('key'), valueSpec: valueSpec(scenario), mode: 'upsert', name: 'bench-upsert', dependencies });
     await sink.done;
     return { rows, records: sink.metrics.records, bytes: sink.metrics.bytes, seconds: (performance.now() - started) / 1000 };
   }
@@ -139,10 +148,17 @@ async function spillwayChild(scenario: Scenario, topic: string, rows: number, bo
     }
   }
   const started = performance.now();
-  const sink = produce(fromAsyncIterable(sensorSchema, generated()), kafka, topic, simpleSpec('key'), valueSpec(scenario));
+  const sink = produce({ table: fromAsyncIterable(sensorSchema, generated()), kafkaConfig: kafka, topic, keySpec: simpleSpec('key'), valueSpec: valueSpec(scenario), dependencies });
   await sink.done;
   return { rows, records: sink.metrics.records, bytes: sink.metrics.bytes, seconds: (performance.now() - started) / 1000 };
 }
+
+/** A writer that acknowledges every record at once: the sink alone, without Kafka. */
+const nullWriter: RecordWriter = {
+  describeTopic: (name) => Promise.resolve({ name, partitions: PARTITIONS }),
+  write: () => Promise.resolve(),
+  close: () => Promise.resolve(),
+};
 
 /** Spillway's own writer sending the pre-encoded records of the records file, in batches of batch.num.messages. */
 async function rawChild(scenario: Scenario, topic: string, file: string, bootstrap: string): Promise<Measured> {
@@ -232,7 +248,7 @@ async function writeRecordFiles(scenario: Scenario, rows: number, dir: string, r
 }
 
 interface Result {
-  readonly subject: 'spillway' | Peer;
+  readonly subject: 'spillway' | Peer | Extra;
   readonly rowsPerSecond: number;
   readonly megabytesPerSecond: number;
   readonly peakRssMiB: number;
@@ -273,8 +289,11 @@ async function measure(subject: Result['subject'], scenario: Scenario, rows: num
   });
   switch (subject) {
     case 'spillway':
+    case 'sink':
+    case 'before':
     case 'raw': {
-      const args = [self, 'child', subject, scenario.name, topic, String(rows), subject === 'raw' ? files.records : ''];
+      const script = subject === 'before' ? join(process.env.BENCH_BEFORE ?? '', 'bench', 'suite.ts') : self;
+      const args = [script, 'child', subject === 'before' ? 'spillway' : subject, scenario.name, topic, String(rows), subject === 'raw' ? files.records : ''];
       const time = await timed(process.execPath, args, { ...process.env, KAFKA_BOOTSTRAP_SERVERS: bootstrap, ...(registry === undefined ? {} : { SCHEMA_REGISTRY_URL: registry }) });
       return result(JSON.parse(time.stdout.trim().split('\n').at(-1) ?? '{}') as Measured, time);
     }
@@ -327,7 +346,7 @@ async function parent(): Promise<void> {
   try {
     for (const scenario of scenarios) {
       const files = await writeRecordFiles(scenario, rows, dir, registry);
-      const subjects: Result['subject'][] = ['spillway', ...scenario.peers];
+      const subjects: Result['subject'][] = ['spillway', ...scenario.peers, 'sink', ...(process.env.BENCH_BEFORE === undefined ? [] : ['before' as const])];
       const runs = new Map<Result['subject'], Result[]>(subjects.map((subject) => [subject, []]));
       for (let round = 0; round < repeat; round++) {
         // Alternate the order so that a slow spell on a shared machine does not favour one subject.
@@ -347,7 +366,8 @@ async function parent(): Promise<void> {
         console.log(`${subject.padEnd(10)} ${String(Math.round(rate)).padStart(10)} ${mb.toFixed(1).padStart(7)} ${`${Math.round(rss)} MiB`.padStart(9)} ${cpuSeconds.toFixed(1).padStart(6)} ${String(results[0]?.records ?? 0).padStart(9)}   runs: ${all}`);
       }
       const ours = summary.get('spillway') ?? Number.NaN;
-      console.log(scenario.peers.map((peer) => `spillway/${peer} = ${(ours / (summary.get(peer) ?? Number.NaN)).toFixed(2)}x`).join('   '));
+      const compared = subjects.filter((subject) => subject !== 'spillway' && subject !== 'sink');
+      console.log(compared.map((peer) => `spillway/${peer} = ${(ours / (summary.get(peer) ?? Number.NaN)).toFixed(2)}x`).join('   '));
     }
     console.log(`\nnot measured here:\n  ${PENDING.join('\n  ')}`);
   } finally {
@@ -360,7 +380,10 @@ if (process.argv[2] === 'child') {
   const [, , , subject, name, topic, rows, file] = process.argv;
   const scenario = SCENARIOS.find((candidate) => candidate.name === name) as Scenario;
   const bootstrap = process.env.KAFKA_BOOTSTRAP_SERVERS ?? '';
-  const measured = subject === 'raw' ? await rawChild(scenario, topic ?? '', file ?? '', bootstrap) : await spillwayChild(scenario, topic ?? '', Number(rows), bootstrap, process.env.SCHEMA_REGISTRY_URL);
+  const measured =
+    subject === 'raw'
+      ? await rawChild(scenario, topic ?? '', file ?? '', bootstrap)
+      : await spillwayChild(scenario, topic ?? '', Number(rows), bootstrap, process.env.SCHEMA_REGISTRY_URL, subject === 'sink');
   process.stdout.write(`${JSON.stringify(measured)}\n`);
 } else {
   await parent();
