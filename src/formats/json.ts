@@ -132,6 +132,8 @@ interface Leaf {
   readonly key: string;
   readonly column: string;
   readonly type: Column['type'];
+  /** How a timestamp leaf is written. */
+  readonly timestamps: TimestampFormat;
   readonly render: Render;
 }
 interface Branch {
@@ -142,7 +144,7 @@ interface Branch {
 type Node = Leaf | Branch;
 
 /** Turns output names into a tree of objects; fails on a name used twice or both as a field and an object. */
-function buildTree(fields: readonly { column: Column; name: string; render: Render }[], delimiter: string | false, usedBy: string): Node[] {
+function buildTree(fields: readonly { column: Column; name: string; render: Render; timestamps: TimestampFormat }[], delimiter: string | false, usedBy: string): Node[] {
   const root: Node[] = [];
   const seen = new Map<string, string>();
   for (const field of fields) {
@@ -168,7 +170,7 @@ function buildTree(fields: readonly { column: Column; name: string; render: Rend
         );
       }
       if (isLast) {
-        level.push({ kind: 'leaf', key, column: field.column.name, type: field.column.type, render: field.render });
+        level.push({ kind: 'leaf', key, column: field.column.name, type: field.column.type, timestamps: field.timestamps, render: field.render });
         seen.set(prefix, `column "${field.column.name}" (written as "${field.name}")`);
       } else if (existing === undefined) {
         const branch: Branch = { kind: 'branch', key, children: [] };
@@ -184,6 +186,8 @@ function buildTree(fields: readonly { column: Column; name: string; render: Rend
 }
 
 type ObjectWriter = (row: Row) => string;
+/** A row as the value JSON.stringify writes as the row's object. */
+type ValueWriter = (row: Row) => unknown;
 
 /** A string that JSON.stringify would change beyond quoting it: quotes, backslashes, controls, surrogates. */
 // eslint-disable-next-line no-control-regex -- control characters are exactly what JSON escapes
@@ -214,6 +218,74 @@ function valueExpression(leaf: Leaf, index: number, v: string): string {
     default:
       return render;
   }
+}
+
+/** An output name that JSON.stringify would move to the front of an object (an array index). */
+const ARRAY_INDEX = /^(0|[1-9]\d{0,9})$/;
+
+/**
+ * The fastest writer, where it is exact: the generated code builds a plain object in output
+ * order and hands it to JSON.stringify, whose serializer writes flat text in one pass (string
+ * concatenation leaves a rope to flatten). Values are given in forms JSON.stringify writes as the
+ * renderers would: numbers and strings as they are, int64 beyond 2^53 and epoch timestamps as
+ * JSON.rawJSON of their exact digits, bytes and ISO timestamps as their text; a left-out null is
+ * `undefined`, which JSON.stringify skips. Undefined (the concatenating writer is used) when a
+ * name is an array index (JSON.stringify would reorder it) or a decimal is written (its digits
+ * are written as given, which JSON.rawJSON may refuse).
+ */
+function compileStringifyWriter(tree: readonly Node[], includeNulls: boolean): ValueWriter | undefined {
+  const renderers: Render[] = [];
+  const lines: string[] = [];
+  let exact = true;
+  const build = (nodes: readonly Node[]): string => {
+    const fields = nodes.map((node) => {
+      const segment = JSON.parse(node.key) as string;
+      if (ARRAY_INDEX.test(segment) && Number(segment) < 2 ** 32 - 1) exact = false;
+      // `__proto__:` in a literal would set the prototype; as a computed key it is a field.
+      const key = segment === '__proto__' ? `[${node.key}]` : node.key;
+      if (node.kind === 'branch') return `${key}: ${build(node.children)}`;
+      const index = renderers.length;
+      renderers.push(node.render);
+      const v = `v${index}`;
+      lines.push(`const ${v} = row[${JSON.stringify(node.column)}];`);
+      let value: string;
+      switch (node.type) {
+        case 'boolean':
+          value = `${v} === true`;
+          break;
+        case 'int32':
+        case 'string':
+        case 'date':
+        case 'json':
+          value = v;
+          break;
+        case 'int64':
+          value = `(typeof ${v} === "bigint" && ${v} <= 9007199254740991n && ${v} >= -9007199254740991n ? Number(${v}) : JSON.rawJSON("" + ${v}))`;
+          break;
+        case 'float64':
+          value = `(Number.isFinite(${v}) ? ${v} : R[${index}](${v}))`;
+          break;
+        case 'bytes':
+          value = `B(${v})`;
+          break;
+        case 'timestamp':
+          value = node.timestamps === 'iso' ? `T(${v})` : `JSON.rawJSON(R[${index}](${v}))`;
+          break;
+        case 'decimal':
+          exact = false;
+          value = v;
+          break;
+      }
+      return `${key}: (${v} === null || ${v} === undefined ? ${includeNulls ? 'null' : 'undefined'} : ${value})`;
+    });
+    return `{ ${fields.join(', ')} }`;
+  };
+  const object = build(tree);
+  if (!exact) return undefined;
+  const body = `"use strict";\nreturn function objectOf(row) {\n${lines.join('\n')}\nreturn ${object};\n};`;
+  // eslint-disable-next-line @typescript-eslint/no-implied-eval -- generated from the constants above only
+  const factory = new Function('R', 'B', 'T', body) as (renderers: readonly Render[], base64: (bytes: Uint8Array) => string, iso: (nanos: bigint) => string) => ValueWriter;
+  return factory(renderers, (bytes) => Buffer.from(bytes).toString('base64'), formatIsoTimestamp);
 }
 
 /**
@@ -299,7 +371,7 @@ function chooseColumns(spec: JsonSpec, schema: Schema, usedBy: string): Column[]
 }
 
 /** Compiles the object writer for a spec: which columns, under which names, with which renderers. */
-function compileObjectWriter(spec: JsonSpec, schema: Schema, usedBy: string): { columns: string[]; write: ObjectWriter } {
+function compileObjectWriter(spec: JsonSpec, schema: Schema, usedBy: string): { columns: string[]; write: ObjectWriter; toValue: ValueWriter | undefined } {
   const columns = chooseColumns(spec, schema, usedBy);
   const mapping = spec.mapping ?? {};
   const mapped = Object.keys(mapping);
@@ -314,10 +386,33 @@ function compileObjectWriter(spec: JsonSpec, schema: Schema, usedBy: string): { 
   const timestamps = spec.timestamps ?? JSON_DEFAULTS.timestamps;
   // Own keys only: a column named "constructor" must not pick up Object.prototype's.
   const outputName = (column: Column) => (Object.hasOwn(mapping, column.name) ? (mapping[column.name] as string) : column.name);
-  const fields = columns.map((column) => ({ column, name: outputName(column), render: rendererFor(column, timestamps) }));
+  const fields = columns.map((column) => ({ column, name: outputName(column), render: rendererFor(column, timestamps), timestamps }));
   const tree = buildTree(fields, spec.nestedDelimiter ?? JSON_DEFAULTS.nestedDelimiter, usedBy);
-  const write = compileWriter(tree, spec.includeNulls ?? JSON_DEFAULTS.includeNulls);
-  return { columns: columns.map((column) => column.name), write };
+  const includeNulls = spec.includeNulls ?? JSON_DEFAULTS.includeNulls;
+  const toValue = compileStringifyWriter(tree, includeNulls);
+  const write = toValue === undefined ? compileWriter(tree, includeNulls) : (row: Row) => JSON.stringify(toValue(row));
+  return { columns: columns.map((column) => column.name), write, toValue };
+}
+
+/**
+ * Both object writers of a spec, for the test that holds them to the same text: the
+ * JSON.stringify one (undefined where it would not be exact) and the concatenating one.
+ */
+export function jsonObjectWriters(spec: JsonSpec, schema: Schema): { readonly stringify: ObjectWriter | undefined; readonly concatenate: ObjectWriter } {
+  const usedBy = 'jsonSpec';
+  const { write, toValue } = compileObjectWriter(spec, schema, usedBy);
+  if (toValue === undefined) return { stringify: undefined, concatenate: write };
+  const includeNulls = spec.includeNulls ?? JSON_DEFAULTS.includeNulls;
+  const columns = chooseColumns(spec, schema, usedBy);
+  const mapping = spec.mapping ?? {};
+  const timestamps = spec.timestamps ?? JSON_DEFAULTS.timestamps;
+  const fields = columns.map((column) => ({
+    column,
+    name: Object.hasOwn(mapping, column.name) ? (mapping[column.name] as string) : column.name,
+    render: rendererFor(column, timestamps),
+    timestamps,
+  }));
+  return { stringify: write, concatenate: compileWriter(buildTree(fields, spec.nestedDelimiter ?? JSON_DEFAULTS.nestedDelimiter, usedBy), includeNulls) };
 }
 
 const ENVELOPES: Record<JsonUpdateFormat, ChangeEnvelope> = { raw: 'none', insert_delete: 'insert-delete', debezium: 'insert-update-delete' };
@@ -357,6 +452,25 @@ function eventWriter(updateFormat: JsonUpdateFormat, write: ObjectWriter, usedBy
   }
 }
 
+/**
+ * One change as the value of one event, for JSON.stringify: the same envelopes as eventWriter,
+ * built as objects around the row values, so the whole message is serialized in one pass.
+ */
+function eventValueWriter(updateFormat: JsonUpdateFormat, toValue: ValueWriter, text: EventWriter): (change: RowChange) => unknown {
+  switch (updateFormat) {
+    case 'raw':
+      return (change) => (change.op === 'insert' ? toValue(change.row) : text(change));
+    case 'insert_delete':
+      return (change) => (change.op === 'insert' ? { insert: toValue(change.row) } : change.op === 'delete' ? { delete: toValue(change.row) } : text(change));
+    case 'debezium':
+      return (change) => {
+        const before = change.op === 'insert' ? null : change.op === 'delete' ? toValue(change.row) : change.before === undefined ? null : toValue(change.before);
+        const after = change.op === 'delete' ? null : toValue(change.row);
+        return { before, after, op: change.op === 'insert' ? 'c' : change.op === 'update' ? 'u' : 'd', ts_ms: Date.now() };
+      };
+  }
+}
+
 export function jsonEncoder(spec: JsonSpec, schema: Schema, part: 'key' | 'value'): Encoder {
   const usedBy = `jsonSpec for the ${part}`;
   const updateFormat = spec.updateFormat ?? JSON_DEFAULTS.updateFormat;
@@ -373,12 +487,43 @@ export function jsonEncoder(spec: JsonSpec, schema: Schema, part: 'key' | 'value
       `${usedBy} sets updateFormat "debezium" with array: true; a Debezium event is one message, so leave array out (or use updateFormat "insert_delete" for arrays)`,
     );
   }
-  const { columns, write } = compileObjectWriter(spec, schema, usedBy);
+  const { columns, write, toValue } = compileObjectWriter(spec, schema, usedBy);
   const envelope = ENVELOPES[updateFormat];
   const event = eventWriter(updateFormat, write, usedBy);
+  const capabilities = { ignored: false, columns, envelope, arrays: array };
+  const refuseHalfUpdate = (): never => {
+    throw new SpillwayError(ErrorCode.EncodeFailed, `${usedBy} got an update without the row before it, so it cannot write the delete of the old row; pass \`before\``);
+  };
+  if (toValue !== undefined) {
+    // Everything as values for one JSON.stringify per message. The text writer (`event`) is
+    // only reached to refuse a change the envelope cannot express, with its message.
+    const eventValue = eventValueWriter(updateFormat, toValue, event);
+    const encoder: Encoder = {
+      format: 'json',
+      capabilities,
+      encode: updateFormat === 'raw' ? (row) => Buffer.from(JSON.stringify(toValue(row)), 'utf8') : (row) => Buffer.from(JSON.stringify(eventValue({ op: 'insert', row })), 'utf8'),
+    };
+    if (envelope !== 'none') encoder.encodeChange = (change) => Buffer.from(JSON.stringify(eventValue(change)), 'utf8');
+    if (array) {
+      encoder.encodeChanges = (changes) => {
+        const events: unknown[] = [];
+        for (const change of changes) {
+          if (change.op === 'update' && updateFormat === 'insert_delete') {
+            // In an array an update becomes its two events, in the order a reader replays them.
+            if (change.before === undefined) refuseHalfUpdate();
+            events.push({ delete: toValue(change.before as Row) }, { insert: toValue(change.row) });
+          } else {
+            events.push(eventValue(change));
+          }
+        }
+        return Buffer.from(JSON.stringify(events), 'utf8');
+      };
+    }
+    return encoder;
+  }
   const encoder: Encoder = {
     format: 'json',
-    capabilities: { ignored: false, columns, envelope, arrays: array },
+    capabilities,
     // A row on its own is an insert: in the raw format that is the row itself.
     encode: updateFormat === 'raw' ? (row) => Buffer.from(write(row), 'utf8') : (row) => Buffer.from(event({ op: 'insert', row }), 'utf8'),
   };
@@ -389,10 +534,8 @@ export function jsonEncoder(spec: JsonSpec, schema: Schema, part: 'key' | 'value
       for (const change of changes) {
         if (change.op === 'update' && updateFormat === 'insert_delete') {
           // In an array an update becomes its two events, in the order a reader replays them.
-          if (change.before === undefined) {
-            throw new SpillwayError(ErrorCode.EncodeFailed, `${usedBy} got an update without the row before it, so it cannot write the delete of the old row; pass \`before\``);
-          }
-          text += `${text === '' ? '' : ','}{"delete":${write(change.before)}},{"insert":${write(change.row)}}`;
+          if (change.before === undefined) refuseHalfUpdate();
+          text += `${text === '' ? '' : ','}{"delete":${write(change.before as Row)}},{"insert":${write(change.row)}}`;
         } else {
           text += (text === '' ? '' : ',') + event(change);
         }
