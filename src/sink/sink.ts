@@ -328,8 +328,11 @@ class Sink implements SinkHandle {
     const end = Math.min(this.#queue.length, this.#queueHead + limit);
     const taken = this.#queue.slice(this.#queueHead, end);
     this.#queueHead = end;
-    // Drop the consumed prefix now and then, so the queue does not hold written changes.
-    if (this.#queueHead > 65_536 && this.#queueHead * 2 > this.#queue.length) {
+    // Drop the consumed prefix once all is taken, or now and then, so the queue does not hold written changes.
+    if (this.#queueHead === this.#queue.length) {
+      this.#queue = [];
+      this.#queueHead = 0;
+    } else if (this.#queueHead > 65_536 && this.#queueHead * 2 > this.#queue.length) {
       this.#queue = this.#queue.slice(this.#queueHead);
       this.#queueHead = 0;
     }
