@@ -23,8 +23,11 @@
  * Feldera's own encoder may pack several newline-ended events into one Kafka message, but one
  * event per record is what keyed consumers and compaction need, and a record needs no separator.
  *
- * The writer is compiled per schema: output paths, field prefixes and per-type renderers are
- * fixed up front; a row only runs the renderers.
+ * The writer is compiled per schema into generated code (column names only ever as JSON string
+ * literals): where JSON.stringify writes exactly what the renderers would, a function builds the
+ * row's object in output order and JSON.stringify writes it, envelope and all, in one pass;
+ * otherwise (decimals, names that are array indexes) a function concatenates constant field text
+ * and rendered values. A property test holds the two to the same text.
  */
 import { ErrorCode, SpillwayError } from '../errors.ts';
 import { type Column, type Row, type Schema, columnNames, formatIsoTimestamp, requireColumns } from '../model/schema.ts';
