@@ -198,7 +198,7 @@ export class RecordBuilder {
       value = this.#valueEncoder.encode(row);
       changeOp = intent.change.op;
     }
-    const key = this.#keyEncoder.encode(row);
+    const key = intent.type !== 'change' && intent.key !== undefined ? intent.key : this.#keyEncoder.encode(row);
     const rowIdentity = key === null && this.#partitionKeylessByRow ? Buffer.from(String(intent.id), 'utf8') : null;
     return this.#draft(row, key, value, changeOp, trigger, rowIdentity);
   }
