@@ -1,6 +1,6 @@
 /**
  * Encoders alone, no broker: rows/s per format over the 6-column table of
- * bench/produce-end-to-end.ts, each beside a peer measured in the same run where one exists —
+ * bench/sensor-table.ts (the suite's scenario 1), each beside a peer measured in the same run where one exists —
  * JSON against `JSON.stringify` of the same rows as plain objects, CSV against csv-stringify,
  * protobuf against @bufbuild/protobuf.
  * Prints rows/s, MB/s of output, the ratio to the peer, and the process's peak RSS.

@@ -23,8 +23,11 @@
  * Feldera's own encoder may pack several newline-ended events into one Kafka message, but one
  * event per record is what keyed consumers and compaction need, and a record needs no separator.
  *
- * The writer is compiled per schema: output paths, field prefixes and per-type renderers are
- * fixed up front; a row only runs the renderers.
+ * The writer is compiled per schema into generated code (column names only ever as JSON string
+ * literals): where JSON.stringify writes exactly what the renderers would, a function builds the
+ * row's object in output order and JSON.stringify writes it, envelope and all, in one pass;
+ * otherwise (decimals, names that are array indexes) a function concatenates constant field text
+ * and rendered values. A property test holds the two to the same text.
  */
 import { ErrorCode, SpillwayError } from '../errors.ts';
 import { type Column, type Row, type Schema, columnNames, formatIsoTimestamp, requireColumns } from '../model/schema.ts';
@@ -131,6 +134,9 @@ interface Leaf {
   readonly kind: 'leaf';
   readonly key: string;
   readonly column: string;
+  readonly type: Column['type'];
+  /** How a timestamp leaf is written. */
+  readonly timestamps: TimestampFormat;
   readonly render: Render;
 }
 interface Branch {
@@ -141,7 +147,7 @@ interface Branch {
 type Node = Leaf | Branch;
 
 /** Turns output names into a tree of objects; fails on a name used twice or both as a field and an object. */
-function buildTree(fields: readonly { column: Column; name: string; render: Render }[], delimiter: string | false, usedBy: string): Node[] {
+function buildTree(fields: readonly { column: Column; name: string; render: Render; timestamps: TimestampFormat }[], delimiter: string | false, usedBy: string): Node[] {
   const root: Node[] = [];
   const seen = new Map<string, string>();
   for (const field of fields) {
@@ -167,7 +173,7 @@ function buildTree(fields: readonly { column: Column; name: string; render: Rend
         );
       }
       if (isLast) {
-        level.push({ kind: 'leaf', key, column: field.column.name, render: field.render });
+        level.push({ kind: 'leaf', key, column: field.column.name, type: field.column.type, timestamps: field.timestamps, render: field.render });
         seen.set(prefix, `column "${field.column.name}" (written as "${field.name}")`);
       } else if (existing === undefined) {
         const branch: Branch = { kind: 'branch', key, children: [] };
@@ -183,61 +189,170 @@ function buildTree(fields: readonly { column: Column; name: string; render: Rend
 }
 
 type ObjectWriter = (row: Row) => string;
+/** A row as the value JSON.stringify writes as the row's object. */
+type ValueWriter = (row: Row) => unknown;
+
+/** A string that JSON.stringify would change beyond quoting it: quotes, backslashes, controls, surrogates. */
+// eslint-disable-next-line no-control-regex -- control characters are exactly what JSON escapes
+const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
 
 /**
- * With nulls written, the shape of every object is fixed: the text between two values is a
- * constant, so an object is a list of (constant prefix, renderer) pairs and a closing suffix.
+ * The JavaScript expression that renders leaf `index`'s present value `v`. Types whose text is
+ * the value itself are inlined; the rest call the leaf's renderer (`R[index]`), which also keeps
+ * every refusal (a non-finite float64) and its message. A string needing no escapes is quoted
+ * as it is, which is what JSON.stringify would write.
  */
-function fixedShapeWriter(tree: readonly Node[]): ObjectWriter {
-  const steps: { prefix: string; column: string; render: Render }[] = [];
-  let pending = '';
-  const walk = (nodes: readonly Node[]) => {
-    pending += '{';
-    nodes.forEach((node, index) => {
-      pending += `${index === 0 ? '' : ','}${node.key}:`;
-      if (node.kind === 'leaf') {
-        steps.push({ prefix: pending, column: node.column, render: node.render });
-        pending = '';
-      } else {
-        walk(node.children);
-      }
-    });
-    pending += '}';
-  };
-  walk(tree);
-  const suffix = pending;
-  return (row) => {
-    let text = '';
-    for (const step of steps) {
-      const value = row[step.column];
-      text += step.prefix + (value === null || value === undefined ? 'null' : step.render(value));
-    }
-    return text + suffix;
-  };
+function valueExpression(leaf: Leaf, index: number, v: string): string {
+  const render = `R[${index}](${v})`;
+  switch (leaf.type) {
+    case 'boolean':
+      return `(${v} === true ? "true" : "false")`;
+    case 'int32':
+    case 'decimal':
+      return `("" + ${v})`;
+    case 'int64':
+      // A bigint within 2^53 prints the same digits as its number, and a number prints faster.
+      return `(typeof ${v} === "bigint" && ${v} <= 9007199254740991n && ${v} >= -9007199254740991n ? "" + Number(${v}) : "" + ${v})`;
+    case 'float64':
+      return `(Number.isFinite(${v}) ? "" + ${v} : ${render})`;
+    case 'string':
+    case 'date':
+      return `(typeof ${v} === "string" && !E.test(${v}) ? '"' + ${v} + '"' : JSON.stringify(${v}))`;
+    default:
+      return render;
+  }
 }
 
-/** With nulls left out, commas depend on which values are present, so each object is assembled per row. */
-function nullSkippingWriter(tree: readonly Node[]): ObjectWriter {
-  const children = tree.map((node) =>
-    node.kind === 'leaf'
-      ? { key: `${node.key}:`, column: node.column, render: node.render, nested: undefined }
-      : { key: `${node.key}:`, column: '', render: undefined, nested: nullSkippingWriter(node.children) },
-  );
-  return (row) => {
-    let text = '';
-    for (const child of children) {
-      let rendered: string;
-      if (child.nested === undefined) {
-        const value = row[child.column];
-        if (value === null || value === undefined) continue;
-        rendered = child.render(value);
-      } else {
-        rendered = child.nested(row);
+/** An output name that JSON.stringify would move to the front of an object (an array index). */
+const ARRAY_INDEX = /^(0|[1-9]\d{0,9})$/;
+
+/**
+ * The fastest writer, where it is exact: the generated code builds a plain object in output
+ * order and hands it to JSON.stringify, whose serializer writes flat text in one pass (string
+ * concatenation leaves a rope to flatten). Values are given in forms JSON.stringify writes as the
+ * renderers would: numbers and strings as they are, int64 beyond 2^53 and epoch timestamps as
+ * JSON.rawJSON of their exact digits, bytes and ISO timestamps as their text; a left-out null is
+ * `undefined`, which JSON.stringify skips. Undefined (the concatenating writer is used) when a
+ * name is an array index (JSON.stringify would reorder it) or a decimal is written (its digits
+ * are written as given, which JSON.rawJSON may refuse).
+ */
+function compileStringifyWriter(tree: readonly Node[], includeNulls: boolean): ValueWriter | undefined {
+  const renderers: Render[] = [];
+  const lines: string[] = [];
+  let exact = true;
+  const build = (nodes: readonly Node[]): string => {
+    const fields = nodes.map((node) => {
+      const segment = JSON.parse(node.key) as string;
+      if (ARRAY_INDEX.test(segment) && Number(segment) < 2 ** 32 - 1) exact = false;
+      // `__proto__:` in a literal would set the prototype; as a computed key it is a field.
+      const key = segment === '__proto__' ? `[${node.key}]` : node.key;
+      if (node.kind === 'branch') return `${key}: ${build(node.children)}`;
+      const index = renderers.length;
+      renderers.push(node.render);
+      const v = `v${index}`;
+      lines.push(`const ${v} = row[${JSON.stringify(node.column)}];`);
+      let value: string;
+      switch (node.type) {
+        case 'boolean':
+          value = `${v} === true`;
+          break;
+        case 'int32':
+        case 'string':
+        case 'date':
+        case 'json':
+          value = v;
+          break;
+        case 'int64':
+          value = `(typeof ${v} === "bigint" && ${v} <= 9007199254740991n && ${v} >= -9007199254740991n ? Number(${v}) : JSON.rawJSON("" + ${v}))`;
+          break;
+        case 'float64':
+          value = `(Number.isFinite(${v}) ? ${v} : R[${index}](${v}))`;
+          break;
+        case 'bytes':
+          value = `B(${v})`;
+          break;
+        case 'timestamp':
+          value = node.timestamps === 'iso' ? `T(${v})` : `JSON.rawJSON(R[${index}](${v}))`;
+          break;
+        case 'decimal':
+          exact = false;
+          value = v;
+          break;
       }
-      text += (text === '' ? '{' : ',') + child.key + rendered;
-    }
-    return text === '' ? '{}' : `${text}}`;
+      return `${key}: (${v} === null || ${v} === undefined ? ${includeNulls ? 'null' : 'undefined'} : ${value})`;
+    });
+    return `{ ${fields.join(', ')} }`;
   };
+  const object = build(tree);
+  if (!exact) return undefined;
+  const body = `"use strict";\nreturn function objectOf(row) {\n${lines.join('\n')}\nreturn ${object};\n};`;
+  // eslint-disable-next-line @typescript-eslint/no-implied-eval -- generated from the constants above only
+  const factory = new Function('R', 'B', 'T', body) as (renderers: readonly Render[], base64: (bytes: Uint8Array) => string, iso: (nanos: bigint) => string) => ValueWriter;
+  return factory(renderers, (bytes) => Buffer.from(bytes).toString('base64'), formatIsoTimestamp);
+}
+
+/**
+ * Compiles an object writer into one function for the schema: the field list, output names and
+ * renderers are fixed, so the generated code reads each column and concatenates constants and
+ * rendered values with no loop, closure call or lookup per field. Only constants made here reach
+ * the code, and each as a JSON string literal (column names included, via JSON.stringify): no
+ * name is ever spliced in raw.
+ */
+function compileWriter(tree: readonly Node[], includeNulls: boolean): ObjectWriter {
+  const renderers: Render[] = [];
+  const lines: string[] = [];
+  const literal = (text: string) => JSON.stringify(text);
+  const leafValue = (leaf: Leaf, v: string) => {
+    renderers.push(leaf.render);
+    return valueExpression(leaf, renderers.length - 1, v);
+  };
+  if (includeNulls) {
+    // With nulls written, the shape is fixed: the text between two values is a constant.
+    const parts: string[] = [];
+    let pending = '';
+    const walk = (nodes: readonly Node[]) => {
+      pending += '{';
+      nodes.forEach((node, index) => {
+        pending += `${index === 0 ? '' : ','}${node.key}:`;
+        if (node.kind === 'leaf') {
+          const name = `v${renderers.length}`;
+          lines.push(`let ${name} = row[${literal(node.column)}];`);
+          const expression = leafValue(node, name);
+          parts.push(literal(pending), `(${name} === null || ${name} === undefined ? "null" : ${expression})`);
+          pending = '';
+        } else {
+          walk(node.children);
+        }
+      });
+      pending += '}';
+    };
+    walk(tree);
+    parts.push(literal(pending));
+    lines.push(`return ${parts.join(' + ')};`);
+  } else {
+    // With nulls left out, commas depend on which values are present: each object is built up.
+    let objects = 0;
+    const walk = (nodes: readonly Node[]): string => {
+      const text = `t${objects++}`;
+      lines.push(`let ${text} = "";`);
+      for (const node of nodes) {
+        const key = literal(`${node.key}:`);
+        if (node.kind === 'leaf') {
+          lines.push(`{ const v = row[${literal(node.column)}]; if (v !== null && v !== undefined) ${text} += (${text} === "" ? "{" : ",") + ${key} + ${leafValue(node, 'v')}; }`);
+        } else {
+          const nested = walk(node.children);
+          lines.push(`${text} += (${text} === "" ? "{" : ",") + ${key} + ${nested};`);
+        }
+      }
+      lines.push(`${text} = ${text} === "" ? "{}" : ${text} + "}";`);
+      return text;
+    };
+    lines.push(`return ${walk(tree)};`);
+  }
+  const body = `"use strict";\nreturn function writeObject(row) {\n${lines.join('\n')}\n};`;
+  // eslint-disable-next-line @typescript-eslint/no-implied-eval -- generated from the constants above only
+  const factory = new Function('R', 'E', body) as (renderers: readonly Render[], escape: RegExp) => ObjectWriter;
+  return factory(renderers, NEEDS_ESCAPE);
 }
 
 function chooseColumns(spec: JsonSpec, schema: Schema, usedBy: string): Column[] {
@@ -259,7 +374,7 @@ function chooseColumns(spec: JsonSpec, schema: Schema, usedBy: string): Column[]
 }
 
 /** Compiles the object writer for a spec: which columns, under which names, with which renderers. */
-function compileObjectWriter(spec: JsonSpec, schema: Schema, usedBy: string): { columns: string[]; write: ObjectWriter } {
+function compileObjectWriter(spec: JsonSpec, schema: Schema, usedBy: string): { columns: string[]; write: ObjectWriter; toValue: ValueWriter | undefined } {
   const columns = chooseColumns(spec, schema, usedBy);
   const mapping = spec.mapping ?? {};
   const mapped = Object.keys(mapping);
@@ -274,10 +389,33 @@ function compileObjectWriter(spec: JsonSpec, schema: Schema, usedBy: string): { 
   const timestamps = spec.timestamps ?? JSON_DEFAULTS.timestamps;
   // Own keys only: a column named "constructor" must not pick up Object.prototype's.
   const outputName = (column: Column) => (Object.hasOwn(mapping, column.name) ? (mapping[column.name] as string) : column.name);
-  const fields = columns.map((column) => ({ column, name: outputName(column), render: rendererFor(column, timestamps) }));
+  const fields = columns.map((column) => ({ column, name: outputName(column), render: rendererFor(column, timestamps), timestamps }));
   const tree = buildTree(fields, spec.nestedDelimiter ?? JSON_DEFAULTS.nestedDelimiter, usedBy);
-  const write = (spec.includeNulls ?? JSON_DEFAULTS.includeNulls) ? fixedShapeWriter(tree) : nullSkippingWriter(tree);
-  return { columns: columns.map((column) => column.name), write };
+  const includeNulls = spec.includeNulls ?? JSON_DEFAULTS.includeNulls;
+  const toValue = compileStringifyWriter(tree, includeNulls);
+  const write = toValue === undefined ? compileWriter(tree, includeNulls) : (row: Row) => JSON.stringify(toValue(row));
+  return { columns: columns.map((column) => column.name), write, toValue };
+}
+
+/**
+ * Both object writers of a spec, for the test that holds them to the same text: the
+ * JSON.stringify one (undefined where it would not be exact) and the concatenating one.
+ */
+export function jsonObjectWriters(spec: JsonSpec, schema: Schema): { readonly stringify: ObjectWriter | undefined; readonly concatenate: ObjectWriter } {
+  const usedBy = 'jsonSpec';
+  const { write, toValue } = compileObjectWriter(spec, schema, usedBy);
+  if (toValue === undefined) return { stringify: undefined, concatenate: write };
+  const includeNulls = spec.includeNulls ?? JSON_DEFAULTS.includeNulls;
+  const columns = chooseColumns(spec, schema, usedBy);
+  const mapping = spec.mapping ?? {};
+  const timestamps = spec.timestamps ?? JSON_DEFAULTS.timestamps;
+  const fields = columns.map((column) => ({
+    column,
+    name: Object.hasOwn(mapping, column.name) ? (mapping[column.name] as string) : column.name,
+    render: rendererFor(column, timestamps),
+    timestamps,
+  }));
+  return { stringify: write, concatenate: compileWriter(buildTree(fields, spec.nestedDelimiter ?? JSON_DEFAULTS.nestedDelimiter, usedBy), includeNulls) };
 }
 
 const ENVELOPES: Record<JsonUpdateFormat, ChangeEnvelope> = { raw: 'none', insert_delete: 'insert-delete', debezium: 'insert-update-delete' };
@@ -317,6 +455,25 @@ function eventWriter(updateFormat: JsonUpdateFormat, write: ObjectWriter, usedBy
   }
 }
 
+/**
+ * One change as the value of one event, for JSON.stringify: the same envelopes as eventWriter,
+ * built as objects around the row values, so the whole message is serialized in one pass.
+ */
+function eventValueWriter(updateFormat: JsonUpdateFormat, toValue: ValueWriter, text: EventWriter): (change: RowChange) => unknown {
+  switch (updateFormat) {
+    case 'raw':
+      return (change) => (change.op === 'insert' ? toValue(change.row) : text(change));
+    case 'insert_delete':
+      return (change) => (change.op === 'insert' ? { insert: toValue(change.row) } : change.op === 'delete' ? { delete: toValue(change.row) } : text(change));
+    case 'debezium':
+      return (change) => {
+        const before = change.op === 'insert' ? null : change.op === 'delete' ? toValue(change.row) : change.before === undefined ? null : toValue(change.before);
+        const after = change.op === 'delete' ? null : toValue(change.row);
+        return { before, after, op: change.op === 'insert' ? 'c' : change.op === 'update' ? 'u' : 'd', ts_ms: Date.now() };
+      };
+  }
+}
+
 export function jsonEncoder(spec: JsonSpec, schema: Schema, part: 'key' | 'value'): Encoder {
   const usedBy = `jsonSpec for the ${part}`;
   const updateFormat = spec.updateFormat ?? JSON_DEFAULTS.updateFormat;
@@ -333,12 +490,43 @@ export function jsonEncoder(spec: JsonSpec, schema: Schema, part: 'key' | 'value
       `${usedBy} sets updateFormat "debezium" with array: true; a Debezium event is one message, so leave array out (or use updateFormat "insert_delete" for arrays)`,
     );
   }
-  const { columns, write } = compileObjectWriter(spec, schema, usedBy);
+  const { columns, write, toValue } = compileObjectWriter(spec, schema, usedBy);
   const envelope = ENVELOPES[updateFormat];
   const event = eventWriter(updateFormat, write, usedBy);
+  const capabilities = { ignored: false, columns, envelope, arrays: array };
+  const refuseHalfUpdate = (): never => {
+    throw new SpillwayError(ErrorCode.EncodeFailed, `${usedBy} got an update without the row before it, so it cannot write the delete of the old row; pass \`before\``);
+  };
+  if (toValue !== undefined) {
+    // Everything as values for one JSON.stringify per message. The text writer (`event`) is
+    // only reached to refuse a change the envelope cannot express, with its message.
+    const eventValue = eventValueWriter(updateFormat, toValue, event);
+    const encoder: Encoder = {
+      format: 'json',
+      capabilities,
+      encode: updateFormat === 'raw' ? (row) => Buffer.from(JSON.stringify(toValue(row)), 'utf8') : (row) => Buffer.from(JSON.stringify(eventValue({ op: 'insert', row })), 'utf8'),
+    };
+    if (envelope !== 'none') encoder.encodeChange = (change) => Buffer.from(JSON.stringify(eventValue(change)), 'utf8');
+    if (array) {
+      encoder.encodeChanges = (changes) => {
+        const events: unknown[] = [];
+        for (const change of changes) {
+          if (change.op === 'update' && updateFormat === 'insert_delete') {
+            // In an array an update becomes its two events, in the order a reader replays them.
+            if (change.before === undefined) refuseHalfUpdate();
+            events.push({ delete: toValue(change.before as Row) }, { insert: toValue(change.row) });
+          } else {
+            events.push(eventValue(change));
+          }
+        }
+        return Buffer.from(JSON.stringify(events), 'utf8');
+      };
+    }
+    return encoder;
+  }
   const encoder: Encoder = {
     format: 'json',
-    capabilities: { ignored: false, columns, envelope, arrays: array },
+    capabilities,
     // A row on its own is an insert: in the raw format that is the row itself.
     encode: updateFormat === 'raw' ? (row) => Buffer.from(write(row), 'utf8') : (row) => Buffer.from(event({ op: 'insert', row }), 'utf8'),
   };
@@ -349,10 +537,8 @@ export function jsonEncoder(spec: JsonSpec, schema: Schema, part: 'key' | 'value
       for (const change of changes) {
         if (change.op === 'update' && updateFormat === 'insert_delete') {
           // In an array an update becomes its two events, in the order a reader replays them.
-          if (change.before === undefined) {
-            throw new SpillwayError(ErrorCode.EncodeFailed, `${usedBy} got an update without the row before it, so it cannot write the delete of the old row; pass \`before\``);
-          }
-          text += `${text === '' ? '' : ','}{"delete":${write(change.before)}},{"insert":${write(change.row)}}`;
+          if (change.before === undefined) refuseHalfUpdate();
+          text += `${text === '' ? '' : ','}{"delete":${write(change.before as Row)}},{"insert":${write(change.row)}}`;
         } else {
           text += (text === '' ? '' : ',') + event(change);
         }

@@ -231,26 +231,77 @@ export function formatIsoTimestamp(nanos: bigint): string {
   return `${base.slice(0, 19)}.${digits}Z`;
 }
 
-/** Checks a whole row: every column present or nullable, no unknown fields. */
-export function normalizeRow(schema: Schema, input: Readonly<Record<string, unknown>>, where: string): Row {
-  const row: Record<string, Value> = {};
-  for (const column of schema.columns) {
+/**
+ * Whether a value is already in its column's stored form, so it can be kept as it is. Only the
+ * cheap, common cases answer true; anything else (nulls, numbers for int64, decimals, dates,
+ * timestamps, bytes, JSON) goes through normalizeValue, which converts it or says what is wrong.
+ */
+type StoredForm = (value: unknown) => boolean;
+
+function storedFormOf(column: Column): StoredForm | undefined {
+  switch (column.type) {
+    case 'boolean':
+      return (value) => typeof value === 'boolean';
+    case 'int32':
+      // `value | 0` is the value exactly when it is an integer within 32 bits.
+      return (value) => typeof value === 'number' && (value | 0) === value;
+    case 'int64':
+      return (value) => typeof value === 'bigint' && value >= INT64_MIN && value <= INT64_MAX;
+    case 'float64':
+      return (value) => typeof value === 'number';
+    case 'string':
+      return (value) => typeof value === 'string';
+    default:
+      return undefined;
+  }
+}
+
+type RowNormalizer = (input: Readonly<Record<string, unknown>>, where: string) => Row;
+
+/** Normalizers compiled per schema: the per-column checks are chosen once, not per row. */
+const normalizers = new WeakMap<Schema, RowNormalizer>();
+
+function compileNormalizer(schema: Schema): RowNormalizer {
+  const columns = schema.columns.map((column) => ({ column, name: column.name, stored: storedFormOf(column) }));
+  const slow = (column: Column, value: unknown, where: string): Value => {
     try {
-      row[column.name] = normalizeValue(column, input[column.name]);
+      return normalizeValue(column, value);
     } catch (error) {
       if (error instanceof SpillwayError) throw new SpillwayError(error.code, `${where}: ${error.message}`);
       throw error;
     }
-  }
-  for (const field of Object.keys(input)) {
-    if (findColumn(schema, field) === undefined) {
-      throw new SpillwayError(
-        ErrorCode.UnknownColumn,
-        `${where}: field "${field}" is not a column; the columns are: ${columnNames(schema).join(', ')}`,
-      );
+  };
+  return (input, where) => {
+    const row: Record<string, Value> = {};
+    let present = 0;
+    for (const { column, name, stored } of columns) {
+      const value = input[name];
+      if (value !== undefined) present++;
+      row[name] = stored !== undefined && stored(value) ? (value as Value) : slow(column, value, where);
     }
+    // Every field was a column when the input has no more fields than the columns it filled.
+    if (Object.keys(input).length !== present) {
+      for (const field of Object.keys(input)) {
+        if (findColumn(schema, field) === undefined) {
+          throw new SpillwayError(
+            ErrorCode.UnknownColumn,
+            `${where}: field "${field}" is not a column; the columns are: ${columnNames(schema).join(', ')}`,
+          );
+        }
+      }
+    }
+    return row;
+  };
+}
+
+/** Checks a whole row: every column present or nullable, no unknown fields. */
+export function normalizeRow(schema: Schema, input: Readonly<Record<string, unknown>>, where: string): Row {
+  let normalize = normalizers.get(schema);
+  if (normalize === undefined) {
+    normalize = compileNormalizer(schema);
+    normalizers.set(schema, normalize);
   }
-  return row;
+  return normalize(input, where);
 }
 
 /** The identity of a row under a list of key columns, usable as a Map key. */

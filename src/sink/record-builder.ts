@@ -198,7 +198,7 @@ export class RecordBuilder {
       value = this.#valueEncoder.encode(row);
       changeOp = intent.change.op;
     }
-    const key = this.#keyEncoder.encode(row);
+    const key = intent.type !== 'change' && intent.key !== undefined ? intent.key : this.#keyEncoder.encode(row);
     const rowIdentity = key === null && this.#partitionKeylessByRow ? Buffer.from(String(intent.id), 'utf8') : null;
     return this.#draft(row, key, value, changeOp, trigger, rowIdentity);
   }
@@ -229,16 +229,22 @@ export class RecordBuilder {
       headers = [...(headers ?? []), { key: this.#changeHeader, value: this.#changeHeaderValues[changeOp] }];
     }
     if (this.#markTriggers) headers = [...(headers ?? []), { key: 'trigger', value: Buffer.from(String(trigger)) }];
-    const partition = this.#partitionOf?.(row);
-    const timestamp = this.#timestampOf?.(row);
-    return {
+    // One object per record, its optional parts set only when present (no spread of temporaries).
+    const draft: { -readonly [K in keyof RecordDraft]: RecordDraft[K] } = {
       topic: this.#topicOf === undefined ? this.#requireDefaultTopic() : this.#topicOf(row),
       key,
       value,
-      partitionKey: this.#partitionKeyOf?.(row) ?? key ?? rowIdentity,
-      ...(partition === undefined ? {} : { partition }),
-      ...(headers === undefined || headers.length === 0 ? {} : { headers }),
-      ...(timestamp === undefined ? {} : { timestamp }),
+      partitionKey: this.#partitionKeyOf === undefined ? (key ?? rowIdentity) : this.#partitionKeyOf(row),
     };
+    if (this.#partitionOf !== undefined) {
+      const partition = this.#partitionOf(row);
+      if (partition !== undefined) draft.partition = partition;
+    }
+    if (headers !== undefined && headers.length > 0) draft.headers = headers;
+    if (this.#timestampOf !== undefined) {
+      const timestamp = this.#timestampOf(row);
+      if (timestamp !== undefined) draft.timestamp = timestamp;
+    }
+    return draft;
   }
 }

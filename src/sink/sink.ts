@@ -337,8 +337,11 @@ class Sink implements SinkHandle {
     const end = Math.min(this.#queue.length, this.#queueHead + limit);
     const taken = this.#queue.slice(this.#queueHead, end);
     this.#queueHead = end;
-    // Drop the consumed prefix now and then, so the queue does not hold written changes.
-    if (this.#queueHead > 65_536 && this.#queueHead * 2 > this.#queue.length) {
+    // Drop the consumed prefix once all is taken, or now and then, so the queue does not hold written changes.
+    if (this.#queueHead === this.#queue.length) {
+      this.#queue = [];
+      this.#queueHead = 0;
+    } else if (this.#queueHead > 65_536 && this.#queueHead * 2 > this.#queue.length) {
       this.#queue = this.#queue.slice(this.#queueHead);
       this.#queueHead = 0;
     }
@@ -381,8 +384,9 @@ class Sink implements SinkHandle {
 
   #drafts(intents: readonly RecordIntent[]): RecordDraft[] {
     const drafts: RecordDraft[] = [];
+    const build = (intent: RecordIntent) => this.#builder.build(intent, this.#triggers);
     for (const intent of intents) {
-      const draft = this.#encodeOrReject(intent, () => this.#builder.build(intent, this.#triggers));
+      const draft = this.#encodeOrReject(intent, build);
       if (draft !== undefined) drafts.push(draft);
     }
     return drafts;
@@ -403,10 +407,10 @@ class Sink implements SinkHandle {
    * Encodes, applying the error policy to an intent that cannot be written. With `splittable`, an
    * oversized result is returned as undefined without counting it, so the caller can split it.
    */
-  #encodeOrReject(intent: RecordIntent, encode: () => RecordDraft, splittable = false): RecordDraft | undefined {
+  #encodeOrReject(intent: RecordIntent, encode: (intent: RecordIntent) => RecordDraft, splittable = false): RecordDraft | undefined {
     let draft: RecordDraft;
     try {
-      draft = encode();
+      draft = encode(intent);
     } catch (error) {
       this.#reject(intent, asSpillwayError(error, ErrorCode.EncodeFailed));
       return undefined;
@@ -447,14 +451,15 @@ class Sink implements SinkHandle {
           `sink "${this.name}": partition column value ${draft.partition} is not a partition of "${draft.topic}" (0..${partitions - 1})`,
         );
       }
-      records.push({
+      const record: { -readonly [K in keyof KafkaRecord]: KafkaRecord[K] } = {
         topic: draft.topic,
         partition: draft.partition ?? this.#partitioner(draft.partitionKey, draft.value, partitions),
         key: draft.key,
         value: draft.value,
-        ...(draft.headers === undefined ? {} : { headers: draft.headers }),
-        ...(draft.timestamp === undefined ? {} : { timestamp: draft.timestamp }),
-      });
+      };
+      if (draft.headers !== undefined) record.headers = draft.headers;
+      if (draft.timestamp !== undefined) record.timestamp = draft.timestamp;
+      records.push(record);
       bytes += size;
     }
     if (records.length === 0) return;

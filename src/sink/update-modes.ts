@@ -28,12 +28,16 @@ export const UpdateModeName = {
 export type UpdateModeName = (typeof UpdateModeName)[keyof typeof UpdateModeName];
 export const updateModeNames = Object.values(UpdateModeName);
 
-/** One record to write, before encoding. `id` is the table row it came from (for error messages). */
+/**
+ * One record to write, before encoding. `id` is the table row it came from (for error messages).
+ * `key`, when present, is the row's key as the key encoder wrote it already (a keyed mode needs
+ * it to compare keys), so the record builder does not encode it twice.
+ */
 export type RecordIntent =
   /** Key and value from the row. */
-  | { readonly type: 'row'; readonly id: RowId; readonly row: Row }
+  | { readonly type: 'row'; readonly id: RowId; readonly row: Row; readonly key?: Buffer | null }
   /** Key from the row, null value. */
-  | { readonly type: 'tombstone'; readonly id: RowId; readonly row: Row }
+  | { readonly type: 'tombstone'; readonly id: RowId; readonly row: Row; readonly key?: Buffer | null }
   /** Key from the row; the value says which change it is (an envelope, or a change-kind header). */
   | { readonly type: 'change'; readonly id: RowId; readonly change: RowChange };
 
@@ -84,6 +88,8 @@ function describeRow(row: Row): string {
     typeof value === 'bigint' ? value.toString() : value instanceof Uint8Array ? Buffer.from(value).toString('base64') : value,
   );
 }
+
+const NO_KEY = Buffer.alloc(0);
 
 /** Inserts only. A changing table is refused unless its updates and deletes are to be dropped. */
 class AppendMode implements UpdateMode {
@@ -202,34 +208,41 @@ class KeyedMode implements UpdateMode {
     rowOfKey.set(key, id);
   }
 
-  #keyOf(row: Row): string {
-    return this.#keyEncoder.encode(row)?.toString('latin1') ?? '';
+  /** The encoded key as a Map key: only needed to check uniqueness or to coalesce. */
+  static #text(key: Buffer | null): string {
+    return key?.toString('latin1') ?? '';
   }
 
-  #push(intent: RecordIntent): void {
-    if (this.#coalesce) this.#latest.set(this.#keyOf(intent.type === 'change' ? intent.change.row : intent.row), intent);
+  #push(intent: RecordIntent & { readonly key: Buffer | null }): void {
+    if (this.#coalesce) this.#latest.set(KeyedMode.#text(intent.key), intent);
     else this.#pending.push(intent);
   }
 
   accept(change: Change): void {
+    // Each key is encoded once here; the intent carries it on to the record builder.
     switch (change.kind) {
-      case 'insert':
-        this.#claim(this.#keyOf(change.row), change.id, change.row);
-        this.#push({ type: 'row', id: change.id, row: change.row });
+      case 'insert': {
+        const key = this.#keyEncoder.encode(change.row);
+        if (this.#rowOfKey !== undefined) this.#claim(KeyedMode.#text(key), change.id, change.row);
+        this.#push({ type: 'row', id: change.id, row: change.row, key });
         return;
-      case 'delete':
-        this.#claim(this.#keyOf(change.row), undefined, change.row);
-        this.#push({ type: 'tombstone', id: change.id, row: change.row });
+      }
+      case 'delete': {
+        const key = this.#keyEncoder.encode(change.row);
+        if (this.#rowOfKey !== undefined) this.#claim(KeyedMode.#text(key), undefined, change.row);
+        this.#push({ type: 'tombstone', id: change.id, row: change.row, key });
         return;
+      }
       case 'update': {
-        const oldKey = this.#keyOf(change.before);
-        const newKey = this.#keyOf(change.row);
-        if (oldKey !== newKey) {
-          this.#claim(oldKey, undefined, change.before);
-          this.#push({ type: 'tombstone', id: change.id, row: change.before });
+        const oldKey = this.#keyEncoder.encode(change.before);
+        const newKey = this.#keyEncoder.encode(change.row);
+        // Compared as the Map keys are (a null key reads as an empty one).
+        if (!(oldKey ?? NO_KEY).equals(newKey ?? NO_KEY)) {
+          if (this.#rowOfKey !== undefined) this.#claim(KeyedMode.#text(oldKey), undefined, change.before);
+          this.#push({ type: 'tombstone', id: change.id, row: change.before, key: oldKey });
         }
-        this.#claim(newKey, change.id, change.row);
-        this.#push({ type: 'row', id: change.id, row: change.row });
+        if (this.#rowOfKey !== undefined) this.#claim(KeyedMode.#text(newKey), change.id, change.row);
+        this.#push({ type: 'row', id: change.id, row: change.row, key: newKey });
       }
     }
   }

@@ -7,7 +7,8 @@ import { describe, it } from 'node:test';
 import { felderaConnectorSpec } from '../../src/dialects/feldera.ts';
 import { ErrorCode } from '../../src/errors.ts';
 import type { Encoder, RowChange } from '../../src/formats/encoder.ts';
-import { jsonEncoder, jsonSpecSchema } from '../../src/formats/json.ts';
+import { jsonEncoder, jsonObjectWriters, jsonSpecSchema } from '../../src/formats/json.ts';
+import fc from 'fast-check';
 import { createEncoder, jsonSpec, keyValueSpecSchema } from '../../src/formats/key-value-spec.ts';
 import { type ColumnDeclaration, type Row, type Schema, defineSchema, normalizeRow } from '../../src/model/schema.ts';
 
@@ -147,6 +148,20 @@ describe('json names: mapping and nesting', () => {
   });
 });
 
+  it('reads and writes column names that look like code as plain text (the compiled writer quotes them)', () => {
+    const names = ['"]); throw new Error("spliced"); //', "'\\u2028\u2028`${x}`", 'v0', 'R', 'E'];
+    const declarations: Record<string, ColumnDeclaration> = Object.fromEntries(names.map((name) => [name, { type: 'string', nullable: true }]));
+    const awkward = defineSchema(declarations);
+    const values = Object.fromEntries(names.map((name, index) => [name, index === 1 ? null : `${name}\u0007\ud800`]));
+    const row = normalizeRow(awkward, values, 'row');
+    const expected = (skipNulls: boolean) =>
+      JSON.stringify(Object.fromEntries(Object.entries(values).filter(([, value]) => !skipNulls || value !== null)));
+    for (const includeNulls of [true, false]) {
+      const encoder = createEncoder(keyValueSpecSchema.parse(jsonSpec(undefined, { includeNulls, nestedDelimiter: false })), awkward, 'value');
+      assert.equal(text(encoder.encode(row)), expected(!includeNulls));
+    }
+  });
+
 describe('json envelopes', () => {
   const before = row({ id: 1n, name: 'old' });
   const after = row({ id: 1n, name: 'new' });
@@ -190,20 +205,23 @@ describe('json envelopes', () => {
     assert.match(text(change({ op: 'insert', row: after })), /"ts_ms":1714564800128}$/);
   });
 
-  it('array: true writes many events as one JSON array, an update as its delete then its insert', () => {
-    const encoder = encoderFor({ ...compact, updateFormat: 'insert_delete', array: true }, ['id', 'name']);
-    assert.equal(encoder.capabilities.arrays, true);
-    const changes = changesOf(encoder);
-    assert.equal(
-      text(changes([{ op: 'insert', row: before }, { op: 'update', row: after, before }, { op: 'delete', row: after }])),
-      '[{"insert":{"id":1,"name":"old"}},{"delete":{"id":1,"name":"old"}},{"insert":{"id":1,"name":"new"}},{"delete":{"id":1,"name":"new"}}]',
-    );
-    assert.equal(text(changes([])), '[]');
-    assert.throws(() => changes([{ op: 'update', row: after }]), {
-      code: ErrorCode.EncodeFailed,
-      message: 'jsonSpec for the value got an update without the row before it, so it cannot write the delete of the old row; pass `before`',
+  // A decimal column (null here, so left out) sends the encoder down its concatenating writer: both writers, one text.
+  for (const columns of [['id', 'name'], ['id', 'name', 'price']]) {
+    it(`array: true writes many events as one JSON array, an update as its delete then its insert (columns ${columns.join(', ')})`, () => {
+      const encoder = encoderFor({ ...compact, updateFormat: 'insert_delete', array: true }, columns);
+      assert.equal(encoder.capabilities.arrays, true);
+      const changes = changesOf(encoder);
+      assert.equal(
+        text(changes([{ op: 'insert', row: before }, { op: 'update', row: after, before }, { op: 'delete', row: after }])),
+        '[{"insert":{"id":1,"name":"old"}},{"delete":{"id":1,"name":"old"}},{"insert":{"id":1,"name":"new"}},{"delete":{"id":1,"name":"new"}}]',
+      );
+      assert.equal(text(changes([])), '[]');
+      assert.throws(() => changes([{ op: 'update', row: after }]), {
+        code: ErrorCode.EncodeFailed,
+        message: 'jsonSpec for the value got an update without the row before it, so it cannot write the delete of the old row; pass `before`',
+      });
     });
-  });
+  }
 
   it('array with raw rows writes inserts as an array of rows and refuses removals', () => {
     const encoder = encoderFor({ ...compact, array: true }, ['id']);
@@ -315,5 +333,65 @@ describe('json spec errors', () => {
     assert.deepEqual(jsonSpec(), { kind: 'json' });
     // The encoder also takes a spec straight from the schema's output type.
     assert.equal(text(jsonEncoder({ kind: 'json', columns: ['id'] }, schema, 'value').encode(sample)), '{"id":9007199254740993}');
+  });
+});
+
+describe('json writers', () => {
+  // Every type a JSON.stringify writer takes (decimals always go through concatenation).
+  const typed = defineSchema({
+    flag: { type: 'boolean', nullable: true },
+    n: { type: 'int32', nullable: true },
+    big: { type: 'int64', nullable: true },
+    ratio: { type: 'float64', nullable: true },
+    label: { type: 'string', nullable: true },
+    day: { type: 'date', nullable: true },
+    blob: { type: 'bytes', nullable: true },
+    at: { type: 'timestamp', nullable: true },
+    doc: { type: 'json', nullable: true },
+  });
+  const nullable = <T>(arbitrary: fc.Arbitrary<T>) => fc.option(arbitrary, { nil: null });
+  const rowArbitrary = fc.record({
+    flag: nullable(fc.boolean()),
+    n: nullable(fc.integer({ min: -(2 ** 31), max: 2 ** 31 - 1 })),
+    big: nullable(fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n })),
+    ratio: nullable(fc.double({ noNaN: true, noDefaultInfinity: true })),
+    label: nullable(fc.string({ unit: 'binary' })),
+    day: nullable(fc.date({ min: new Date('1000-01-01'), max: new Date('9999-12-31'), noInvalidDate: true }).map((date) => date.toISOString().slice(0, 10))),
+    blob: nullable(fc.uint8Array({ maxLength: 8 })),
+    at: nullable(fc.bigInt({ min: -(10n ** 18n), max: 10n ** 18n })),
+    doc: nullable(fc.jsonValue().map((value) => JSON.parse(JSON.stringify(value)) as unknown)),
+  });
+  const optionsArbitrary = fc.record({
+    includeNulls: fc.boolean(),
+    timestamps: fc.constantFrom('iso', 'epoch-millis', 'epoch-micros', 'epoch-nanos'),
+    nested: fc.boolean(),
+  });
+
+  it('write the same text by JSON.stringify as by concatenation, for every type and option', () => {
+    fc.assert(
+      fc.property(rowArbitrary, optionsArbitrary, (values, options) => {
+        const spec = jsonSpecSchema.parse({
+          kind: 'json',
+          includeNulls: options.includeNulls,
+          timestamps: options.timestamps,
+          ...(options.nested ? { mapping: { big: 'ids.big', n: 'ids.n', label: 'text.label' } } : {}),
+        });
+        const writers = jsonObjectWriters(spec, typed);
+        assert.ok(writers.stringify !== undefined);
+        const row = normalizeRow(typed, values, 'row');
+        assert.equal(writers.stringify(row), writers.concatenate(row));
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('concatenate where JSON.stringify would not be exact: decimals, and names that are array indexes', () => {
+    const withDecimal = defineSchema({ id: 'int64', price: 'decimal' });
+    assert.equal(jsonObjectWriters(jsonSpecSchema.parse({ kind: 'json' }), withDecimal).stringify, undefined);
+    const indexNamed = defineSchema({ b: 'int32', 7: 'int32' });
+    const spec = jsonSpecSchema.parse({ kind: 'json', columns: ['b', '7'] });
+    assert.equal(jsonObjectWriters(spec, indexNamed).stringify, undefined);
+    // Field order is the columns' order, which JSON.stringify would have changed (index keys first).
+    assert.equal(text(createEncoder(spec, indexNamed, 'value').encode(normalizeRow(indexNamed, { b: 1, 7: 2 }, 'row'))), '{"b":1,"7":2}');
   });
 });

@@ -1,0 +1,390 @@
+/**
+ * The benchmark suite (`npm run bench`): Spillway's sinks end to end against the broker, each
+ * scenario beside peers that send the same records in the same run — kcat (librdkafka) from a
+ * file of the pre-encoded lines, Java's org.apache.kafka.tools.ProducerPerformance (the broker's
+ * own jars) with a payload file of the same values, and Spillway's own Kafka writer sending the
+ * same pre-encoded records ("raw"). Every topic has 6 partitions; every producer uses acks=all,
+ * the idempotent producer and linger.ms=5.
+ *
+ * Each measured run is a process of its own, started under /usr/bin/time, so peak RSS and CPU
+ * seconds are that process's alone. Spillway's runs time themselves from the sink's start to its
+ * last acknowledgement; kcat's time is its process's; Java's is what ProducerPerformance prints.
+ *
+ *   npm run bench                       scenarios 1-3 at 1,000,000 rows, each run BENCH_REPEAT (2) times
+ *   BENCH_QUICK=1 npm run bench         scenario 1 (JSON) at 200,000 rows with every peer, once
+ *   BENCH_SCENARIOS=1-json,3-upsert     a subset;  BENCH_ROWS=n  another row count
+ *   BENCH_BEFORE=<checkout>             also runs Spillway from that checkout: spillway/before
+ * Each scenario also runs `sink`: Spillway's sink with a writer that acknowledges at once (no Kafka).
+ * Uses the embedded broker unless KAFKA_BOOTSTRAP_SERVERS is set; scenario 2's Avro starts the
+ * embedded schema registry unless SCHEMA_REGISTRY_URL is set.
+ */
+import { execFile } from 'node:child_process';
+import { createReadStream, createWriteStream, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { KAFKA_VERSION, defaultCacheDir, startBroker } from '../src/broker/embedded-broker.ts';
+import { startRegistry } from '../src/broker/embedded-registry.ts';
+import { produce } from '../src/dialects/deephaven.ts';
+import type { Encoder } from '../src/formats/encoder.ts';
+import { type KeyValueSpecInput, avroSpec, createEncoder, csvSpec, jsonSpec, keyValueSpecSchema, simpleSpec } from '../src/formats/key-value-spec.ts';
+import { createKafkaWriter, createTopic } from '../src/kafka/kafka-client.ts';
+import { parseKafkaProperties } from '../src/kafka/kafka-properties.ts';
+import { javaKeyPartition } from '../src/kafka/murmur2.ts';
+import type { KafkaRecord, RecordWriter } from '../src/kafka/record-writer.ts';
+import { type Row, defineSchema, normalizeRow } from '../src/model/schema.ts';
+import { fromAsyncIterable } from '../src/sources/iterable-table.ts';
+import { sensorRow, sensorSchema } from './sensor-table.ts';
+
+const PARTITIONS = 6;
+const LINGER_MS = 5;
+const BATCH = 1000;
+const run = promisify(execFile);
+
+/** What a scenario writes: its rows, key and value formats, and whether peers can send its records. */
+interface Scenario {
+  readonly name: string;
+  readonly title: string;
+  readonly value: 'json' | 'avro' | 'csv';
+  readonly compression?: 'lz4';
+  readonly upsert?: boolean;
+  /** Peers that can send these records (Java's tool sends keyless values; kcat sends text lines). */
+  readonly peers: readonly Peer[];
+}
+type Peer = 'kcat' | 'java' | 'raw';
+/**
+ * Extra subjects: `sink` is Spillway's sink with a writer that acknowledges at once (no Kafka), the
+ * ceiling the transport leaves; `before` is the same Spillway run from another checkout
+ * (BENCH_BEFORE=<dir>, which holds this file too), for before/after figures in one run.
+ */
+type Extra = 'sink' | 'before';
+
+const SCENARIOS: readonly Scenario[] = [
+  { name: '1-json', title: 'append, JSON values, string keys', value: 'json', peers: ['kcat', 'java', 'raw'] },
+  { name: '1-json-lz4', title: 'append, JSON values, string keys, lz4', value: 'json', compression: 'lz4', peers: ['kcat', 'java', 'raw'] },
+  // Avro's binary may hold any byte, so the line-based peers cannot carry it; the raw writer can.
+  { name: '2-avro', title: 'append, Avro (Confluent wire format, registry)', value: 'avro', peers: ['raw'] },
+  { name: '2-csv', title: 'append, CSV values', value: 'csv', peers: ['kcat', 'java', 'raw'] },
+  // Java's tool writes no keys and no tombstones, so it cannot send an upsert changelog.
+  { name: '3-upsert', title: 'upsert, 100k keys, 10% deletes', value: 'json', upsert: true, peers: ['kcat', 'raw'] },
+];
+/** Scenarios of the performance issue that wait on other work; listed so the table says so. */
+const PENDING = [
+  '4 exactly-once (a transaction every 100 ms) beside at-least-once: waits for exactly-once delivery',
+  '5 continuous trigger at 10,000 rows/s for 60 s, p50/p99/max latency: not yet measured',
+  '6 SQL (INSERT INTO from datagen) and REST ingress: waits for those paths',
+];
+
+const keysOf = (rows: number) => Math.max(1, Math.floor(rows / 10));
+
+/** Scenario 3's changelog: puts and (1 in 10) deletes of keys drawn by a linear congruential generator. */
+function* changelog(rows: number): Generator<{ readonly remove: boolean; readonly id: number; readonly i: number }> {
+  let seed = 42;
+  const keys = keysOf(rows);
+  for (let i = 0; i < rows; i++) {
+    seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
+    yield { remove: seed % 10 === 0, id: seed % keys, i };
+  }
+}
+const upsertSchema = defineSchema({ id: 'int32', key: 'string', amount: 'float64', seq: 'int64', note: 'string' }, { primaryKey: ['id'] });
+const upsertRow = (id: number, i: number) => ({ id, key: `key-${id}`, amount: i * 0.25, seq: BigInt(i), note: 'the quick brown fox jumps over the lazy d' });
+
+function valueSpec(scenario: Scenario): KeyValueSpecInput {
+  switch (scenario.value) {
+    case 'json':
+      return jsonSpec();
+    case 'csv':
+      return csvSpec();
+    case 'avro':
+      return avroSpec();
+  }
+}
+
+function kafkaConfig(scenario: Scenario, bootstrap: string, registry: string | undefined): Record<string, string | number> {
+  return {
+    'bootstrap.servers': bootstrap,
+    'linger.ms': LINGER_MS,
+    ...(scenario.compression === undefined ? {} : { 'compression.type': scenario.compression }),
+    ...(registry === undefined ? {} : { 'schema.registry.url': registry }),
+  };
+}
+
+interface Measured {
+  readonly rows: number;
+  readonly records: number;
+  readonly bytes: number;
+  readonly seconds: number;
+}
+
+/** Spillway end to end: a generated stream (never an array of all rows) through a sink. */
+async function spillwayChild(scenario: Scenario, topic: string, rows: number, bootstrap: string, registry: string | undefined, sinkOnly: boolean): Promise<Measured> {
+  const kafka = kafkaConfig(scenario, bootstrap, registry);
+  const dependencies = sinkOnly ? { createWriter: () => nullWriter } : {};
+  if (scenario.upsert === true) {
+    // Puts and deletes in changelog order, a batch at a time, upserted by the primary key.
+    function* changes() {
+      let batch: (Record<string, unknown> | { op: 'delete'; row: Record<string, unknown> })[] = [];
+      for (const change of changelog(rows)) {
+        batch.push(change.remove ? { op: 'delete', row: { id: change.id } } : upsertRow(change.id, change.i));
+        if (batch.length >= BATCH) {
+          yield batch;
+          batch = [];
+        }
+      }
+      if (batch.length > 0) yield batch;
+    }
+    const started = performance.now();
+    const sink = produce({ table: fromAsyncIterable(upsertSchema, changes()), kafkaConfig: kafka, topic, keySpec: simpleSpec('key'), valueSpec: valueSpec(scenario), mode: 'upsert', name: 'bench-upsert', dependencies });
+    await sink.done;
+    return { rows, records: sink.metrics.records, bytes: sink.metrics.bytes, seconds: (performance.now() - started) / 1000 };
+  }
+  function* generated() {
+    for (let start = 0; start < rows; start += BATCH) {
+      const batch: Record<string, unknown>[] = [];
+      for (let i = start; i < Math.min(rows, start + BATCH); i++) batch.push(sensorRow(i));
+      yield batch;
+    }
+  }
+  const started = performance.now();
+  const sink = produce({ table: fromAsyncIterable(sensorSchema, generated()), kafkaConfig: kafka, topic, keySpec: simpleSpec('key'), valueSpec: valueSpec(scenario), dependencies });
+  await sink.done;
+  return { rows, records: sink.metrics.records, bytes: sink.metrics.bytes, seconds: (performance.now() - started) / 1000 };
+}
+
+/** A writer that acknowledges every record at once: the sink alone, without Kafka. */
+const nullWriter: RecordWriter = {
+  describeTopic: (name) => Promise.resolve({ name, partitions: PARTITIONS }),
+  write: () => Promise.resolve(),
+  close: () => Promise.resolve(),
+};
+
+/** Spillway's own writer sending the pre-encoded records of the records file, in batches of batch.num.messages. */
+async function rawChild(scenario: Scenario, topic: string, file: string, bootstrap: string): Promise<Measured> {
+  const records: KafkaRecord[] = [];
+  let bytes = 0;
+  for (const [key, value] of readRecordsFile(file)) {
+    records.push({ topic, partition: javaKeyPartition(key, PARTITIONS), key, value });
+    bytes += key.length + (value?.length ?? 0);
+  }
+  const { settings } = parseKafkaProperties(kafkaConfig(scenario, bootstrap, undefined), { sink: 'bench-raw' });
+  const writer = createKafkaWriter(settings);
+  await writer.describeTopic(topic);
+  const started = performance.now();
+  for (let i = 0; i < records.length; i += settings.batchNumMessages) await writer.write(records.slice(i, i + settings.batchNumMessages));
+  const seconds = (performance.now() - started) / 1000;
+  await writer.close();
+  return { rows: records.length, records: records.length, bytes, seconds };
+}
+
+/**
+ * The records file: per record a 4-byte key length, the key, a 4-byte value length (0xFFFFFFFF
+ * for a tombstone) and the value — binary-safe, so Avro fits too.
+ */
+function* readRecordsFile(file: string): Generator<[Buffer, Buffer | null]> {
+  const data = readFileSync(file);
+  let offset = 0;
+  while (offset < data.length) {
+    const keyLength = data.readUInt32BE(offset);
+    const key = data.subarray(offset + 4, offset + 4 + keyLength);
+    offset += 4 + keyLength;
+    const valueLength = data.readUInt32BE(offset);
+    offset += 4;
+    if (valueLength === 0xffffffff) {
+      yield [key, null];
+      continue;
+    }
+    yield [key, data.subarray(offset, offset + valueLength)];
+    offset += valueLength;
+  }
+}
+
+/** Encodes the scenario's records with Spillway's encoders: the binary records file, kcat's lines, Java's payloads. */
+async function writeRecordFiles(scenario: Scenario, rows: number, dir: string, registry: string | undefined): Promise<{ records: string; lines: string; payloads: string }> {
+  const schema = scenario.upsert === true ? upsertSchema : sensorSchema;
+  const keyEncoder = createEncoder(keyValueSpecSchema.parse(simpleSpec('key')), schema, 'key');
+  const valueEncoder: Encoder = createEncoder(keyValueSpecSchema.parse(valueSpec(scenario)), schema, 'value');
+  await valueEncoder.prepare?.({ sink: 'bench-files', topic: `bench-files-${scenario.name}`, part: 'value', ...(registry === undefined ? {} : { schemaRegistryUrl: registry }) });
+  const paths = { records: join(dir, `${scenario.name}.records`), lines: join(dir, `${scenario.name}.tsv`), payloads: join(dir, `${scenario.name}.values`) };
+  const records = createWriteStream(paths.records);
+  const lines = createWriteStream(paths.lines);
+  const payloads = createWriteStream(paths.payloads);
+  const write = async (stream: NodeJS.WritableStream, chunk: Buffer | string) => {
+    if (!stream.write(chunk)) await new Promise((resolve) => stream.once('drain', resolve));
+  };
+  const emit = async (row: Row, tombstone: boolean) => {
+    const key = keyEncoder.encode(row) as Buffer;
+    const value = tombstone ? null : (valueEncoder.encode(row) as Buffer);
+    const header = Buffer.alloc(4);
+    header.writeUInt32BE(key.length);
+    const valueHeader = Buffer.alloc(4);
+    valueHeader.writeUInt32BE(value === null ? 0xffffffff : value.length);
+    await write(records, Buffer.concat([header, key, valueHeader, value ?? Buffer.alloc(0)]));
+    if (scenario.value !== 'avro') {
+      await write(lines, Buffer.concat([key, Buffer.from('\t'), value ?? Buffer.alloc(0), Buffer.from('\n')]));
+      if (value !== null) await write(payloads, Buffer.concat([value, Buffer.from('\n')]));
+    }
+  };
+  if (scenario.upsert === true) {
+    // The records an upsert sink writes for this changelog: the row per put, a tombstone per delete of a present key.
+    const present = new Map<number, Row>();
+    for (const change of changelog(rows)) {
+      if (change.remove) {
+        const before = present.get(change.id);
+        if (before !== undefined) await emit(before, true);
+        present.delete(change.id);
+      } else {
+        const row = normalizeRow(upsertSchema, upsertRow(change.id, change.i), 'bench');
+        present.set(change.id, row);
+        await emit(row, false);
+      }
+    }
+  } else {
+    for (let i = 0; i < rows; i++) await emit(normalizeRow(sensorSchema, sensorRow(i), 'bench'), false);
+  }
+  await Promise.all([records, lines, payloads].map((stream) => new Promise((resolve) => stream.end(resolve))));
+  return paths;
+}
+
+interface Result {
+  readonly subject: 'spillway' | Peer | Extra;
+  readonly rowsPerSecond: number;
+  readonly megabytesPerSecond: number;
+  readonly peakRssMiB: number;
+  readonly cpuSeconds: number;
+  readonly records: number;
+}
+
+/** Runs a command under /usr/bin/time; returns its output and its peak RSS (MiB) and CPU seconds. */
+async function timed(command: string, args: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<{ stdout: string; stderr: string; rssMiB: number; cpu: number; wall: number }> {
+  const { stdout, stderr } = await run('/usr/bin/time', ['-f', 'BENCH-TIME %M %U %S %e', command, ...args], { env, maxBuffer: 64 * 1024 * 1024 });
+  const line = stderr.trim().split('\n').reverse().find((text) => text.startsWith('BENCH-TIME ')) ?? '';
+  const [, rssKiB, user, system, wall] = line.split(' ').map(Number) as [number, number, number, number, number];
+  return { stdout, stderr, rssMiB: rssKiB / 1024, cpu: user + system, wall };
+}
+
+async function fileSize(path: string): Promise<number> {
+  const { statSync } = await import('node:fs');
+  return statSync(path).size;
+}
+
+async function countLines(path: string): Promise<number> {
+  let count = 0;
+  for await (const _line of createInterface({ input: createReadStream(path) })) count++;
+  return count;
+}
+
+async function measure(subject: Result['subject'], scenario: Scenario, rows: number, files: { records: string; lines: string; payloads: string }, bootstrap: string, registry: string | undefined): Promise<Result> {
+  const topic = `bench-${scenario.name}-${subject}-${Date.now()}`;
+  await createTopic([bootstrap], topic, { partitions: PARTITIONS });
+  const self = fileURLToPath(import.meta.url);
+  const result = (measured: Measured, time: { rssMiB: number; cpu: number }): Result => ({
+    subject,
+    rowsPerSecond: measured.rows / measured.seconds,
+    megabytesPerSecond: measured.bytes / 1024 / 1024 / measured.seconds,
+    peakRssMiB: time.rssMiB,
+    cpuSeconds: time.cpu,
+    records: measured.records,
+  });
+  switch (subject) {
+    case 'spillway':
+    case 'sink':
+    case 'before':
+    case 'raw': {
+      const script = subject === 'before' ? join(process.env.BENCH_BEFORE ?? '', 'bench', 'suite.ts') : self;
+      const args = [script, 'child', subject === 'before' ? 'spillway' : subject, scenario.name, topic, String(rows), subject === 'raw' ? files.records : ''];
+      const time = await timed(process.execPath, args, { ...process.env, KAFKA_BOOTSTRAP_SERVERS: bootstrap, ...(registry === undefined ? {} : { SCHEMA_REGISTRY_URL: registry }) });
+      return result(JSON.parse(time.stdout.trim().split('\n').at(-1) ?? '{}') as Measured, time);
+    }
+    case 'kcat': {
+      const compression = scenario.compression === undefined ? [] : ['-z', scenario.compression];
+      // murmur2_random is Java's keyed partitioner, so kcat spreads the keys as the others do; -Z sends an empty value as a tombstone.
+      const time = await timed('kcat', ['-P', '-b', bootstrap, '-t', topic, '-K', '\t', '-Z', ...compression, '-X', 'enable.idempotence=true', '-X', 'acks=all', '-X', `linger.ms=${LINGER_MS}`, '-X', 'partitioner=murmur2_random', '-l', files.lines]);
+      const records = await countLines(files.lines);
+      return result({ rows: records, records, bytes: (await fileSize(files.lines)) - 2 * records, seconds: time.wall }, time);
+    }
+    case 'java': {
+      const records = await countLines(files.payloads);
+      const libs = join(defaultCacheDir(), `kafka-${KAFKA_VERSION}`, 'libs', '*');
+      const props = ['bootstrap.servers=' + bootstrap, 'acks=all', 'enable.idempotence=true', `linger.ms=${LINGER_MS}`, ...(scenario.compression === undefined ? [] : [`compression.type=${scenario.compression}`])];
+      const time = await timed('java', ['-Xmx512m', '-cp', libs, 'org.apache.kafka.tools.ProducerPerformance', '--topic', topic, '--num-records', String(records), '--throughput', '-1', '--payload-file', files.payloads, '--producer-props', ...props]);
+      // The last line: "N records sent, R records/sec (M MB/sec), …".
+      const summary = time.stdout.trim().split('\n').reverse().find((line) => /records sent/.test(line)) ?? '';
+      const rate = Number(/([\d.]+) records\/sec/.exec(summary)?.[1] ?? Number.NaN);
+      const bytes = (await fileSize(files.payloads)) - records;
+      return result({ rows: records, records, bytes, seconds: records / rate }, time);
+    }
+  }
+}
+
+const median = (values: readonly number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? (sorted[middle] as number) : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
+};
+
+async function parent(): Promise<void> {
+  const quick = process.env.BENCH_QUICK === '1';
+  const rows = Number(process.env.BENCH_ROWS ?? (quick ? 200_000 : 1_000_000));
+  const repeat = Number(process.env.BENCH_REPEAT ?? (quick ? 1 : 2));
+  const chosen = process.env.BENCH_SCENARIOS?.split(',') ?? (quick ? ['1-json'] : SCENARIOS.map((scenario) => scenario.name));
+  const scenarios = chosen.map((name) => {
+    const scenario = SCENARIOS.find((candidate) => candidate.name === name);
+    if (scenario === undefined) throw new Error(`no scenario "${name}"; the scenarios are ${SCENARIOS.map((s) => s.name).join(', ')}`);
+    return scenario;
+  });
+  const bootstrap = process.env.KAFKA_BOOTSTRAP_SERVERS ?? (await startBroker()).bootstrapServers ?? '';
+  let registry = process.env.SCHEMA_REGISTRY_URL;
+  const ownRegistry = registry === undefined && scenarios.some((scenario) => scenario.value === 'avro') ? await startRegistry() : undefined;
+  registry ??= ownRegistry?.url;
+  const dir = join(tmpdir(), `spillway-bench-${process.pid}`);
+  mkdirSync(dir, { recursive: true });
+  const cpu = cpus();
+  console.log(`Spillway benchmark suite — ${rows} rows per scenario, ${repeat} run(s) each (median shown), ${PARTITIONS} partitions, acks=all, idempotent, linger.ms=${LINGER_MS}`);
+  console.log(`environment: ${cpu[0]?.model ?? 'unknown CPU'}, ${cpu.length} cores, Node ${process.version}, Kafka broker ${KAFKA_VERSION} at ${bootstrap}`);
+  try {
+    for (const scenario of scenarios) {
+      const files = await writeRecordFiles(scenario, rows, dir, registry);
+      const subjects: Result['subject'][] = ['spillway', ...scenario.peers, 'sink', ...(process.env.BENCH_BEFORE === undefined ? [] : ['before' as const])];
+      const runs = new Map<Result['subject'], Result[]>(subjects.map((subject) => [subject, []]));
+      for (let round = 0; round < repeat; round++) {
+        // Alternate the order so that a slow spell on a shared machine does not favour one subject.
+        for (const subject of round % 2 === 0 ? subjects : [...subjects].reverse()) runs.get(subject)?.push(await measure(subject, scenario, rows, files, bootstrap, registry));
+      }
+      console.log(`\nscenario ${scenario.name}: ${scenario.title}`);
+      console.log(`${'subject'.padEnd(10)} ${'rows/s'.padStart(10)} ${'MB/s'.padStart(7)} ${'peak RSS'.padStart(9)} ${'CPU s'.padStart(6)} ${'records'.padStart(9)}`);
+      const summary = new Map<Result['subject'], number>();
+      for (const subject of subjects) {
+        const results = runs.get(subject) ?? [];
+        const rate = median(results.map((r) => r.rowsPerSecond));
+        summary.set(subject, rate);
+        const mb = median(results.map((r) => r.megabytesPerSecond));
+        const rss = Math.max(...results.map((r) => r.peakRssMiB));
+        const cpuSeconds = median(results.map((r) => r.cpuSeconds));
+        const all = results.map((r) => Math.round(r.rowsPerSecond)).join(', ');
+        console.log(`${subject.padEnd(10)} ${String(Math.round(rate)).padStart(10)} ${mb.toFixed(1).padStart(7)} ${`${Math.round(rss)} MiB`.padStart(9)} ${cpuSeconds.toFixed(1).padStart(6)} ${String(results[0]?.records ?? 0).padStart(9)}   runs: ${all}`);
+      }
+      const ours = summary.get('spillway') ?? Number.NaN;
+      const compared = subjects.filter((subject) => subject !== 'spillway' && subject !== 'sink');
+      console.log(compared.map((peer) => `spillway/${peer} = ${(ours / (summary.get(peer) ?? Number.NaN)).toFixed(2)}x`).join('   '));
+    }
+    console.log(`\nnot measured here:\n  ${PENDING.join('\n  ')}`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+    await ownRegistry?.stop();
+  }
+}
+
+if (process.argv[2] === 'child') {
+  const [, , , subject, name, topic, rows, file] = process.argv;
+  const scenario = SCENARIOS.find((candidate) => candidate.name === name) as Scenario;
+  const bootstrap = process.env.KAFKA_BOOTSTRAP_SERVERS ?? '';
+  const measured =
+    subject === 'raw'
+      ? await rawChild(scenario, topic ?? '', file ?? '', bootstrap)
+      : await spillwayChild(scenario, topic ?? '', Number(rows), bootstrap, process.env.SCHEMA_REGISTRY_URL, subject === 'sink');
+  process.stdout.write(`${JSON.stringify(measured)}\n`);
+} else {
+  await parent();
+}
