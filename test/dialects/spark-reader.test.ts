@@ -127,6 +127,20 @@ describe('Spark\'s Kafka source on the real broker', () => {
     assert.equal(source.ended, true);
   });
 
+  it('subscribePattern with no broker answering fails the source, saying what was tried', async () => {
+    const source = readStream()
+      .format('kafka')
+      .option('kafka.bootstrap.servers', '127.0.0.1:1')
+      .option('kafka.request.timeout.ms', 1500)
+      .option('subscribePattern', 'anything.*')
+      .load();
+    await assert.rejects(source.ready, (error: unknown) =>
+      error instanceof SpillwayError && error.code === ErrorCode.BrokerUnreachable && error.message.startsWith('no Kafka broker answered within 1500 ms; tried 127.0.0.1:1'),
+    );
+    await assert.rejects(source.done);
+    assert.equal(source.failure?.code, ErrorCode.BrokerUnreachable);
+  });
+
   it('readStream().format("kafka") with includeHeaders copies headers, and reads from the earliest offset when asked', async () => {
     const topic1 = randomTopic('spark-headers-in');
     const topic2 = randomTopic('spark-headers-out');
