@@ -294,7 +294,6 @@ const SPARK_REFUSED_KAFKA: Readonly<Record<string, string>> = {
 
 /** Options of Spark's Kafka source that Spillway does not implement (refused, never ignored). */
 const SPARK_SOURCE_UNSUPPORTED: Readonly<Record<string, string>> = {
-  subscribepattern: 'Spillway reads named topics; list them with subscribe ("topic1,topic2")',
   endingoffsets: 'it bounds batch queries; a stream reads on until stopped',
   failondataloss: 'Spillway has no setting for lost offsets yet',
   maxoffsetspertrigger: 'rate limits per trigger are not implemented; the sink\'s queue.buffering.max.messages bounds memory',
@@ -312,7 +311,7 @@ const SPARK_SOURCE_UNSUPPORTED: Readonly<Record<string, string>> = {
   topic: 'it is a sink option; the source reads the topics named by subscribe or assign',
 };
 
-const SOURCE_OPTIONS = ['subscribe', 'assign', 'startingOffsets', 'includeHeaders'] as const;
+const SOURCE_OPTIONS = ['subscribe', 'subscribePattern', 'assign', 'startingOffsets', 'includeHeaders'] as const;
 
 function parseJsonOption(dialect: string, name: string, text: string, example: string): unknown {
   try {
@@ -402,12 +401,18 @@ function sparkKafkaSource(options: Readonly<Record<string, OptionValue>>, dialec
     throw new SpillwayError(ErrorCode.InvalidConfig, `${dialect}: option "kafka.bootstrap.servers" must be given, as in Spark, e.g. .option("kafka.bootstrap.servers", "127.0.0.1:9092")`);
   }
   const subscribe = source.get('subscribe');
+  const subscribePattern = source.get('subscribePattern');
   const assign = source.get('assign');
-  if ((subscribe === undefined) === (assign === undefined)) {
+  const chosen = (['subscribe', 'subscribePattern', 'assign'] as const).filter((option) => source.get(option) !== undefined);
+  if (chosen.length !== 1) {
     throw new SpillwayError(
       ErrorCode.InvalidConfig,
-      `${dialect}: ${subscribe === undefined ? 'no topic to read' : 'options subscribe and assign both given'}; as in Spark, give exactly one of subscribe ("topic1,topic2") or assign ({"topic1":[0,1]})`,
+      `${dialect}: ${chosen.length === 0 ? 'no topic to read' : `options ${chosen.join(' and ')} both given`}; ` +
+        'as in Spark, give exactly one of subscribe ("topic1,topic2"), subscribePattern ("topic.*") or assign ({"topic1":[0,1]})',
     );
+  }
+  if (subscribePattern !== undefined && String(subscribePattern).trim() === '') {
+    throw new SpillwayError(ErrorCode.InvalidConfig, `${dialect}: option subscribePattern is empty; give a regular expression such as "events-.*"`);
   }
   const topics = subscribe === undefined ? undefined : String(subscribe).split(',').map((topic) => topic.trim()).filter((topic) => topic !== '');
   if (topics !== undefined && topics.length === 0) {
@@ -418,6 +423,7 @@ function sparkKafkaSource(options: Readonly<Record<string, OptionValue>>, dialec
   const translated: SparkKafkaSourceOptions = {
     kafkaConfig: kafka,
     ...(topics === undefined ? {} : { topics }),
+    ...(subscribePattern === undefined ? {} : { topicPattern: String(subscribePattern) }),
     ...(assign === undefined ? {} : { assign: parseAssign(dialect, String(assign)) }),
     // Spark's default for a streaming query.
     startingOffsets: startingOffsets === undefined ? 'latest' : parseStartingOffsets(dialect, startingOffsets),

@@ -18,7 +18,10 @@
  * - The timestamp is nanoseconds since the epoch.
  * - A measurement, tag or field key ending in a backslash would escape the separator after it;
  *   Flux writes such a broken line, Spillway refuses it. Decimals (which Flux lacks) are written
- *   as their exact digits, a float field.
+ *   as their exact digits, a float field; a decimal of scale 0 is a whole number and is written
+ *   as an integer field, clamped to 9223372036854775807i above 2^63-1 as Flux's encoder clamps
+ *   its unsigned integers (Spillway's unsigned values, such as `sampledata.uint()`'s, are such
+ *   decimals), and refused below -2^63.
  * - Nulls: Flux reads a null cell as its type's zero value, so a null field is written as `0`,
  *   `0i`, `false` or `""` and a null time as `0` (`nulls: 'zero'`, the default). `nulls: 'omit'`
  *   leaves null fields out instead (a line left with no field is refused) and writes a line whose
@@ -146,6 +149,7 @@ function fieldRenderer(column: Column): Pick<FieldWriter, 'render' | 'zero'> {
     case 'int64':
       return { zero: '0i', render: (value) => `${(value as number | bigint).toString()}i` };
     case 'decimal':
+      if (column.scale === 0) return { zero: '0i', render: (value) => wholeDecimalField(column, value as string) };
       // A decimal's exact digits read back as a line-protocol float.
       return { zero: '0', render: (value) => value as string };
     case 'boolean':
@@ -158,6 +162,35 @@ function fieldRenderer(column: Column): Pick<FieldWriter, 'render' | 'zero'> {
         `no line-protocol renderer for column "${column.name}" of type ${column.type}`,
       );
   }
+}
+
+const INT64_MAX = 2n ** 63n - 1n;
+const INT64_MIN = -(2n ** 63n);
+
+/**
+ * A decimal of scale 0 is a whole number, written as an integer field. Above 2^63-1 it is
+ * written as 9223372036854775807i: Flux's encoder writes its unsigned integers that way (it has
+ * no unsigned field type), and Spillway holds unsigned values (sampledata.uint()) in such a
+ * decimal. Flux has no value below -2^63, so there is nothing to mimic: it is refused.
+ */
+function wholeDecimalField(column: Column, digits: string): string {
+  const whole = /^(-?\d+)(?:\.0+)?$/.exec(digits)?.[1];
+  if (whole === undefined) {
+    throw new SpillwayError(
+      ErrorCode.EncodeFailed,
+      `field column "${column.name}" holds ${digits}, which has digits after the point its scale 0 has no room for; round it with update() or declare the column's scale`,
+    );
+  }
+  const value = BigInt(whole);
+  if (value > INT64_MAX) return `${INT64_MAX}i`;
+  if (value < INT64_MIN) {
+    throw new SpillwayError(
+      ErrorCode.EncodeFailed,
+      `field column "${column.name}" holds ${digits} (decimal, scale 0), below the smallest line-protocol integer -9223372036854775808; ` +
+        'filter it out with where() or convert the column to float64 with update()',
+    );
+  }
+  return `${value}i`;
 }
 
 /** Go's string order: by UTF-8 bytes. */

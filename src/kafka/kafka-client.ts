@@ -250,6 +250,32 @@ export async function describeCluster(bootstrapServers: readonly string[], timeo
   return { brokers: metadata.brokers.map((broker) => `${broker.host}:${broker.port}`) };
 }
 
+/**
+ * The names of the cluster's topics, from its metadata, leaving out Kafka's internal topics
+ * (those whose names start with `__`, such as `__consumer_offsets`), as a consumer does by default.
+ */
+export async function listTopics(settings: ConnectionSettings, timeoutMs: number): Promise<string[]> {
+  const diagnostics = new ConnectionDiagnostics(undefined, settings.clientConfig);
+  let producer: RdKafkaProducer;
+  try {
+    producer = new Producer(clientConfig(settings));
+  } catch (error) {
+    throw refusedConfig(error, settings);
+  }
+  watch(producer, diagnostics);
+  try {
+    await connectClient(producer, settings, timeoutMs, diagnostics);
+    const metadata = await new Promise<Metadata>((resolve, reject) => {
+      producer.getMetadata({ allTopics: true, timeout: timeoutMs }, (error, data) => (error ? reject(new Error(error.message, { cause: error })) : resolve(data)));
+    }).catch((error: unknown) => {
+      throw new SpillwayError(ErrorCode.Internal, `listing the topics of ${settings.bootstrapServers.join(', ')} failed: ${describe(error)}`, { cause: error });
+    });
+    return metadata.topics.map((topic) => topic.name).filter((name) => !name.startsWith('__')).sort();
+  } finally {
+    if (producer.isConnected()) await new Promise<void>((resolve) => producer.disconnect(() => resolve()));
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // The writer.
 

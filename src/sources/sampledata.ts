@@ -13,7 +13,8 @@
  * and 5 of t1, rows 1 and 5 of t2), and `_value` is then nullable.
  *
  * Spillway's columns have no unsigned 64-bit type, so `uint()`'s `_value` is a decimal of
- * precision 20 and scale 0, which keeps every value exact.
+ * precision 20 and scale 0, which keeps every value exact; the influx format writes such a
+ * decimal as an integer field clamped to 2^63-1, the lines Flux writes for uint values.
  */
 import { z } from 'zod';
 import { ErrorCode, SpillwayError } from '../errors.ts';

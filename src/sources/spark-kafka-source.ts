@@ -6,7 +6,13 @@
  * translates Spark's option strings into these options; this class does the reading.
  *
  * - Topics are named (`topics`, Spark's `subscribe`), or partitions are assigned (`assign`:
- *   only those partitions' records are rows).
+ *   only those partitions' records are rows), or chosen by a regular expression (`topicPattern`,
+ *   Spark's `subscribePattern`) that must match the whole name: the cluster's topics are listed
+ *   once, when the source starts (internal `__` topics left out), and every match is followed.
+ *   Unlike Spark, topics created later are not picked up, and a pattern matching no topic fails
+ *   the source. The pattern is a JavaScript RegExp, which agrees with Java's on the common
+ *   syntax; Java-only constructs (possessive quantifiers `a*+`, `\p{javaLowerCase}`, inline
+ *   flags such as `(?i)`) are not understood.
  * - `startingOffsets`: `latest` (only records written after `ready`), `earliest`, or per topic
  *   and partition an offset, where -2 means earliest and -1 latest. A topic whose partitions are
  *   all -1 is followed from its end; others from their start, leaving out each partition's
@@ -15,13 +21,13 @@
  * - `headers` (with `includeHeaders`) is a json column of `[{ "key": …, "value": … }]`, the
  *   value as text (a value that is not UTF-8 fails the table, naming the record), or null for
  *   a record without headers.
- * - `timestampType` is 0 (CreateTime) or 1 (LogAppendTime) when the Kafka client reports it, and
- *   null when it does not.
+ * - `timestampType` is null: the Kafka client binding does not report librdkafka's timestamp
+ *   type (Spark's 0 for CreateTime, 1 for LogAppendTime). `timestamp` is the record's own.
  *
  * Backpressure: when a sink downstream is full, fetching pauses until it has room again.
  */
 import { ErrorCode, SpillwayError, asSpillwayError } from '../errors.ts';
-import { type ReadRecord, type TopicFollower, followTopic } from '../kafka/kafka-client.ts';
+import { type ReadRecord, type TopicFollower, followTopic, listTopics } from '../kafka/kafka-client.ts';
 import { parseConsumerProperties } from '../kafka/kafka-properties.ts';
 import { LiveTable } from '../model/live-table.ts';
 import { type Row, type Schema, defineSchema } from '../model/schema.ts';
@@ -35,6 +41,11 @@ export interface SparkKafkaSourceOptions {
   readonly kafkaConfig: Readonly<Record<string, string | number | boolean>>;
   /** Topics to read every partition of (Spark's `subscribe`). */
   readonly topics?: readonly string[];
+  /**
+   * A regular expression (Spark's `subscribePattern`): every topic of the cluster whose whole name
+   * it matches is read, as listed when the source starts.
+   */
+  readonly topicPattern?: string;
   /** Partitions to read, by topic (Spark's `assign`). */
   readonly assign?: Readonly<Record<string, readonly number[]>>;
   readonly startingOffsets: 'earliest' | 'latest' | PartitionOffsets;
@@ -62,16 +73,33 @@ export function sparkKafkaSchema(includeHeaders: boolean): Schema {
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
+/**
+ * Spark matches the whole topic name with a Java regular expression; JavaScript's RegExp
+ * (anchored the same way) agrees on the common syntax: classes, alternation, quantifiers.
+ */
+function compilePattern(name: string, pattern: string): RegExp {
+  try {
+    return new RegExp(`^(?:${pattern})$`);
+  } catch (error) {
+    throw new SpillwayError(
+      ErrorCode.InvalidConfig,
+      `${name}: topic pattern ${JSON.stringify(pattern)} is not a regular expression (${(error as Error).message}); give one such as "events-.*"`,
+    );
+  }
+}
+
 export class SparkKafkaSource extends LiveTable {
   readonly appendOnly = true;
   readonly name: string;
-  /** The topics followed. */
-  readonly topics: readonly string[];
+  /** The pattern the topics were chosen by, when they were (`topicPattern`). */
+  readonly topicPattern: RegExp | undefined;
   /** Resolves once every topic is followed (with `latest`, records written after this are rows). */
   readonly ready: Promise<void>;
   /** Settles when reading stops: resolves after `close()`, rejects on a failure. */
   readonly done: Promise<void>;
   readonly #followers: TopicFollower[] = [];
+  #topics: string[];
+  #closed = false;
   readonly #assigned: ReadonlyMap<string, ReadonlySet<number>> | undefined;
   readonly #offsets: PartitionOffsets | undefined;
   readonly #includeHeaders: boolean;
@@ -83,11 +111,22 @@ export class SparkKafkaSource extends LiveTable {
   constructor(options: SparkKafkaSourceOptions) {
     super(sparkKafkaSchema(options.includeHeaders));
     const topics = options.assign === undefined ? [...(options.topics ?? [])] : Object.keys(options.assign);
-    this.name = options.name ?? `kafka-source-${topics.join(',')}`;
-    if (topics.length === 0) {
-      throw new SpillwayError(ErrorCode.InvalidConfig, `${this.name}: no topic to read; name topics (subscribe) or partitions (assign)`);
+    const given = options.topicPattern;
+    this.name = options.name ?? `kafka-source-${given === undefined ? topics.join(',') : given}`;
+    if (given !== undefined && (topics.length > 0 || options.assign !== undefined)) {
+      throw new SpillwayError(ErrorCode.InvalidConfig, `${this.name}: give topics by name (topics or assign) or by topicPattern, not both`);
     }
-    this.topics = topics;
+    if (given === undefined && topics.length === 0) {
+      throw new SpillwayError(ErrorCode.InvalidConfig, `${this.name}: no topic to read; name topics (subscribe) or partitions (assign), or give a topicPattern (subscribePattern)`);
+    }
+    this.topicPattern = given === undefined ? undefined : compilePattern(this.name, given);
+    if (given !== undefined && typeof options.startingOffsets !== 'string') {
+      throw new SpillwayError(
+        ErrorCode.InvalidConfig,
+        `${this.name}: startingOffsets by partition with a topic pattern is not implemented; use "earliest" or "latest", or name the topics with subscribe`,
+      );
+    }
+    this.#topics = topics;
     this.#includeHeaders = options.includeHeaders;
     this.#assigned = options.assign === undefined ? undefined : new Map(Object.entries(options.assign).map(([topic, partitions]) => [topic, new Set(partitions)]));
     const starting = options.startingOffsets;
@@ -96,28 +135,50 @@ export class SparkKafkaSource extends LiveTable {
     const { settings: consumer } = parseConsumerProperties(options.kafkaConfig, { source: this.name });
     // Spark's consumer reads uncommitted records unless kafka.isolation.level says otherwise.
     const settings = { ...consumer, readCommitted: options.readCommitted };
-    for (const topic of topics) {
-      const perPartition = this.#offsets?.[topic];
-      const startFrom =
-        typeof starting === 'string' ? starting : perPartition !== undefined && Object.values(perPartition).every((offset) => offset === -1) ? 'latest' : 'earliest';
-      this.#followers.push(
-        followTopic({
-          connection: settings,
-          topic,
-          startFrom,
-          timeoutMs: settings.requestTimeoutMs,
-          onRecords: (records) => this.#apply(records),
-        }),
-      );
-    }
-    this.ready = Promise.all(this.#followers.map((follower) => follower.ready)).then(() => undefined);
-    this.done = Promise.all(this.#followers.map((follower) => follower.done)).then(() => undefined);
+    const follow = (): void => {
+      for (const topic of this.#topics) {
+        const perPartition = this.#offsets?.[topic];
+        const startFrom =
+          typeof starting === 'string' ? starting : perPartition !== undefined && Object.values(perPartition).every((offset) => offset === -1) ? 'latest' : 'earliest';
+        this.#followers.push(
+          followTopic({
+            connection: settings,
+            topic,
+            startFrom,
+            timeoutMs: settings.requestTimeoutMs,
+            onRecords: (records) => this.#apply(records),
+          }),
+        );
+      }
+    };
+    const pattern = this.topicPattern;
+    // With a pattern the topics are known once the cluster has listed them.
+    const followed =
+      pattern === undefined
+        ? (follow(), Promise.resolve())
+        : listTopics(settings, settings.requestTimeoutMs).then((names) => {
+            this.#topics = names.filter((topic) => pattern.test(topic));
+            if (this.#topics.length === 0) {
+              throw new SpillwayError(
+                ErrorCode.InvalidConfig,
+                `${this.name}: no topic of the cluster matches the pattern ${JSON.stringify(given)}; create the topics first (topics created after the source starts are not read)`,
+              );
+            }
+            if (!this.#closed) follow();
+          });
+    this.ready = followed.then(() => Promise.all(this.#followers.map((follower) => follower.ready))).then(() => undefined);
+    this.done = followed.then(() => Promise.all(this.#followers.map((follower) => follower.done))).then(() => undefined);
     this.done.catch((error: unknown) => {
       this.#failure ??= asSpillwayError(error);
       // The table ends with the failure; the other topics' followers stop after it.
       this.end();
       void Promise.allSettled(this.#followers.map((follower) => follower.close()));
     });
+  }
+
+  /** The topics followed (with a pattern, the matching ones once `ready`). */
+  get topics(): readonly string[] {
+    return this.#topics;
   }
 
   /** Why the table stopped reading, when it did not stop by `close()`. */
@@ -132,6 +193,7 @@ export class SparkKafkaSource extends LiveTable {
 
   /** Stops reading and ends the table: sinks on it finish once they have written everything. */
   async close(): Promise<void> {
+    this.#closed = true;
     try {
       await Promise.allSettled(this.#followers.map((follower) => follower.close()));
     } finally {
@@ -204,7 +266,6 @@ export class SparkKafkaSource extends LiveTable {
   }
 
   #rowOf(record: ReadRecord): Row {
-    const timestampType = (record as { readonly timestampType?: unknown }).timestampType;
     const row: Record<string, Row[string]> = {
       key: record.key,
       value: record.value,
@@ -212,7 +273,10 @@ export class SparkKafkaSource extends LiveTable {
       partition: record.partition,
       offset: record.offset,
       timestamp: record.timestamp * 1_000_000n,
-      timestampType: typeof timestampType === 'number' ? timestampType : null,
+      // Unknown: the Kafka client (@confluentinc/kafka-javascript 1.10) hands over a message's
+      // timestamp but not librdkafka's timestamp type, and guessing it from the topic's
+      // message.timestamp.type would be wrong for records written before that setting changed.
+      timestampType: null,
     };
     if (this.#includeHeaders) {
       row.headers =

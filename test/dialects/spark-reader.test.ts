@@ -86,6 +86,61 @@ describe('Spark\'s Kafka source on the real broker', () => {
     assert.equal((await kcatRead(topic2)).length, input.length, 'nothing else was written');
   });
 
+  it('subscribePattern follows every topic whose whole name matches, and only those', async () => {
+    const base = randomTopic('spark-pattern');
+    const [a, b, other, longer] = [`${base}-a`, `${base}-b`, `${base}-c`, `${base}-a-x`];
+    const out = randomTopic('spark-pattern-out');
+    for (const topic of [a, b, other, longer, out]) await createTopic([bootstrapServers()], topic, { partitions: 1 });
+    await kcatWrite(a, 0, ['ka\tfrom a']);
+    await kcatWrite(b, 0, ['kb\tfrom b']);
+    await kcatWrite(other, 0, ['kc\tfrom c']);
+    await kcatWrite(longer, 0, ['kx\tfrom a-x']);
+
+    const source = readStream()
+      .format('kafka')
+      .option('kafka.bootstrap.servers', bootstrapServers())
+      // Matched as a whole, as Java's Matcher.matches(): `${base}-a-x` is left out.
+      .option('subscribePattern', `${base.replaceAll('.', '\\.')}-[ab]`)
+      .option('startingOffsets', 'earliest')
+      .load();
+    const query = writeStream(source).format('kafka').option('kafka.bootstrap.servers', bootstrapServers()).option('topic', out).start();
+    await source.ready;
+    assert.deepEqual(source.topics, [a, b]);
+    await kcatWrite(b, 0, ['kb2\tlater from b']);
+    const output = await until('three copies', async () => {
+      const records = await kcatRead(out);
+      return records.length >= 3 ? records : undefined;
+    });
+    await streamStop(query);
+    assert.deepEqual(output.map((record) => `${record.key?.toString()}=${record.value?.toString()}`).sort(), ['ka=from a', 'kb2=later from b', 'kb=from b']);
+    assert.deepEqual(rowsOf(source).map((row) => row.topic).sort(), [a, b, b]);
+  });
+
+  it('subscribePattern matching no topic fails the source, naming the pattern', async () => {
+    const pattern = `${randomTopic('spark-nothing')}-.*`;
+    const source = readStream().format('kafka').option('kafka.bootstrap.servers', bootstrapServers()).option('subscribePattern', pattern).load();
+    await assert.rejects(source.ready, (error: unknown) =>
+      error instanceof SpillwayError && error.code === ErrorCode.InvalidConfig &&
+      error.message === `kafka-source-${pattern}: no topic of the cluster matches the pattern ${JSON.stringify(pattern)}; create the topics first (topics created after the source starts are not read)`,
+    );
+    await assert.rejects(source.done);
+    assert.equal(source.ended, true);
+  });
+
+  it('subscribePattern with no broker answering fails the source, saying what was tried', async () => {
+    const source = readStream()
+      .format('kafka')
+      .option('kafka.bootstrap.servers', '127.0.0.1:1')
+      .option('kafka.request.timeout.ms', 1500)
+      .option('subscribePattern', 'anything.*')
+      .load();
+    await assert.rejects(source.ready, (error: unknown) =>
+      error instanceof SpillwayError && error.code === ErrorCode.BrokerUnreachable && error.message.startsWith('no Kafka broker answered within 1500 ms; tried 127.0.0.1:1'),
+    );
+    await assert.rejects(source.done);
+    assert.equal(source.failure?.code, ErrorCode.BrokerUnreachable);
+  });
+
   it('readStream().format("kafka") with includeHeaders copies headers, and reads from the earliest offset when asked', async () => {
     const topic1 = randomTopic('spark-headers-in');
     const topic2 = randomTopic('spark-headers-out');
@@ -226,13 +281,14 @@ describe('Spark\'s Kafka source options', () => {
 
   it('needs kafka.bootstrap.servers and exactly one of subscribe or assign', () => {
     refuses({ subscribe: 't' }, 'readStream: option "kafka.bootstrap.servers" must be given, as in Spark, e.g. .option("kafka.bootstrap.servers", "127.0.0.1:9092")');
-    refuses({ 'kafka.bootstrap.servers': servers }, 'readStream: no topic to read; as in Spark, give exactly one of subscribe ("topic1,topic2") or assign ({"topic1":[0,1]})');
-    refuses({ 'kafka.bootstrap.servers': servers, subscribe: 't', assign: '{"t":[0]}' }, 'readStream: options subscribe and assign both given; as in Spark, give exactly one of subscribe ("topic1,topic2") or assign ({"topic1":[0,1]})');
+    const oneOf = 'as in Spark, give exactly one of subscribe ("topic1,topic2"), subscribePattern ("topic.*") or assign ({"topic1":[0,1]})';
+    refuses({ 'kafka.bootstrap.servers': servers }, `readStream: no topic to read; ${oneOf}`);
+    refuses({ 'kafka.bootstrap.servers': servers, subscribe: 't', assign: '{"t":[0]}' }, `readStream: options subscribe and assign both given; ${oneOf}`);
+    refuses({ 'kafka.bootstrap.servers': servers, subscribe: 't', subscribePattern: 't.*' }, `readStream: options subscribe and subscribePattern both given; ${oneOf}`);
     refuses({ 'kafka.bootstrap.servers': servers, subscribe: ' , ' }, 'readStream: option subscribe names no topic; give one or more, separated by commas');
   });
 
   it('refuses the Spark options it does not implement, naming each', () => {
-    refuses({ 'kafka.bootstrap.servers': servers, subscribePattern: 'topic.*' }, 'readStream: option "subscribePattern" of Spark\'s Kafka source is not supported: Spillway reads named topics; list them with subscribe ("topic1,topic2")');
     refuses(
       { 'kafka.bootstrap.servers': servers, subscribe: 't', endingOffsets: 'latest', maxOffsetsPerTrigger: 10 },
       'readStream: option "endingOffsets" of Spark\'s Kafka source is not supported: it bounds batch queries; a stream reads on until stopped; ' +
@@ -268,10 +324,29 @@ describe('Spark\'s Kafka source options', () => {
     refuses({ ...base, includeHeaders: 'yes' }, 'readStream: option includeHeaders is "yes"; give true or false');
   });
 
+  it('refuses a subscribePattern it cannot use', () => {
+    const base = { 'kafka.bootstrap.servers': servers };
+    refuses({ ...base, subscribePattern: ' ' }, 'readStream: option subscribePattern is empty; give a regular expression such as "events-.*"');
+    assert.throws(
+      () => readStream().format('kafka').options({ ...base, subscribePattern: 'topic(' }).load(),
+      (error: unknown) =>
+        error instanceof SpillwayError && error.code === ErrorCode.InvalidConfig &&
+        /^kafka-source-topic\(: topic pattern "topic\(" is not a regular expression \(.+\); give one such as "events-\.\*"$/.test(error.message),
+    );
+    refuses(
+      { ...base, subscribePattern: 't.*', startingOffsets: '{"t1":{"0":1}}' },
+      'kafka-source-t.*: startingOffsets by partition with a topic pattern is not implemented; use "earliest" or "latest", or name the topics with subscribe',
+    );
+    assert.throws(
+      () => new SparkKafkaSource({ kafkaConfig: { 'bootstrap.servers': servers }, topics: ['t'], topicPattern: 't.*', startingOffsets: 'latest', includeHeaders: false, readCommitted: false, name: 'in' }),
+      (error: unknown) => error instanceof SpillwayError && error.message === 'in: give topics by name (topics or assign) or by topicPattern, not both',
+    );
+  });
+
   it('refuses a source with no topic, built directly', () => {
     assert.throws(
       () => new SparkKafkaSource({ kafkaConfig: { 'bootstrap.servers': servers }, topics: [], startingOffsets: 'latest', includeHeaders: false, readCommitted: false, name: 'in' }),
-      (error: unknown) => error instanceof SpillwayError && error.message === 'in: no topic to read; name topics (subscribe) or partitions (assign)',
+      (error: unknown) => error instanceof SpillwayError && error.message === 'in: no topic to read; name topics (subscribe) or partitions (assign), or give a topicPattern (subscribePattern)',
     );
   });
 

@@ -157,6 +157,28 @@ describe('field types', () => {
     assert.equal(lineOf(schema, { f: -3, i: 0, l: -1n, d: '-3', b: false, s: '', _time: -1n }, options), 'types b=false,d=-3,f=-3,i=0i,l=-1i,s="" -1000000');
   });
 
+  it('writes a decimal of scale 0 as an integer field, clamped above 2^63-1 as Flux clamps its unsigned integers', () => {
+    const whole = defineSchema({ u: { type: 'decimal', precision: 20, scale: 0 }, _time: 'timestamp' });
+    const wholeLine = (u: string) => lineOf(whole, { u, _time: 1n }, { name: 'm', valueColumns: ['u'] });
+    assert.equal(wholeLine('10'), 'm u=10i 1');
+    assert.equal(wholeLine('-9223372036854775808'), 'm u=-9223372036854775808i 1');
+    assert.equal(wholeLine('9223372036854775807'), 'm u=9223372036854775807i 1');
+    assert.equal(wholeLine('9223372036854775808'), 'm u=9223372036854775807i 1');
+    assert.equal(wholeLine('18446744073709551614'), 'm u=9223372036854775807i 1');
+    assert.equal(wholeLine('7.00'), 'm u=7i 1');
+    const nullable = defineSchema({ u: { type: 'decimal', precision: 20, scale: 0, nullable: true }, _time: 'timestamp' });
+    assert.equal(lineOf(nullable, { u: null, _time: 1n }, { name: 'm', valueColumns: ['u'] }), 'm u=0i 1');
+    assert.throws(() => wholeLine('-9223372036854775809'), {
+      code: 'ENCODE_FAILED',
+      message:
+        'field column "u" holds -9223372036854775809 (decimal, scale 0), below the smallest line-protocol integer -9223372036854775808; filter it out with where() or convert the column to float64 with update()',
+    });
+    assert.throws(() => wholeLine('7.5'), {
+      code: 'ENCODE_FAILED',
+      message: 'field column "u" holds 7.5, which has digits after the point its scale 0 has no room for; round it with update() or declare the column\'s scale',
+    });
+  });
+
   it('writes floats in plain decimal with the fewest round-trip digits, never an exponent', () => {
     assert.deepEqual(
       [2, 0.1, 1e21, 1.5e300, 1e-7, 5e-324, -0, 123456789.125, -2.5e-10].map(formatFloat),

@@ -72,9 +72,8 @@ describe('sampledata', () => {
 });
 
 describe('the Flux seed\'s example: sampledata into kafka.to', () => {
-  // uint is left out: Flux writes its values as integers clamped to 2^63-1 (see the vectors),
-  // while Spillway's decimal column is written as a float field.
-  const datasets: SampleDataSet[] = ['int', 'float', 'string', 'bool', 'numericBool'];
+  // uint's decimal(20, 0) column is written as integers clamped to 2^63-1, as Flux writes uint.
+  const datasets: SampleDataSet[] = ['int', 'float', 'uint', 'string', 'bool', 'numericBool'];
   for (const dataset of datasets) {
     for (const includeNull of [false, true]) {
       it(`kafkaTo(sampledata.${dataset}({ includeNull: ${includeNull} })) writes exactly Flux's records`, async () => {
