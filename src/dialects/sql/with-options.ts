@@ -64,7 +64,7 @@ export const WITH_KEYS: readonly WithKey[] = [
   { key: 'sink.semantic', connectors: KAFKA, role: 'sink', field: 'delivery', description: "Flink's older name of `sink.delivery-guarantee`." },
   { key: 'sink.transactional-id-prefix', connectors: BOTH_KAFKA, role: 'sink', description: 'Applies to exactly-once delivery only, which this version refuses; so it is refused too.' },
   { key: 'sink.buffer-flush.interval', connectors: [Connector.UpsertKafka], role: 'sink', field: 'trigger', description: 'Buffer changes for this long (`1s`, `500 ms`) and write the last row of each key: an interval trigger; `0` writes every change (no buffer).' },
-  { key: 'sink.buffer-flush.max-rows', connectors: [Connector.UpsertKafka], role: 'sink', description: '`0` only, with the interval unset or `0` (no buffer); a row count is refused: Spillway flushes by interval.' },
+  { key: 'sink.buffer-flush.max-rows', connectors: [Connector.UpsertKafka], role: 'sink', field: 'trigger', description: 'With `sink.buffer-flush.interval`: the buffer is also written as soon as this many changes wait; both `0`: no buffer.' },
   { key: 'csv.field-delimiter', connectors: [Connector.Kafka, Connector.Filesystem], role: 'both', field: 'value', description: 'The CSV field delimiter (default `,`); also `key.csv.field-delimiter`, `value.csv.field-delimiter`.' },
   { key: 'csv.quote-character', connectors: [Connector.Kafka, Connector.Filesystem], role: 'both', field: 'value', description: 'The CSV quote character (default `"`).' },
   { key: 'csv.disable-quote-character', connectors: KAFKA, role: 'sink', field: 'value', description: '`true`: never quote (a value that would need quotes is refused).' },
@@ -425,22 +425,21 @@ export function sinkTranslation(table: TableDeclaration): SinkTranslation {
   if (reader.value('sink.transactional-id-prefix') !== undefined) {
     throw reader.error('sink.transactional-id-prefix', "'sink.transactional-id-prefix' applies to exactly-once delivery, which this version does not offer", 'remove it, and use at-least-once delivery');
   }
-  // Flink's buffer: max-rows and interval, both set or both 0 (no buffer). Spillway flushes by
-  // interval only, so max-rows may be given only as 0, the value that turns the buffer off.
-  const maxRows = reader.value('sink.buffer-flush.max-rows');
+  // Flink's buffer: max-rows and interval, both set (flush at whichever comes first) or both 0 (no buffer).
+  const maxRowsText = reader.value('sink.buffer-flush.max-rows');
   const rawInterval = reader.value('sink.buffer-flush.interval');
   const intervalIsZero = rawInterval !== undefined && /^\s*0+\s*(ms|s|sec|second|seconds|min|minute|minutes|h|hour|hours|d|day|days)?\s*$/i.test(rawInterval);
-  if (maxRows !== undefined) {
-    if (!/^\s*\d+\s*$/.test(maxRows)) throw reader.error('sink.buffer-flush.max-rows', `'sink.buffer-flush.max-rows' is a whole number of rows, not '${maxRows}'`);
-    if (Number(maxRows) !== 0) {
-      throw reader.error(
-        'sink.buffer-flush.max-rows',
-        `'sink.buffer-flush.max-rows' = '${maxRows.trim()}' is not supported: Spillway flushes the upsert buffer when the interval passes, not at a row count`,
-        "remove it and keep 'sink.buffer-flush.interval' (each key's last row per interval), or set both to 0 for no buffer",
-      );
+  let maxRows: number | undefined;
+  if (maxRowsText !== undefined) {
+    if (!/^\s*\d+\s*$/.test(maxRowsText) || !Number.isSafeInteger(Number(maxRowsText))) {
+      throw reader.error('sink.buffer-flush.max-rows', `'sink.buffer-flush.max-rows' is a whole number of rows, not '${maxRowsText}'`);
     }
-    if (rawInterval !== undefined && !intervalIsZero) {
-      throw reader.error('sink.buffer-flush.max-rows', `'sink.buffer-flush.max-rows' = '0' turns the buffer off, but 'sink.buffer-flush.interval' = '${rawInterval}' turns it on`, "remove 'sink.buffer-flush.max-rows' to buffer by interval, or set both to 0");
+    maxRows = Number(maxRowsText);
+    if (maxRows === 0 && rawInterval !== undefined && !intervalIsZero) {
+      throw reader.error('sink.buffer-flush.max-rows', `'sink.buffer-flush.max-rows' = '0' turns the buffer off, but 'sink.buffer-flush.interval' = '${rawInterval}' turns it on`, "set both (flush at whichever comes first), or both to 0 for no buffer");
+    }
+    if (maxRows > 0 && (rawInterval === undefined || intervalIsZero)) {
+      throw reader.error('sink.buffer-flush.max-rows', `'sink.buffer-flush.max-rows' = '${maxRowsText.trim()}' needs 'sink.buffer-flush.interval' too, as in Flink`, "add 'sink.buffer-flush.interval' (such as '1s'), or set both to 0 for no buffer");
     }
   }
   const interval = intervalIsZero ? undefined : rawInterval;
@@ -455,7 +454,7 @@ export function sinkTranslation(table: TableDeclaration): SinkTranslation {
     mode,
     ...(delivery === undefined ? {} : { delivery: delivery as 'none' }),
     ...(partitioner === undefined ? {} : { partitioner }),
-    ...(interval === undefined ? {} : { trigger: { interval } }),
+    ...(interval === undefined ? {} : { trigger: maxRows === undefined || maxRows === 0 ? { interval } : { interval, maxRows } }),
   };
   return { spec, ...(module === undefined ? {} : { partitionerModule: module }), warnings };
 }

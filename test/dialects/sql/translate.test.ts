@@ -112,7 +112,7 @@ describe("SQL: today's Flink keys", () => {
     assert.equal(Buffer.from(bytes as Uint8Array).toString('utf8'), '{"a":"x","t":"2024-05-01 12:00:00.123"}');
   });
 
-  it('sink.buffer-flush: the interval alone, or max-rows and interval both 0 (no buffer)', async () => {
+  it('sink.buffer-flush: max-rows with the interval, the interval alone, or both 0 (no buffer)', async () => {
     const sink = (options: string) => `CREATE TABLE s (a STRING, PRIMARY KEY (a) NOT ENFORCED) WITH ('connector' = 'upsert-kafka', 'topic' = 't', ${BOOT}, 'key.format' = 'json', 'value.format' = 'json'${options});
       CREATE TABLE i (a STRING); INSERT INTO s SELECT a FROM i;`;
     assert.deepEqual((await translateSql(sink(", 'sink.buffer-flush.interval' = '500 ms'"))).inserts[0]?.sink.spec.trigger, { interval: '500 ms' });
@@ -120,6 +120,9 @@ describe("SQL: today's Flink keys", () => {
     assert.equal((await translateSql(sink(", 'sink.buffer-flush.interval' = '0s'"))).inserts[0]?.sink.spec.trigger, undefined);
     await refuses(sink(", 'sink.buffer-flush.max-rows' = '0', 'sink.buffer-flush.interval' = '1s'"), /^job\.sql:1:\d+: table "s": 'sink\.buffer-flush\.max-rows' = '0' turns the buffer off, but 'sink\.buffer-flush\.interval' = '1s' turns it on/);
     await refuses(sink(", 'sink.buffer-flush.max-rows' = 'many'"), /'sink\.buffer-flush\.max-rows' is a whole number of rows, not 'many'/);
+    assert.deepEqual((await translateSql(sink(", 'sink.buffer-flush.max-rows' = '1000', 'sink.buffer-flush.interval' = '1s'"))).inserts[0]?.sink.spec.trigger, { interval: '1s', maxRows: 1000 });
+    await refuses(sink(", 'sink.buffer-flush.max-rows' = '10'"), /'sink\.buffer-flush\.max-rows' = '10' needs 'sink\.buffer-flush\.interval' too, as in Flink$/);
+    await refuses(sink(", 'sink.buffer-flush.max-rows' = '10', 'sink.buffer-flush.interval' = '0'"), /needs 'sink\.buffer-flush\.interval' too/);
   });
 
   it('kafka with key.fields, csv options, avro-confluent and sink.partitioner', async () => {
@@ -141,13 +144,11 @@ describe("SQL: today's Flink keys", () => {
     assert.equal(error.code, ErrorCode.InvalidConfig);
   });
 
-  it('refuses what it cannot do: other timestamp standards, transactional ids, max-rows, exactly-once, a missing primary key', async () => {
+  it('refuses what it cannot do: other timestamp standards, transactional ids, exactly-once, a missing primary key', async () => {
     const tail = 'CREATE TABLE i (a STRING); INSERT INTO s SELECT a FROM i;';
     const standard = await refuses(`CREATE TABLE s (a STRING) WITH ('connector' = 'kafka', 'topic' = 't', ${BOOT}, 'format' = 'json', 'json.timestamp-format.standard' = 'RFC-3339'); ${tail}`, /'json\.timestamp-format\.standard' = 'RFC-3339' is not supported$/);
     assert.equal(standard.details.hint, "use 'ISO-8601' or 'SQL'");
     await refuses(`CREATE TABLE s (a STRING) WITH ('connector' = 'kafka', 'topic' = 't', ${BOOT}, 'format' = 'json', 'sink.transactional-id-prefix' = 'x'); ${tail}`, /applies to exactly-once delivery, which this version does not offer/);
-    const maxRows = await refuses(`CREATE TABLE s (a STRING, PRIMARY KEY (a) NOT ENFORCED) WITH ('connector' = 'upsert-kafka', 'topic' = 't', ${BOOT}, 'key.format' = 'json', 'value.format' = 'json', 'sink.buffer-flush.max-rows' = '10', 'sink.buffer-flush.interval' = '1s'); ${tail}`, /'sink\.buffer-flush\.max-rows' = '10' is not supported: Spillway flushes the upsert buffer when the interval passes, not at a row count$/);
-    assert.match(maxRows.details.hint ?? '', /^remove it and keep 'sink\.buffer-flush\.interval'/);
     await refuses(`CREATE TABLE s (a STRING) WITH ('connector' = 'kafka', 'topic' = 't', ${BOOT}, 'format' = 'json', 'sink.delivery-guarantee' = 'exactly-once'); ${tail}`, /^job\.sql:1:1: table "s": sink "s": delivery "exactly-once" is not available in this version/);
     await refuses(`CREATE TABLE s (a STRING) WITH ('connector' = 'upsert-kafka', 'topic' = 't', ${BOOT}, 'key.format' = 'json', 'value.format' = 'json'); ${tail}`, /an upsert-kafka table needs a primary key/);
     await refuses(`CREATE TABLE s (a STRING) WITH ('connector' = 'kafka', 'topic' = 't', ${BOOT}, 'format' = 'json', 'scan.startup.mode' = 'latest-offset'); ${tail}`, /the option 'scan\.startup\.mode' has no effect when the table is written/);
