@@ -15,7 +15,7 @@
  *
  * Values: booleans `true`/`false`; integers and decimals with their exact digits; doubles in the
  * shortest form that reads back the same (`NaN`, `Infinity`, `-Infinity` as text); dates
- * `YYYY-MM-DD`; timestamps ISO-8601 UTC (or epoch integers); bytes base64; JSON as its text.
+ * `YYYY-MM-DD`; timestamps ISO-8601 UTC (or SQL text, or epoch integers); bytes base64; JSON as its text.
  *
  * Everything that depends on the schema (which fields can need quotes, renderers, the header) is
  * worked out once when the encoder is built.

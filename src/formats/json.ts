@@ -36,8 +36,11 @@ import type { ChangeEnvelope, Encoder, RowChange } from './encoder.ts';
 
 const columnName = z.string().min(1);
 
-/** How timestamp columns are written: ISO-8601 UTC text, or an integer count since the epoch. */
-export const timestampFormatSchema = z.enum(['iso', 'epoch-millis', 'epoch-micros', 'epoch-nanos']);
+/**
+ * How timestamp columns are written: ISO-8601 UTC text, Flink's SQL text (`2024-05-01 12:00:00.123`:
+ * a space, no zone, the instant in UTC), or an integer count since the epoch.
+ */
+export const timestampFormatSchema = z.enum(['iso', 'sql', 'epoch-millis', 'epoch-micros', 'epoch-nanos']);
 export type TimestampFormat = z.output<typeof timestampFormatSchema>;
 
 export const jsonSpecSchema = z
@@ -53,7 +56,7 @@ export const jsonSpecSchema = z
     nestedDelimiter: z.union([z.string().min(1), z.literal(false)]).optional(),
     /** Write null values as `null` (default) or leave their fields out. */
     includeNulls: z.boolean().optional(),
-    /** Timestamp columns as ISO-8601 text (default) or epoch millis / micros / nanos integers. */
+    /** Timestamp columns as ISO-8601 text (default), SQL text (`yyyy-MM-dd HH:mm:ss.SSS…`) or epoch millis / micros / nanos integers. */
     timestamps: timestampFormatSchema.optional(),
     /** The change envelope: `raw` (default), `insert_delete` (Feldera) or `debezium`. */
     updateFormat: z.enum(['raw', 'insert_delete', 'debezium']).optional(),
@@ -76,7 +79,7 @@ export const JSON_DEFAULTS = {
 type Present = NonNullable<Row[string]>;
 type Render = (value: Present) => string;
 
-const NANOS_PER: Record<Exclude<TimestampFormat, 'iso'>, bigint> = {
+const NANOS_PER: Record<Exclude<TimestampFormat, 'iso' | 'sql'>, bigint> = {
   'epoch-millis': 1_000_000n,
   'epoch-micros': 1_000n,
   'epoch-nanos': 1n,
@@ -88,6 +91,8 @@ const NANOS_PER: Record<Exclude<TimestampFormat, 'iso'>, bigint> = {
  */
 export function timestampText(format: TimestampFormat): (nanos: bigint) => string {
   if (format === 'iso') return formatIsoTimestamp;
+  // Flink's SQL standard is the ISO text with a space for the T and no zone (Spillway's instants are UTC).
+  if (format === 'sql') return (nanos) => formatIsoTimestamp(nanos).replace('T', ' ').slice(0, -1);
   const divisor = NANOS_PER[format];
   if (divisor === 1n) return (nanos) => nanos.toString();
   return (nanos) => {
@@ -123,7 +128,7 @@ function rendererFor(column: Column, timestamps: TimestampFormat): Render {
       return (value) => `"${Buffer.from(value as Uint8Array).toString('base64')}"`;
     case 'timestamp': {
       const text = timestampText(timestamps);
-      return timestamps === 'iso' ? (value) => `"${text(value as bigint)}"` : (value) => text(value as bigint);
+      return timestamps === 'iso' || timestamps === 'sql' ? (value) => `"${text(value as bigint)}"` : (value) => text(value as bigint);
     }
     case 'json':
       return (value) => JSON.stringify(value);

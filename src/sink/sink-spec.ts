@@ -22,20 +22,23 @@ const topicSchema = z
  * `{ continuous: epoch }` (the same, in epochs of that length — a number of ms, "5 seconds" or
  * PT5S: at each epoch's end what arrived is written and acknowledged, a progress report is made,
  * and no change waits past its epoch's end for linger.ms); `{ interval }` micro-batches (changes
- * within one interval coalesced per key where the mode allows); or `once` (write what is there,
+ * within one interval coalesced per key where the mode allows; with `maxRows`, written early once that many
+ * changes wait); or `once` (write what is there,
  * then stop).
  */
 export const triggerSchema = z
   .union([
     z.enum(['continuous', 'once']),
-    z.object({ interval: z.union([z.number(), z.string()]) }).strict(),
+    // maxRows: a micro-batch is also written as soon as this many changes wait (Flink's sink.buffer-flush.max-rows).
+    z.object({ interval: z.union([z.number(), z.string()]), maxRows: z.number().int().positive().optional() }).strict(),
     z.object({ continuous: z.union([z.number(), z.string()]) }).strict(),
   ])
   .transform((trigger, context): Trigger => {
     if (trigger === 'continuous' || trigger === 'once') return { kind: trigger };
     try {
       if ('continuous' in trigger) return { kind: 'continuous', epochMs: parseDuration(trigger.continuous) };
-      return { kind: 'interval', intervalMs: parseDuration(trigger.interval) };
+      const intervalMs = parseDuration(trigger.interval);
+      return trigger.maxRows === undefined ? { kind: 'interval', intervalMs } : { kind: 'interval', intervalMs, maxRows: trigger.maxRows };
     } catch (error) {
       context.addIssue({ code: 'custom', message: error instanceof Error ? error.message : String(error) });
       return z.NEVER;
@@ -45,7 +48,7 @@ export const triggerSchema = z
 export type Trigger =
   | { readonly kind: 'continuous'; readonly epochMs?: number }
   | { readonly kind: 'once' }
-  | { readonly kind: 'interval'; readonly intervalMs: number };
+  | { readonly kind: 'interval'; readonly intervalMs: number; readonly maxRows?: number };
 
 const columnName = z.string().min(1);
 

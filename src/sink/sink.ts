@@ -221,7 +221,12 @@ class Sink implements SinkHandle {
     if (this.#state === SinkState.Stopped || this.#state === SinkState.Failed) return;
     for (const change of batch) this.#queue.push(change);
     this.#gate.update(this.#queued());
-    if (this.#trigger.kind === 'continuous') this.#wake?.();
+    if (this.#trigger.kind === 'continuous' || this.#bufferFull()) this.#wake?.();
+  }
+
+  /** An interval trigger with maxRows has that many changes waiting, so its micro-batch is written now. */
+  #bufferFull(): boolean {
+    return this.#trigger.kind === 'interval' && this.#trigger.maxRows !== undefined && this.#queued() >= this.#trigger.maxRows;
   }
 
   /** True once nothing more will arrive: a stop was asked for, or the table ended. */
@@ -321,8 +326,9 @@ class Sink implements SinkHandle {
   async #runMicroBatches(intervalMs: number): Promise<void> {
     let next = Date.now() + intervalMs;
     for (;;) {
-      while (!this.#closing() && Date.now() < next) await this.#sleep(next - Date.now());
-      next += intervalMs * Math.max(1, Math.ceil((Date.now() - next) / intervalMs));
+      while (!this.#closing() && !this.#bufferFull() && Date.now() < next) await this.#sleep(next - Date.now());
+      // A batch written early (maxRows reached) keeps the interval's schedule, as Flink's buffer does.
+      if (Date.now() >= next) next += intervalMs * Math.max(1, Math.ceil((Date.now() - next) / intervalMs));
       const final = this.#closing();
       await this.#writeTrigger(this.#takeAll());
       if (final) return;

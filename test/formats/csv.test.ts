@@ -121,11 +121,12 @@ describe('csv options', () => {
     assert.equal(line(encoderFor({}, ['car_speed', 'car_id']), car('Ann')), '120,C1');
   });
 
-  it('writes every type, timestamps as ISO-8601 or epoch integers', () => {
+  it('writes every type, timestamps as ISO-8601, SQL text or epoch integers', () => {
     const every = defineSchema({ big: 'int64', f: 'float64', blob: 'bytes', meta: 'json', at: 'timestamp' });
     const values = { big: -9223372036854775808n, f: Number.NaN, blob: Buffer.from([0xfb, 0xff]), meta: { a: 'b,c' }, at: '1969-12-31T23:59:59.9995Z' };
     assert.equal(line(encoderFor({}, undefined, every), values, every), '-9223372036854775808,NaN,+/8=,"{""a"":""b,c""}",1969-12-31T23:59:59.9995Z');
     assert.equal(line(encoderFor({ timestamps: 'epoch-millis' }, ['at'], every), values, every), '-1');
+    assert.equal(line(encoderFor({ timestamps: 'sql' }, ['at'], every), values, every), '1969-12-31 23:59:59.9995');
     assert.equal(line(encoderFor({ timestamps: 'epoch-nanos' }, ['f', 'at'], every), { ...values, f: Number.NEGATIVE_INFINITY }, every), '-Infinity,-500000');
   });
 });

@@ -151,6 +151,8 @@ export const cases: readonly EncoderCase[] = [
     missing: (column) => jsonSpec(undefined, { exclude: [column] }),
   },
   { name: 'json-epoch-nanos', spec: jsonSpec(['at', 'label'], { timestamps: 'epoch-nanos' }), schema: everyType, rows: everyTypeRows, missing: (column) => jsonSpec([column]) },
+  // Flink's 'json.timestamp-format.standard' = 'SQL'.
+  { name: 'json-sql-timestamps', spec: jsonSpec(['at', 'label'], { timestamps: 'sql' }), schema: everyType, rows: everyTypeRows, missing: (column) => jsonSpec([column]) },
   {
     // The Feldera seed's connector: "format": { "name": "json", "config": { "update_format": "insert_delete", "array": false } }.
     name: 'json-insert-delete-feldera',

@@ -92,6 +92,7 @@ describe('json timestamps', () => {
   const cases: [JsonOptions, string, string][] = [
     [{}, '"2024-05-01T12:00:00.123456789Z"', '"1969-12-31T23:59:59.9995Z"'],
     [{ timestamps: 'iso' }, '"2024-05-01T12:00:00.123456789Z"', '"1969-12-31T23:59:59.9995Z"'],
+    [{ timestamps: 'sql' }, '"2024-05-01 12:00:00.123456789"', '"1969-12-31 23:59:59.9995"'],
     [{ timestamps: 'epoch-millis' }, '1714564800123', '-1'],
     [{ timestamps: 'epoch-micros' }, '1714564800123456', '-500'],
     [{ timestamps: 'epoch-nanos' }, '1714564800123456789', '-500000'],

@@ -137,6 +137,30 @@ describe('update modes', () => {
     assert.equal(sink.metrics.triggers, 1);
   });
 
+  it('micro-batches with maxRows are written as soon as that many changes wait, coalesced per key', async () => {
+    const table = keyed();
+    const { sink, writer } = build(table, { mode: 'upsert', key: simpleSpec('id'), trigger: { interval: 3_600_000, maxRows: 3 }, snapshot: false });
+    table.add({ id: 1, v: 'c' });
+    table.add({ id: 1, v: 'd' });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.equal(writer.records('out').length, 0, 'two changes wait for the interval');
+    table.add({ id: 2, v: 'e' });
+    const deadline = Date.now() + 5_000;
+    while (writer.records('out').length < 2 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+    assert.deepEqual(writer.records('out').map((r) => r.value?.toString() ?? null), ['{"id":1,"v":"d"}', '{"id":2,"v":"e"}']);
+    assert.equal(sink.metrics.triggers, 1);
+    table.add({ id: 1, v: 'f' });
+    await sink.stop();
+    assert.deepEqual(writer.records('out').map((r) => r.value?.toString() ?? null).slice(2), ['{"id":1,"v":"f"}']);
+    assert.equal(sink.metrics.triggers, 2);
+  });
+
+  it('refuses a maxRows that is not a positive whole number', () => {
+    for (const maxRows of [0, 1.5, -1]) {
+      assert.throws(() => build(keyed(), { mode: 'upsert', key: simpleSpec('id'), trigger: { interval: 10, maxRows } }), { code: ErrorCode.InvalidConfig, message: /trigger/ });
+    }
+  });
+
   it('once writes the table as it is and stops', async () => {
     const table = keyed();
     const { sink, writer } = build(table, { mode: 'complete', key: simpleSpec('id'), trigger: 'once' });

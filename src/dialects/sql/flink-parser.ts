@@ -33,6 +33,7 @@ interface LexedToken {
   readonly channel: number;
   readonly line: number;
   readonly column: number;
+  readonly start: number;
   readonly stop: number;
 }
 
@@ -56,6 +57,28 @@ export interface ParsedSql {
   /** The text the tree's token offsets refer to. */
   readonly text: string;
   readonly map: PositionMap;
+}
+
+/**
+ * Flink's CHAR_LENGTH and CHARACTER_LENGTH are LENGTH under another name, but dt-sql-parser's
+ * grammar lexes them as keywords that cannot start a call. Each such keyword followed by `(` is
+ * rewritten to LENGTH padded with spaces to the same length, so every line and column after it
+ * stays where it was written (a quoted `CHAR_LENGTH` identifier is another token and is left alone).
+ */
+function renameLengthCalls(parser: FlinkSqlParser, text: string): string {
+  const lexer = parser.createLexer(text);
+  const tokens = lexer.getAllTokens().filter((token) => token.channel === 0);
+  let renamed = '';
+  let from = 0;
+  tokens.forEach((token, index) => {
+    const name = lexer.vocabulary.getSymbolicName(token.type);
+    if (name !== 'KW_CHAR_LENGTH' && name !== 'KW_CHARACTER_LENGTH') return;
+    const next = tokens[index + 1];
+    if (next === undefined || lexer.vocabulary.getSymbolicName(next.type) !== 'LR_BRACKET') return;
+    renamed += text.slice(from, token.start) + 'LENGTH'.padEnd(token.stop + 1 - token.start, ' ');
+    from = token.stop + 1;
+  });
+  return from === 0 ? text : renamed + text.slice(from);
 }
 
 /** Inserts the input-table marker after each `CREATE TABLE name (…)` followed by `;` or the end. */
@@ -155,7 +178,7 @@ export async function parseFlinkSql(text: string, source = 'SQL'): Promise<Parse
   loading ??= loadParser();
   const parser = await loading;
   loaded = parser;
-  const marked = markInputTables(parser, text);
+  const marked = markInputTables(parser, renameLengthCalls(parser, text));
   const errors: ParseError[] = [];
   const tree = parser.parse(marked.text, (error) => errors.push(error));
   const first = errors[0];

@@ -13,6 +13,7 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ErrorCode, SpillwayError, asSpillwayError } from '../../errors.ts';
 import type { LiveTable } from '../../model/live-table.ts';
+import type { Table } from '../../model/table.ts';
 import { type Aggregation, avg, count, max, min, sum } from '../../model/aggregations.ts';
 import { parseDuration } from '../../model/period.ts';
 import type { Column, Row, Schema, Value } from '../../model/schema.ts';
@@ -64,10 +65,8 @@ function referencedTables(query: Query, views: ReadonlyMap<string, Query>, seen 
   return referencedTables(view, views, seen);
 }
 
-/** Parses and translates SQL text into table declarations, sink specs and queries (pure: nothing is read or connected). */
-export async function translateSql(text: string, options: SqlOptions = {}): Promise<SqlProgram> {
-  const source = options.source ?? 'SQL';
-  const statements: Statement[] = statementsOf(await parseFlinkSql(text, source), source);
+/** The statements' tables, views and inserts in order, each name defined once and each query over what is defined before it. */
+function declareAll(statements: readonly Statement[], source: string) {
   const tables = new Map<string, TableDeclaration>();
   const views = new Map<string, Query>();
   const inserts: SqlInsert[] = [];
@@ -107,6 +106,14 @@ export async function translateSql(text: string, options: SqlOptions = {}): Prom
       }
     }
   }
+  return { tables, views, inserts, warnings, readTables };
+}
+
+/** Parses and translates SQL text into table declarations, sink specs and queries (pure: nothing is read or connected). */
+export async function translateSql(text: string, options: SqlOptions = {}): Promise<SqlProgram> {
+  const source = options.source ?? 'SQL';
+  const statements: Statement[] = statementsOf(await parseFlinkSql(text, source), source);
+  const { tables, views, inserts, warnings, readTables } = declareAll(statements, source);
   if (inserts.length === 0) {
     throw new SpillwayError(ErrorCode.InvalidConfig, `${source}: no INSERT INTO; a job writes with INSERT INTO sink SELECT … FROM source`);
   }
@@ -474,6 +481,59 @@ export async function validateSql(text: string, options: SqlOptions = {}): Promi
   }
   const { plans } = planAll(program, specs, standIns);
   return { program, plans, warnings: [...program.warnings, ...plans.flatMap((plan) => plan.warnings.map((warning) => `table "${plan.name}": ${warning}`))] };
+}
+
+export interface SqlRelationsOptions extends SqlOptions {
+  /** What feeds the input tables, for the message refusing a table with a connector (default: "a program's tables are input tables in this version"). */
+  readonly inputsAre?: string;
+  /** The hint for that message, per table. */
+  readonly inputHint?: (table: string) => string;
+  /** The hint for the message refusing INSERT INTO. */
+  readonly insertHint?: string;
+}
+
+/** A program's relations: its input tables, and every table and view by name as a live table. */
+export interface SqlRelations {
+  /** Tables with no connector, fed by the caller. */
+  readonly inputs: ReadonlyMap<string, InputTable>;
+  /** Every table and view by name, in declaration order. */
+  readonly relations: ReadonlyMap<string, Table>;
+  readonly warnings: readonly string[];
+}
+
+/**
+ * Builds a program of CREATE TABLE and CREATE VIEW only (Feldera's shape: outputs attach to a
+ * relation by name, so there is no INSERT INTO): every table becomes an input table of its declared
+ * schema, and every view the live table of its query over them. Nothing is read or connected.
+ */
+export async function buildSqlRelations(text: string, options: SqlRelationsOptions = {}): Promise<SqlRelations> {
+  const source = options.source ?? 'SQL';
+  const statements: Statement[] = statementsOf(await parseFlinkSql(text, source), source);
+  const insert = statements.find((statement) => statement.kind === 'insert');
+  if (insert !== undefined) {
+    throw sqlError(source, insert.at, 'INSERT INTO is not allowed: the program declares tables and views only', options.insertHint ?? 'remove the INSERT INTO statements and read the views');
+  }
+  if (!statements.some((statement) => statement.kind === 'createTable')) {
+    throw new SpillwayError(ErrorCode.InvalidConfig, `${source}: the program declares no table; declare the input tables with CREATE TABLE`);
+  }
+  const { tables, views, warnings } = declareAll(statements, source);
+  const inputs = new Map<string, InputTable>();
+  for (const [name, declared] of tables) {
+    if (declared.connector !== 'input') {
+      throw new SpillwayError(ErrorCode.InvalidConfig, `${source}: the table "${name}" has a '${declared.connector}' connector; ${options.inputsAre ?? "a program's tables are input tables in this version"}`, {
+        details: { line: declared.at.line, column: declared.at.column, hint: options.inputHint?.(name) ?? `declare "${name}" without WITH (…) and feed it rows` },
+      });
+    }
+    inputs.set(name, inputTable(declared.schema));
+  }
+  const program: SqlProgram = { source, tables, views, inserts: [], sources: new Map(), warnings };
+  const builder = new QueryBuilder(program, inputs);
+  const relations = new Map<string, Table>();
+  for (const statement of statements) {
+    if (statement.kind === 'createTable') relations.set(statement.name, inputs.get(statement.name) as InputTable);
+    else if (statement.kind === 'createView') relations.set(statement.name, builder.table(statement.name).table);
+  }
+  return { inputs, relations, warnings };
 }
 
 function withoutKey(schema: Schema): Schema {

@@ -63,13 +63,13 @@ export const WITH_KEYS: readonly WithKey[] = [
   { key: 'sink.delivery-guarantee', connectors: BOTH_KAFKA, role: 'sink', field: 'delivery', description: '`at-least-once` (default) or `none`; `exactly-once` is refused in this version.' },
   { key: 'sink.semantic', connectors: KAFKA, role: 'sink', field: 'delivery', description: "Flink's older name of `sink.delivery-guarantee`." },
   { key: 'sink.transactional-id-prefix', connectors: BOTH_KAFKA, role: 'sink', description: 'Applies to exactly-once delivery only, which this version refuses; so it is refused too.' },
-  { key: 'sink.buffer-flush.interval', connectors: [Connector.UpsertKafka], role: 'sink', field: 'trigger', description: 'Buffer changes for this long (`1s`, `500 ms`) and write the last row of each key: an interval trigger.' },
-  { key: 'sink.buffer-flush.max-rows', connectors: [Connector.UpsertKafka], role: 'sink', description: 'Refused: Spillway flushes by interval only; keep `sink.buffer-flush.interval`.' },
+  { key: 'sink.buffer-flush.interval', connectors: [Connector.UpsertKafka], role: 'sink', field: 'trigger', description: 'Buffer changes for this long (`1s`, `500 ms`) and write the last row of each key: an interval trigger; `0` writes every change (no buffer).' },
+  { key: 'sink.buffer-flush.max-rows', connectors: [Connector.UpsertKafka], role: 'sink', field: 'trigger', description: 'With `sink.buffer-flush.interval`: the buffer is also written as soon as this many changes wait; both `0`: no buffer.' },
   { key: 'csv.field-delimiter', connectors: [Connector.Kafka, Connector.Filesystem], role: 'both', field: 'value', description: 'The CSV field delimiter (default `,`); also `key.csv.field-delimiter`, `value.csv.field-delimiter`.' },
   { key: 'csv.quote-character', connectors: [Connector.Kafka, Connector.Filesystem], role: 'both', field: 'value', description: 'The CSV quote character (default `"`).' },
   { key: 'csv.disable-quote-character', connectors: KAFKA, role: 'sink', field: 'value', description: '`true`: never quote (a value that would need quotes is refused).' },
   { key: 'csv.null-literal', connectors: KAFKA, role: 'sink', field: 'value', description: 'The text written for a null (default empty).' },
-  { key: 'json.timestamp-format.standard', connectors: BOTH_KAFKA, role: 'sink', field: 'value', description: '`ISO-8601` (what Spillway writes); `SQL` is refused.' },
+  { key: 'json.timestamp-format.standard', connectors: BOTH_KAFKA, role: 'sink', field: 'value', description: '`ISO-8601` (default: `2024-05-01T12:00:00.123Z`) or `SQL` (`2024-05-01 12:00:00.123`: a space, no zone, in UTC).' },
   { key: 'avro-confluent.url', connectors: BOTH_KAFKA, role: 'sink', field: 'kafka', description: 'The schema registry URL for `avro-confluent` (the Kafka property `schema.registry.url`).' },
   { key: 'avro-confluent.subject', connectors: BOTH_KAFKA, role: 'sink', field: 'value', description: 'The subject the value schema is registered under.' },
   { key: 'scan.startup.mode', connectors: KAFKA, role: 'source', description: '`earliest-offset` (default) or `latest-offset`.' },
@@ -262,10 +262,16 @@ function formatSpec(reader: OptionReader, format: string, formatKey: string, col
     }
     case 'json': {
       const standard = reader.value(option('json.timestamp-format.standard'));
-      if (standard !== undefined && standard !== 'ISO-8601') {
-        throw reader.error(option('json.timestamp-format.standard'), `'json.timestamp-format.standard' = '${standard}' is not supported`, "Spillway writes timestamps as ISO-8601: use 'ISO-8601'");
+      if (standard !== undefined && standard !== 'ISO-8601' && standard !== 'SQL') {
+        throw reader.error(option('json.timestamp-format.standard'), `'json.timestamp-format.standard' = '${standard}' is not supported`, "use 'ISO-8601' or 'SQL'");
       }
-      return { kind: 'json', columns: [...columns], nestedDelimiter: false, ...(fieldNames === undefined ? {} : { mapping: { ...fieldNames } }) };
+      return {
+        kind: 'json',
+        columns: [...columns],
+        nestedDelimiter: false,
+        ...(standard === 'SQL' ? { timestamps: 'sql' as const } : {}),
+        ...(fieldNames === undefined ? {} : { mapping: { ...fieldNames } }),
+      };
     }
     case 'avro':
     case 'avro-confluent': {
@@ -419,10 +425,24 @@ export function sinkTranslation(table: TableDeclaration): SinkTranslation {
   if (reader.value('sink.transactional-id-prefix') !== undefined) {
     throw reader.error('sink.transactional-id-prefix', "'sink.transactional-id-prefix' applies to exactly-once delivery, which this version does not offer", 'remove it, and use at-least-once delivery');
   }
-  if (reader.value('sink.buffer-flush.max-rows') !== undefined) {
-    throw reader.error('sink.buffer-flush.max-rows', "'sink.buffer-flush.max-rows' is not supported: Spillway flushes the buffer by interval only", "remove it and keep 'sink.buffer-flush.interval'");
+  // Flink's buffer: max-rows and interval, both set (flush at whichever comes first) or both 0 (no buffer).
+  const maxRowsText = reader.value('sink.buffer-flush.max-rows');
+  const rawInterval = reader.value('sink.buffer-flush.interval');
+  const intervalIsZero = rawInterval !== undefined && /^\s*0+\s*(ms|s|sec|second|seconds|min|minute|minutes|h|hour|hours|d|day|days)?\s*$/i.test(rawInterval);
+  let maxRows: number | undefined;
+  if (maxRowsText !== undefined) {
+    if (!/^\s*\d+\s*$/.test(maxRowsText) || !Number.isSafeInteger(Number(maxRowsText))) {
+      throw reader.error('sink.buffer-flush.max-rows', `'sink.buffer-flush.max-rows' is a whole number of rows, not '${maxRowsText}'`);
+    }
+    maxRows = Number(maxRowsText);
+    if (maxRows === 0 && rawInterval !== undefined && !intervalIsZero) {
+      throw reader.error('sink.buffer-flush.max-rows', `'sink.buffer-flush.max-rows' = '0' turns the buffer off, but 'sink.buffer-flush.interval' = '${rawInterval}' turns it on`, "set both (flush at whichever comes first), or both to 0 for no buffer");
+    }
+    if (maxRows > 0 && (rawInterval === undefined || intervalIsZero)) {
+      throw reader.error('sink.buffer-flush.max-rows', `'sink.buffer-flush.max-rows' = '${maxRowsText.trim()}' needs 'sink.buffer-flush.interval' too, as in Flink`, "add 'sink.buffer-flush.interval' (such as '1s'), or set both to 0 for no buffer");
+    }
   }
-  const interval = reader.value('sink.buffer-flush.interval');
+  const interval = intervalIsZero ? undefined : rawInterval;
   const { partitioner, module } = partitionerOf(reader);
   reader.refuseUnused('sink');
   const spec: SinkSpecInput = {
@@ -434,7 +454,7 @@ export function sinkTranslation(table: TableDeclaration): SinkTranslation {
     mode,
     ...(delivery === undefined ? {} : { delivery: delivery as 'none' }),
     ...(partitioner === undefined ? {} : { partitioner }),
-    ...(interval === undefined ? {} : { trigger: { interval } }),
+    ...(interval === undefined ? {} : { trigger: maxRows === undefined || maxRows === 0 ? { interval } : { interval, maxRows } }),
   };
   return { spec, ...(module === undefined ? {} : { partitionerModule: module }), warnings };
 }

@@ -48,6 +48,20 @@ describe('SQL jobs', () => {
     ]);
   });
 
+  it("CHAR_LENGTH and CHARACTER_LENGTH are LENGTH, and errors after them keep the columns as written", async () => {
+    const { values } = await run(
+      `CREATE TABLE w (word STRING);
+       CREATE TABLE w_out (word STRING, a INT, b INT) WITH ('connector' = 'kafka', 'topic' = 'o', ${BOOT}, 'format' = 'json');
+       INSERT INTO w_out SELECT word, CHAR_LENGTH(word), character_length (word) FROM w WHERE CHAR_LENGTH(word) > 1`,
+      (inputs) => inputs.get('w')?.add([{ word: 'héllo' }, { word: 'x' }, { word: null }]),
+    );
+    assert.deepEqual(values('o'), ['{"word":"héllo","a":5,"b":5}']);
+    await assert.rejects(
+      run(`CREATE TABLE w (word STRING);\nCREATE TABLE w_out (a INT) WITH ('connector' = 'kafka', 'topic' = 'o', ${BOOT}, 'format' = 'json');\nINSERT INTO w_out SELECT CHAR_LENGTH(word) + nope FROM w`),
+      /^SpillwayError: job\.sql:3:46: .*"nope"/,
+    );
+  });
+
   it('GROUP BY aggregates retract and update as rows change, through a view', async () => {
     const { values } = await run(
       `CREATE TABLE sales (id INT, region STRING, amount INT, PRIMARY KEY (id) NOT ENFORCED);

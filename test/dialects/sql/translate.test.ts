@@ -6,7 +6,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ErrorCode, SpillwayError } from '../../../src/errors.ts';
-import { translateSql, validateSql } from '../../../src/dialects/sql/job.ts';
+import { buildSqlRelations, translateSql, validateSql } from '../../../src/dialects/sql/job.ts';
+import { InputTable } from '../../../src/sources/input-table.ts';
 
 const BOOT = "'properties.bootstrap.servers' = '127.0.0.1:9'";
 
@@ -99,6 +100,31 @@ describe("SQL: today's Flink keys", () => {
     });
   });
 
+  it("json.timestamp-format.standard: 'SQL' writes Flink's SQL text, 'ISO-8601' the default", async () => {
+    const program = await translateSql(`CREATE TABLE s (a STRING, t TIMESTAMP(3)) WITH ('connector' = 'kafka', 'topic' = 't', ${BOOT}, 'format' = 'json', 'json.timestamp-format.standard' = 'SQL');
+      CREATE TABLE s2 (a STRING, t TIMESTAMP(3)) WITH ('connector' = 'kafka', 'topic' = 't', ${BOOT}, 'format' = 'json', 'json.timestamp-format.standard' = 'ISO-8601');
+      CREATE TABLE i (a STRING, t TIMESTAMP(3)); INSERT INTO s SELECT * FROM i; INSERT INTO s2 SELECT * FROM i;`);
+    assert.deepEqual(program.inserts[0]?.sink.spec.value, { kind: 'json', columns: ['a', 't'], nestedDelimiter: false, timestamps: 'sql' });
+    assert.deepEqual(program.inserts[1]?.sink.spec.value, { kind: 'json', columns: ['a', 't'], nestedDelimiter: false });
+    const { plans } = await validateSql(`CREATE TABLE s (a STRING, t TIMESTAMP(3)) WITH ('connector' = 'kafka', 'topic' = 't', ${BOOT}, 'format' = 'json', 'json.timestamp-format.standard' = 'SQL');
+      CREATE TABLE i (a STRING, t TIMESTAMP(3)); INSERT INTO s SELECT * FROM i;`);
+    const bytes = plans[0]?.valueEncoder.encode({ a: 'x', t: 1_714_564_800_123_000_000n });
+    assert.equal(Buffer.from(bytes as Uint8Array).toString('utf8'), '{"a":"x","t":"2024-05-01 12:00:00.123"}');
+  });
+
+  it('sink.buffer-flush: max-rows with the interval, the interval alone, or both 0 (no buffer)', async () => {
+    const sink = (options: string) => `CREATE TABLE s (a STRING, PRIMARY KEY (a) NOT ENFORCED) WITH ('connector' = 'upsert-kafka', 'topic' = 't', ${BOOT}, 'key.format' = 'json', 'value.format' = 'json'${options});
+      CREATE TABLE i (a STRING); INSERT INTO s SELECT a FROM i;`;
+    assert.deepEqual((await translateSql(sink(", 'sink.buffer-flush.interval' = '500 ms'"))).inserts[0]?.sink.spec.trigger, { interval: '500 ms' });
+    assert.equal((await translateSql(sink(", 'sink.buffer-flush.max-rows' = '0', 'sink.buffer-flush.interval' = '0'"))).inserts[0]?.sink.spec.trigger, undefined);
+    assert.equal((await translateSql(sink(", 'sink.buffer-flush.interval' = '0s'"))).inserts[0]?.sink.spec.trigger, undefined);
+    await refuses(sink(", 'sink.buffer-flush.max-rows' = '0', 'sink.buffer-flush.interval' = '1s'"), /^job\.sql:1:\d+: table "s": 'sink\.buffer-flush\.max-rows' = '0' turns the buffer off, but 'sink\.buffer-flush\.interval' = '1s' turns it on/);
+    await refuses(sink(", 'sink.buffer-flush.max-rows' = 'many'"), /'sink\.buffer-flush\.max-rows' is a whole number of rows, not 'many'/);
+    assert.deepEqual((await translateSql(sink(", 'sink.buffer-flush.max-rows' = '1000', 'sink.buffer-flush.interval' = '1s'"))).inserts[0]?.sink.spec.trigger, { interval: '1s', maxRows: 1000 });
+    await refuses(sink(", 'sink.buffer-flush.max-rows' = '10'"), /'sink\.buffer-flush\.max-rows' = '10' needs 'sink\.buffer-flush\.interval' too, as in Flink$/);
+    await refuses(sink(", 'sink.buffer-flush.max-rows' = '10', 'sink.buffer-flush.interval' = '0'"), /needs 'sink\.buffer-flush\.interval' too/);
+  });
+
   it('kafka with key.fields, csv options, avro-confluent and sink.partitioner', async () => {
     const program = await translateSql(`CREATE TABLE s (a STRING, b INT, c STRING) WITH ('connector' = 'kafka', 'topic' = 't', ${BOOT}, 'key.format' = 'csv', 'key.fields' = 'a;b',
       'key.csv.field-delimiter' = ';', 'value.format' = 'avro-confluent', 'value.avro-confluent.url' = 'http://r:8081', 'value.avro-confluent.subject' = 'subj', 'sink.partitioner' = 'fixed');
@@ -118,11 +144,11 @@ describe("SQL: today's Flink keys", () => {
     assert.equal(error.code, ErrorCode.InvalidConfig);
   });
 
-  it('refuses what it cannot do: SQL timestamps, transactional ids, max-rows, exactly-once, a missing primary key', async () => {
+  it('refuses what it cannot do: other timestamp standards, transactional ids, exactly-once, a missing primary key', async () => {
     const tail = 'CREATE TABLE i (a STRING); INSERT INTO s SELECT a FROM i;';
-    await refuses(`CREATE TABLE s (a STRING) WITH ('connector' = 'kafka', 'topic' = 't', ${BOOT}, 'format' = 'json', 'json.timestamp-format.standard' = 'SQL'); ${tail}`, /'json\.timestamp-format\.standard' = 'SQL' is not supported/);
+    const standard = await refuses(`CREATE TABLE s (a STRING) WITH ('connector' = 'kafka', 'topic' = 't', ${BOOT}, 'format' = 'json', 'json.timestamp-format.standard' = 'RFC-3339'); ${tail}`, /'json\.timestamp-format\.standard' = 'RFC-3339' is not supported$/);
+    assert.equal(standard.details.hint, "use 'ISO-8601' or 'SQL'");
     await refuses(`CREATE TABLE s (a STRING) WITH ('connector' = 'kafka', 'topic' = 't', ${BOOT}, 'format' = 'json', 'sink.transactional-id-prefix' = 'x'); ${tail}`, /applies to exactly-once delivery, which this version does not offer/);
-    await refuses(`CREATE TABLE s (a STRING, PRIMARY KEY (a) NOT ENFORCED) WITH ('connector' = 'upsert-kafka', 'topic' = 't', ${BOOT}, 'key.format' = 'json', 'value.format' = 'json', 'sink.buffer-flush.max-rows' = '10'); ${tail}`, /'sink\.buffer-flush\.max-rows' is not supported: Spillway flushes the buffer by interval only/);
     await refuses(`CREATE TABLE s (a STRING) WITH ('connector' = 'kafka', 'topic' = 't', ${BOOT}, 'format' = 'json', 'sink.delivery-guarantee' = 'exactly-once'); ${tail}`, /^job\.sql:1:1: table "s": sink "s": delivery "exactly-once" is not available in this version/);
     await refuses(`CREATE TABLE s (a STRING) WITH ('connector' = 'upsert-kafka', 'topic' = 't', ${BOOT}, 'key.format' = 'json', 'value.format' = 'json'); ${tail}`, /an upsert-kafka table needs a primary key/);
     await refuses(`CREATE TABLE s (a STRING) WITH ('connector' = 'kafka', 'topic' = 't', ${BOOT}, 'format' = 'json', 'scan.startup.mode' = 'latest-offset'); ${tail}`, /the option 'scan\.startup\.mode' has no effect when the table is written/);
@@ -225,5 +251,34 @@ CREATE TABLE s (x INT) WITH ('connector' = 'kafka', 'topic' = 't', ${BOOT}, 'for
       INSERT INTO c SELECT word, SUM(n) FROM w GROUP BY word;`);
     assert.equal(plans[0]?.mode, 'upsert');
     await refuses(`${source} CREATE TABLE c (word STRING, total BIGINT) WITH ('connector' = 'kafka', 'topic' = 't', ${BOOT}, 'format' = 'json'); INSERT INTO c SELECT word, SUM(n) FROM w GROUP BY word;`, /table "c": .*update mode "append"/s);
+  });
+});
+
+describe('SQL: a program of tables and views (buildSqlRelations)', () => {
+  it('builds the input tables and every view over them, connecting to nothing', async () => {
+    const { inputs, relations } = await buildSqlRelations(`CREATE TABLE sales (id INT, book STRING, qty INT, PRIMARY KEY (id) NOT ENFORCED);
+      CREATE VIEW big AS SELECT book, qty FROM sales WHERE qty > 1;
+      CREATE VIEW totals AS SELECT book, SUM(qty) AS total FROM big GROUP BY book;`);
+    assert.deepEqual([...inputs.keys()], ['sales']);
+    assert.ok(inputs.get('sales') instanceof InputTable);
+    assert.deepEqual([...relations.keys()], ['sales', 'big', 'totals']);
+    assert.equal(relations.get('sales'), inputs.get('sales'));
+    assert.deepEqual(relations.get('totals')?.schema.columns.map((column) => column.name), ['book', 'total']);
+    assert.deepEqual(relations.get('sales')?.schema.columns.find((column) => column.name === 'id')?.nullable, false);
+  });
+
+  it('refuses INSERT INTO, a program without tables, a table with a connector, and bad views, at their positions', async () => {
+    const rejects = async (text: string, message: RegExp) => {
+      await assert.rejects(buildSqlRelations(text, { source: 'prog.sql' }), (error: unknown) => {
+        assert.ok(error instanceof SpillwayError);
+        assert.match(error.message, message);
+        return true;
+      });
+    };
+    await rejects(`CREATE TABLE a (x INT);\nINSERT INTO a SELECT x FROM a;`, /^prog\.sql:2:1: INSERT INTO is not allowed: the program declares tables and views only$/);
+    await rejects('CREATE VIEW v AS SELECT 1 AS x FROM t;', /^prog\.sql: the program declares no table; declare the input tables with CREATE TABLE$/);
+    await rejects("CREATE TABLE a (x INT) WITH ('connector' = 'datagen');", /^prog\.sql: the table "a" has a 'datagen' connector; a program's tables are input tables in this version$/);
+    await rejects('CREATE TABLE a (x INT); CREATE VIEW v AS SELECT y FROM a;', /^prog\.sql:1:\d+: .*"y"/);
+    await rejects('CREATE TABLE a (x INT); CREATE VIEW v AS SELECT x FROM b;', /^prog\.sql:1:\d+: unknown table or view "b"/);
   });
 });
