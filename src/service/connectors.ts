@@ -5,7 +5,7 @@
  * checked again when a pipeline attaches it.
  */
 import { felderaConnectorSpec } from '../dialects/feldera.ts';
-import { ErrorCode, SpillwayError, asSpillwayError } from '../errors.ts';
+import { SpillwayError, asSpillwayError } from '../errors.ts';
 import type { Table } from '../model/table.ts';
 import { inputTable } from '../sources/input-table.ts';
 import { type SinkPlan, planSink } from '../sink/plan.ts';
@@ -42,29 +42,8 @@ export function planConnector(table: Table, sinkName: string, connectorName: str
   }
 }
 
-/**
- * Feldera's other output formats, refused with the reason rather than written in some other
- * shape: a view's change stream has deletes, which Spillway's CSV format cannot mark, and
- * Feldera's Avro output options (envelopes, key modes, registry settings) are not translated yet.
- */
-const REFUSED_FORMATS: Readonly<Record<string, string>> = {
-  csv: "the csv output format is not supported by this service yet: a view's change stream has deletes, which Spillway's CSV format cannot mark",
-  avro: "the avro output format (its envelopes, key modes and registry options) is not supported by this service yet",
-};
-
-function refuseOtherFormats(name: string, body: unknown): void {
-  const format = (body as { config?: { format?: { name?: unknown } } } | null)?.config?.format?.name;
-  if (typeof format !== 'string') return;
-  const reason = REFUSED_FORMATS[format];
-  if (reason === undefined) return;
-  throw new SpillwayError(ErrorCode.InvalidConfig, `connector "${name}": config.format.name: "${format}" is refused: ${reason}; use { "name": "json", "config": { "update_format": "insert_delete" } }`, {
-    details: { sink: name, field: 'config.format.name', hint: 'use the json format with update_format insert_delete (or debezium)' },
-  });
-}
-
 /** Throws a SpillwayError naming the field when the connector body is not valid; returns the plan's warnings. */
 export function validateConnector(name: string, body: unknown): readonly string[] {
-  refuseOtherFormats(name, body);
   // The body's shape first (description, config): the Feldera translation checks it whole.
   felderaConnectorSpec(name, body);
   return planConnector(standIn(), name, name, (body as { config: unknown }).config).warnings;

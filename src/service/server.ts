@@ -1,7 +1,7 @@
 /**
  * The REST connector service, in Feldera's v0 shape, on Fastify: connectors, pipelines with HTTP
  * ingress, API keys, the OpenAPI document, a status page and Prometheus metrics. Every route but
- * `/healthz` needs `Authorization: Bearer <API key>`; read keys may only read. State lives in
+ * `/healthz` and the status page shell (`GET /`, which holds no data) need `Authorization: Bearer <API key>`; read keys may only read. State lives in
  * SQLite in the data directory, and pipelines that were running start again with the service.
  */
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
@@ -140,7 +140,9 @@ export function createService(options: ServiceOptions): Service {
   // Authentication before anything else is read: no key or a wrong key is a 401 and nothing more.
   app.addHook('onRequest', async (request, reply) => {
     const path = request.url.split('?')[0];
-    if (path === '/healthz') return;
+    // The health check and the status page's shell carry no data; the shell asks for a key and
+    // sends it on every data request, which is authenticated here like any other.
+    if (path === '/healthz' || (path === '/' && (request.method === 'GET' || request.method === 'HEAD'))) return;
     const header = request.headers.authorization;
     const match = typeof header === 'string' ? /^Bearer (\S+)$/i.exec(header.trim()) : null;
     const key = match?.[1] === undefined ? undefined : store.authenticate(match[1]);

@@ -1,7 +1,8 @@
 /**
- * The status page: one HTML document, no external assets. It polls /v0/status once a second
- * (the browser sends the same Authorization header it loaded the page with) and shows pipelines,
- * their connectors and counters, a records/s chart drawn on a canvas, and the recent errors.
+ * The status page: one HTML document, no external assets and no data, so it is served without a
+ * key. It asks for an API key (kept in sessionStorage, so it lasts as long as the tab), polls
+ * /v0/status once a second with it as a Bearer header, and shows pipelines, their connectors and
+ * counters, a records/s chart drawn on a canvas, and the recent errors. A 401 asks for the key again.
  */
 const PAGE = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Spillway</title>
@@ -11,7 +12,9 @@ table{border-collapse:collapse;min-width:640px}th,td{border-bottom:1px solid #dd
 td.n{text-align:right;font-variant-numeric:tabular-nums}.Running{color:#137333}.Failed{color:#b3261e}.Shutdown{color:#666}
 #errors li{color:#b3261e}canvas{border:1px solid #dde}
 </style></head>
-<body><h1>Spillway</h1><div id="updated">loading…</div>
+<body><h1>Spillway</h1>
+<form id="login" hidden><label>API key <input id="key" type="password" autocomplete="off" size="48"></label> <button type="submit">Open</button> <span id="login-error"></span></form>
+<div id="updated">loading…</div>
 <h2>Pipelines</h2><table id="pipelines"><thead><tr><th>pipeline</th><th>state</th><th>connector</th><th>topic</th><th>records</th><th>bytes</th><th>queued</th><th>records/s</th></tr></thead><tbody></tbody></table>
 <h2>Records per second</h2><canvas id="chart" width="640" height="160"></canvas>
 <h2>Connectors</h2><ul id="connectors"></ul>
@@ -28,8 +31,26 @@ function draw() {
   samples.forEach((v, i) => { const x = (i / 59) * canvas.width; const y = canvas.height - (v / max) * (canvas.height - 10) - 5; i ? g.lineTo(x, y) : g.moveTo(x, y); });
   g.stroke(); g.fillStyle = '#333'; g.fillText('peak ' + peak.toFixed(0) + ' records/s', 6, 12);
 }
+const KEY = 'spillway.apiKey';
+function askForKey(message) {
+  document.getElementById('login').hidden = false;
+  document.getElementById('login-error').textContent = message;
+  document.getElementById('updated').textContent = 'an API key is needed';
+}
+document.getElementById('login').addEventListener('submit', (event) => {
+  event.preventDefault();
+  const key = document.getElementById('key').value.trim();
+  if (!key) return;
+  sessionStorage.setItem(KEY, key);
+  document.getElementById('key').value = '';
+  document.getElementById('login').hidden = true;
+  refresh();
+});
 async function refresh() {
-  const response = await fetch('/v0/status');
+  const key = sessionStorage.getItem(KEY);
+  if (!key) { askForKey(''); return; }
+  const response = await fetch('/v0/status', { headers: { Authorization: 'Bearer ' + key } });
+  if (response.status === 401) { sessionStorage.removeItem(KEY); askForKey('that key was refused'); return; }
   if (!response.ok) { document.getElementById('updated').textContent = 'status ' + response.status; return; }
   const status = await response.json();
   const now = Date.parse(status.time);

@@ -33,8 +33,8 @@ describe('REST authorization and API keys', () => {
   after(() => t.service.close());
   const inject = t.service.app.inject.bind(t.service.app);
   const routes: [string, string][] = [
-    ['GET', '/'],
     ['GET', '/metrics'],
+    ['POST', '/'],
     ['GET', '/v0/openapi.json'],
     ['GET', '/v0/status'],
     ['GET', '/v0/connectors'],
@@ -63,6 +63,16 @@ describe('REST authorization and API keys', () => {
     const response = await inject({ method: 'GET', url: '/healthz' });
     assert.equal(response.statusCode, 200);
     assert.deepEqual(response.json(), { status: 'ok' });
+  });
+
+  it('serves the status page shell without a key, holding no data', async () => {
+    await inject({ method: 'PUT', url: '/v0/connectors/shell-secret-name', headers: t.write, payload: connectorBody('shell-topic') });
+    const response = await inject({ method: 'GET', url: '/' });
+    assert.equal(response.statusCode, 200);
+    assert.match(response.headers['content-type'] as string, /^text\/html/);
+    assert.match(response.body, /<form id="login"/);
+    assert.doesNotMatch(response.body, /shell-secret-name|shell-topic/);
+    await inject({ method: 'DELETE', url: '/v0/connectors/shell-secret-name', headers: t.write });
   });
 
   it('lets read keys read and refuses them every change with 403', async () => {

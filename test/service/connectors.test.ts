@@ -38,8 +38,8 @@ describe('REST connectors', () => {
     { name: 'an unknown update_format', body: { config: { transport: { name: 'kafka_output', config: { 'bootstrap.servers': 'b:9092', topic: 't' } }, format: { name: 'json', config: { update_format: 'snowflake' } } } }, field: 'config.format.config.update_format', message: /update_format/ },
     { name: 'no topic', body: { config: { transport: { name: 'kafka_output', config: { 'bootstrap.servers': 'b:9092' } }, format: { name: 'json' } } }, field: 'config.transport.config.topic', message: /config\.transport\.config\.topic/ },
     { name: 'an unknown top-level field', body: { ...connectorBody('t'), colour: 'red' }, field: '', message: /unknown option\(s\) "colour"/ },
-    { name: "Feldera's CSV format", body: { config: { transport: { name: 'kafka_output', config: { 'bootstrap.servers': 'b:9092', topic: 't' } }, format: { name: 'csv', config: {} } } }, field: 'config.format.name', message: /"csv" is refused: the csv output format is not supported by this service yet: a view's change stream has deletes, which Spillway's CSV format cannot mark; use \{ "name": "json"/ },
-    { name: "Feldera's Avro format", body: { config: { transport: { name: 'kafka_output', config: { 'bootstrap.servers': 'b:9092', topic: 't' } }, format: { name: 'avro', config: {} } } }, field: 'config.format.name', message: /"avro" is refused: the avro output format \(its envelopes, key modes and registry options\) is not supported by this service yet/ },
+    { name: "Feldera's csv buffer_size_records", body: { config: { transport: { name: 'kafka_output', config: { 'bootstrap.servers': 'b:9092', topic: 't' } }, format: { name: 'csv', config: { buffer_size_records: 10 } } } }, field: 'config.format.config.buffer_size_records', message: /buffer_size_records is refused: Spillway writes one CSV record per Kafka message/ },
+    { name: "Feldera's avro debezium update format", body: { config: { transport: { name: 'kafka_output', config: { 'bootstrap.servers': 'b:9092', topic: 't' } }, format: { name: 'avro', config: { update_format: 'debezium' } } } }, field: 'config.format.config.update_format', message: /update_format is refused: "debezium": Spillway's Avro format has no Debezium envelope/ },
     { name: 'a bad acks value', body: connectorBody('t', 'b:9092', { acks: 'sometimes' }), field: 'config.transport.config', message: /acks/ },
   ];
   for (const { name, body, field, message } of invalid) {
@@ -54,6 +54,16 @@ describe('REST connectors', () => {
       assert.equal((await inject({ method: 'GET', url: '/v0/connectors/bad', headers: t.read })).statusCode, 404);
     });
   }
+
+  it("accepts Feldera's csv and avro output formats", async () => {
+    for (const format of [{ name: 'csv', config: { delimiter: '|' } }, { name: 'avro', config: { registry_urls: ['http://registry.example:8081'], namespace: 'com.books' } }, { name: 'avro', config: { skip_schema_id: true } }]) {
+      const body = { config: { transport: { name: 'kafka_output', config: { 'bootstrap.servers': 'b:9092', topic: 't' } }, format } };
+      const response = await inject({ method: 'PUT', url: '/v0/connectors/formats', headers: t.write, payload: body });
+      assert.ok(response.statusCode === 201 || response.statusCode === 200, response.body);
+      assert.deepEqual((await inject({ method: 'GET', url: '/v0/connectors/formats', headers: t.read })).json<{ config: { format: unknown } }>().config.format, format);
+    }
+    assert.equal((await inject({ method: 'DELETE', url: '/v0/connectors/formats', headers: t.write })).statusCode, 200);
+  });
 
   it('refuses a name that is not a name, and a body that is not JSON', async () => {
     const badName = await inject({ method: 'PUT', url: '/v0/connectors/-x%20y', headers: t.write, payload: connectorBody('t') });

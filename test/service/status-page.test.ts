@@ -1,6 +1,7 @@
 /**
  * The status page in headless Chromium (Debian's `chromium`), driven over the DevTools protocol:
- * the browser sends the API key with every request (the page and its polls), shows the running
+ * the page opens without a key and asks for one; the key is typed into its form like a user would,
+ * and the page sends it with every poll; it shows the running
  * pipeline and its connector, and the connector's record counter moves while rows arrive through
  * ingress; a failing pipeline's error is listed. A screenshot is kept under the OS temporary
  * directory and its path printed.
@@ -147,12 +148,24 @@ describe('the status page in headless Chromium', () => {
 
       const page = await Page.open(browser.port);
       try {
-        await page.send('Network.enable');
-        await page.send('Network.setExtraHTTPHeaders', { headers: { Authorization: `Bearer ${key}` } });
         await page.send('Page.enable');
         const loaded = page.once('Page.loadEventFired');
         await page.send('Page.navigate', { url: `${url}/` });
         await loaded;
+        // A plain browser: no header was set, so the page asks for the key and shows no data.
+        await until(() => page.evaluate(`document.getElementById('login').hidden`) as Promise<boolean>, (hidden) => hidden === false, 'the API key form');
+        assert.equal(await page.evaluate(`document.querySelectorAll('#pipelines tbody tr').length`), 0);
+        const typeKey = async (text: string) => {
+          await page.evaluate(`document.getElementById('key').focus()`);
+          await page.send('Input.insertText', { text });
+          await page.send('Input.dispatchKeyEvent', { type: 'keyDown', key: 'Enter', code: 'Enter', windowsVirtualKeyCode: 13, text: '\r' });
+          await page.send('Input.dispatchKeyEvent', { type: 'keyUp', key: 'Enter', code: 'Enter', windowsVirtualKeyCode: 13 });
+        };
+        await typeKey('apikey:not-a-key');
+        const refused = await until(() => page.evaluate(`document.getElementById('login-error').textContent`) as Promise<string>, (text) => text !== '', 'a wrong key refused');
+        assert.equal(refused, 'that key was refused');
+        await typeKey(key);
+        assert.equal(await page.evaluate(`sessionStorage.getItem('spillway.apiKey')`), key);
         const counter = () => page.evaluate(`Number(document.querySelector('tr[data-connector="book-fair/out"] td.records')?.textContent ?? -1)`) as Promise<number>;
         const first = await until(counter, (value) => value > 0, 'the connector row with a record count');
         const second = await until(counter, (value) => value > first, 'the record counter moving', 10_000);

@@ -1,0 +1,56 @@
+/**
+ * Feldera's csv output format through the service and the real broker: PUT a csv connector
+ * (delimiter `;`), attach it to a view summing sales by book, push inserts and a delete through
+ * ingress; kcat reads back one CSV record per change with the change in the `op` header, and the
+ * records fold to the view.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { createTopic } from '../../src/kafka/kafka-client.ts';
+import { createApiKey, createService } from '../../src/service/server.ts';
+import { bootstrapServers, eventually, kcatRead, randomTopic } from '../helpers/kafka.ts';
+import { SALES_PROGRAM } from './service-helpers.ts';
+
+describe('the csv output format through the service', () => {
+  it('writes a view\'s inserts and deletes as CSV records with the op header', { timeout: 60_000 }, async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'spillway-csv-'));
+    const service = createService({ dataDir, log: () => {} });
+    const key = createApiKey(service.store, 'csv-writer', 'write').key;
+    const url = await service.listen(0, '127.0.0.1');
+    try {
+      const topic = randomTopic('total-sales-csv');
+      await createTopic([bootstrapServers()], topic, { partitions: 1 });
+      const call = async (method: string, path: string, body?: string, type = 'application/json') => {
+        const response = await fetch(`${url}${path}`, { method, headers: { authorization: `Bearer ${key}`, ...(body === undefined ? {} : { 'content-type': type }) }, ...(body === undefined ? {} : { body }) });
+        const text = await response.text();
+        assert.ok(response.ok, `${method} ${path}: ${response.status} ${text}`);
+        return text;
+      };
+      await call('PUT', '/v0/connectors/total-sales', JSON.stringify({
+        description: 'total sales as CSV',
+        config: { transport: { name: 'kafka_output', config: { 'bootstrap.servers': bootstrapServers(), topic } }, format: { name: 'csv', config: { delimiter: ';' } } },
+      }));
+      await call('PUT', '/v0/pipelines/books', JSON.stringify({ program: SALES_PROGRAM, attached_connectors: [{ name: 'out', connector_name: 'total-sales', relation_name: 'total_sales', is_input: false }] }));
+      await call('POST', '/v0/pipelines/books/start');
+      await call('POST', '/v0/pipelines/books/ingress/sales?format=json&update_format=raw', '{"id":1,"book":"Dune","amount":10}\n{"id":2,"book":"Emma; a novel","amount":5}\n', 'text/plain');
+      await eventually(() => kcatRead(topic), (records) => records.length >= 2);
+      await call('POST', '/v0/pipelines/books/ingress/sales?format=json&update_format=insert_delete', '{"delete":{"id":2,"book":"Emma; a novel","amount":5}}\n', 'text/plain');
+      const records = await eventually(() => kcatRead(topic), (found) => found.length >= 3);
+      const changes = records.map((record) => `${record.headers} ${record.value?.toString('utf8').trimEnd()}`);
+      assert.deepEqual(changes.sort(), ['op=delete "Emma; a novel";5', 'op=insert "Emma; a novel";5', 'op=insert Dune;10'].sort());
+      // Folded: the delete takes Emma's row away, leaving the view.
+      const view = new Map<string, number>();
+      for (const record of records) {
+        const line = record.value?.toString('utf8').trimEnd() ?? '';
+        view.set(line, (view.get(line) ?? 0) + (record.headers.includes('op=delete') ? -1 : 1));
+      }
+      assert.deepEqual([...view].filter(([, count]) => count > 0).map(([line]) => line), ['Dune;10']);
+    } finally {
+      await service.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+});
