@@ -282,7 +282,7 @@ describe('failures fail fast and name their cause', () => {
     const cases: [Record<string, unknown>, RegExp][] = [
       [{ 'security.protocol': 'SSL', 'ssl.key.password': 12345678901 }, /`ssl\.key\.password` = \[redacted\]: expected a non-empty string/],
       [{ 'security.protocol': 'SASL_SSL', 'sasl.mechanism': 'PLAIN', 'sasl.username': 'alice', 'sasl.pasword': password }, /`sasl\.pasword` is not a Kafka producer property of librdkafka or the Java client; did you mean `sasl\.password`\?/],
-      [{ 'sasl.mechanism': 'PLAIN', 'sasl.username': 'alice', 'sasl.password': password }, /SASL properties are set but `security\.protocol` is not sasl_plaintext or sasl_ssl/],
+      [{ 'sasl.mechanism': 'PLAIN', 'sasl.username': 'alice', 'sasl.password': password }, /SASL properties are set \(`sasl\.mechanism`, `sasl\.username`, `sasl\.password`\) but `security\.protocol` is plaintext; set it to sasl_plaintext or sasl_ssl/],
     ];
     secrets['numeric ssl.key.password'] = '12345678901';
     for (const [kafka, expected] of cases) {
