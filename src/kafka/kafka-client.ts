@@ -9,6 +9,8 @@
  * A failed record fails the writer; every later call rejects with that cause.
  */
 import { randomUUID } from 'node:crypto';
+import { isIP } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
 import { RdKafka } from '@confluentinc/kafka-javascript';
 import type {
   KafkaConsumer as RdKafkaConsumer,
@@ -60,8 +62,41 @@ const CAUSES: readonly [RegExp, string][] = [
   [/Connect to .* failed|Receive failed|Send failed/i, 'connection failed'],
 ];
 
+/**
+ * A plaintext client on a TLS listener: the broker drops the connection while librdkafka waits for
+ * the ApiVersion answer (or answers with a TLS alert that reads as an absurd size), with no word
+ * of TLS. Such an address is probed once with a TLS handshake to name the cause.
+ */
+const SILENT_ON_PLAINTEXT = /connection closed by peer.*APIVERSION_QUERY|Disconnected while requesting ApiVersion|Invalid response size/i;
+
+/** TLS_PROBE_MS bounds the one handshake tried on a silent address. */
+const TLS_PROBE_MS = 3_000;
+
+/**
+ * Whether `host:port` answers a TLS handshake: one that completes, or ends in a TLS alert (a
+ * listener that wants a client certificate), means the listener speaks TLS. Nothing is sent after
+ * the handshake, so the peer's certificate is not verified.
+ */
+function speaksTls(address: string): Promise<boolean> {
+  const at = address.lastIndexOf(':');
+  const host = address.slice(0, at).replace(/^\[|\]$/g, '');
+  const port = Number(address.slice(at + 1));
+  return new Promise<boolean>((resolve) => {
+    const socket = tlsConnect({ host, port, rejectUnauthorized: false, ...(isIP(host) === 0 ? { servername: host } : {}) });
+    const timer = setTimeout(() => done(false), TLS_PROBE_MS);
+    function done(value: boolean): void {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(value);
+    }
+    socket.once('secureConnect', () => done(true));
+    socket.once('error', (error: NodeJS.ErrnoException) => done(/alert/i.test(`${error.code ?? ''} ${error.message}`)));
+  });
+}
+
 class ConnectionDiagnostics {
   readonly #byAddress = new Map<string, string>();
+  readonly #probed = new Set<string>();
   readonly #seen = new Set<string>();
   readonly #onWarning: ((warning: string) => void) | undefined;
   readonly #config: Readonly<Record<string, ClientConfigValue>>;
@@ -77,6 +112,7 @@ class ConnectionDiagnostics {
     if (match === null) return;
     const address = match[1] as string;
     const text = match[2] as string;
+    if (SILENT_ON_PLAINTEXT.test(text)) this.#probeTls(address);
     const cause = CAUSES.find(([pattern]) => pattern.test(text))?.[1];
     if (cause === undefined) return;
     // The TLS and SASL causes say more than a word: keep librdkafka's reason (never a secret).
@@ -97,6 +133,22 @@ class ConnectionDiagnostics {
       );
       this.#onRefused?.(this.#refused);
     }
+  }
+
+  /** Probes a silent address once when the client speaks plaintext; a TLS answer refuses the connection. */
+  #probeTls(address: string): void {
+    const protocol = String(this.#config['security.protocol'] ?? 'plaintext').toLowerCase();
+    if ((protocol !== 'plaintext' && protocol !== 'sasl_plaintext') || this.#probed.has(address)) return;
+    this.#probed.add(address);
+    void speaksTls(address).then((tls) => {
+      if (!tls) return;
+      const summary = `the listener speaks TLS; set security.protocol=${protocol === 'sasl_plaintext' ? 'SASL_SSL' : 'SSL (or SASL_SSL)'}`;
+      this.#byAddress.set(address, summary);
+      this.#onWarning?.(`Kafka broker ${address}: ${summary}`);
+      if (this.#refused !== undefined) return;
+      this.#refused = new SpillwayError(ErrorCode.InvalidConfig, `Kafka broker ${address}: ${summary}. Retrying cannot help: the client speaks plaintext.`);
+      this.#onRefused?.(this.#refused);
+    });
   }
 
   firstAddress(): string {

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { setImmediate } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import { inspect } from 'node:util';
 import { defineSchema, newTable, parseKafkaProperties, produce, simpleSpec } from '../../src/index.ts';
@@ -138,7 +139,29 @@ describe('SASL by librdkafka and Java names', () => {
       'sasl.mechanism': 'OAUTHBEARER',
       'sasl.jaas.config': `org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule required unsecuredLoginStringClaim_sub="${principal}";`,
     }, 'oauthbearer-jaas'));
+
+  it('OAUTHBEARER with a token provider function (oauthbearer_token_refresh_cb) returning an unsecured JWT', { skip: needsLibrdkafkaAdapter('OAUTHBEARER token providers') }, async () => {
+    const sub = `dave-${testPassword('sub')}`;
+    const now = Math.floor(Date.now() / 1000);
+    const token = unsecuredJwt({ sub, iat: now, exp: now + 3600 });
+    secrets['provided OAUTHBEARER token'] = token;
+    const calls: string[] = [];
+    const provider = async (oauthbearerConfig: string) => {
+      calls.push(oauthbearerConfig);
+      // As if fetched from an identity provider.
+      await setImmediate();
+      return { tokenValue: token, lifetime: (now + 3600) * 1000, principal: sub };
+    };
+    await writeThrough('SASL_PLAINTEXT', { ...sasl('SASL_PLAINTEXT'), 'sasl.mechanism': 'OAUTHBEARER', oauthbearer_token_refresh_cb: provider }, 'oauthbearer-provider');
+    assert.ok(calls.length >= 1, 'the token provider was never called');
+  });
 });
+
+/** An unsecured JWT (RFC 7519 with alg none): a header, a payload, an empty signature. */
+function unsecuredJwt(claims: Record<string, unknown>): string {
+  const part = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+  return `${part({ alg: 'none' })}.${part(claims)}.`;
+}
 
 describe('SSL: the CA, client certificates and keys, as files and inline', () => {
   it('ssl.ca.location', () => writeThrough('SSL', { 'security.protocol': 'SSL', 'ssl.ca.location': broker.tls.caLocation }, 'ssl-ca-file'));
@@ -222,11 +245,34 @@ describe('failures fail fast and name their cause', () => {
     assert.ok(ms < fast, `took ${ms} ms`);
   });
 
-  // librdkafka 2.15 reports no cause for this case (the broker closes the connection without a word), so the
-  // writer cannot name TLS yet; a TLS probe of the silent address is the way to say it.
-  it('a plaintext client on a TLS listener: the listener needs TLS', { todo: 'librdkafka gives no cause; name TLS by probing the address' }, async () => {
+  // librdkafka only says the broker closed the connection; the writer names TLS by probing the address.
+  it('a plaintext client on a TLS listener: the listener needs TLS', async () => {
     const { error, ms } = await failingWrite('SSL', {}, 'plaintext-to-tls');
-    assert.match(error.message, /TLS|SSL/);
+    assert.equal((error as { code?: string }).code, 'INVALID_CONFIG');
+    assert.match(error.message, new RegExp(`Kafka broker ${broker.listeners.SSL}: the listener speaks TLS; set security\\.protocol=SSL \\(or SASL_SSL\\)`));
+    assert.ok(ms < fast, `took ${ms} ms`);
+  });
+
+  it('SASL_PLAINTEXT on a SASL_SSL listener: the listener needs TLS', async () => {
+    const { error, ms } = await failingWrite('SASL_SSL', { ...sasl('SASL_PLAINTEXT'), 'sasl.mechanisms': 'PLAIN', 'sasl.username': 'bob', 'sasl.password': broker.users.bob }, 'sasl-plaintext-to-tls');
+    assert.equal((error as { code?: string }).code, 'INVALID_CONFIG');
+    assert.match(error.message, /the listener speaks TLS; set security\.protocol=SASL_SSL/);
+    assert.ok(ms < fast, `took ${ms} ms`);
+  });
+
+  it('a token provider that throws: fails fast with its message and no token', { skip: needsLibrdkafkaAdapter('reporting a token provider failure at once') }, async () => {
+    const now = Math.floor(Date.now() / 1000);
+    // A token the provider holds but never hands over: it must not leak into any message.
+    const token = unsecuredJwt({ sub: `erin-${testPassword('held')}`, iat: now, exp: now + 3600 });
+    secrets['token held by a failing provider'] = token;
+    const provider = async () => {
+      await setImmediate();
+      if (token.length > 0) throw new Error('the identity provider is unavailable (HTTP 503)');
+      return { tokenValue: token, lifetime: (now + 3600) * 1000, principal: 'erin' };
+    };
+    const { error, ms } = await failingWrite('SASL_PLAINTEXT', { ...sasl('SASL_PLAINTEXT'), 'sasl.mechanism': 'OAUTHBEARER', oauthbearer_token_refresh_cb: provider }, 'oauthbearer-provider-throws');
+    assert.match(error.message, /the identity provider is unavailable \(HTTP 503\)/);
+    assert.ok(!error.message.includes(token));
     assert.ok(ms < fast, `took ${ms} ms`);
   });
 
@@ -236,7 +282,7 @@ describe('failures fail fast and name their cause', () => {
     const cases: [Record<string, unknown>, RegExp][] = [
       [{ 'security.protocol': 'SSL', 'ssl.key.password': 12345678901 }, /`ssl\.key\.password` = \[redacted\]: expected a non-empty string/],
       [{ 'security.protocol': 'SASL_SSL', 'sasl.mechanism': 'PLAIN', 'sasl.username': 'alice', 'sasl.pasword': password }, /`sasl\.pasword` is not a Kafka producer property of librdkafka or the Java client; did you mean `sasl\.password`\?/],
-      [{ 'sasl.mechanism': 'PLAIN', 'sasl.username': 'alice', 'sasl.password': password }, /SASL properties are set \(.*\) but `security\.protocol` is plaintext; set it to sasl_plaintext or sasl_ssl/i],
+      [{ 'sasl.mechanism': 'PLAIN', 'sasl.username': 'alice', 'sasl.password': password }, /SASL properties are set \(`sasl\.mechanism`, `sasl\.username`, `sasl\.password`\) but `security\.protocol` is plaintext; set it to sasl_plaintext or sasl_ssl/],
     ];
     secrets['numeric ssl.key.password'] = '12345678901';
     for (const [kafka, expected] of cases) {
