@@ -205,7 +205,8 @@ export async function produceCommand(options: ProduceOptions): Promise<void> {
     process.stdout.write(`would write to ${options.topic}: ${plan.mode} mode, key ${plan.spec.key.kind}, value ${plan.spec.value.kind}; nothing was connected\n`);
     return;
   }
-  const sink = openPlan(plan);
+  // Connection trouble is told as it happens, while the writer retries.
+  const sink = openPlan(plan, { onWarning: (warning) => process.stderr.write(`warning: ${warning}\n`) });
   const progress = options.progress ? new Progress(() => sink.metrics) : undefined;
   progress?.start();
   let interrupts = 0;

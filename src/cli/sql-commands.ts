@@ -57,7 +57,8 @@ Example:
   $ spillway run job.sql`,
     )
     .action(async (path: string, options: { progress: boolean }) => {
-      const job = await runSqlFile(path);
+      // Connection trouble is told as it happens, while the writer retries.
+      const job = await runSqlFile(path, { dependencies: { onWarning: (warning) => process.stderr.write(`warning: ${warning}\n`) } });
       for (const warning of job.warnings) process.stderr.write(`warning: ${warning}\n`);
       for (const name of job.inputs.keys()) {
         process.stderr.write(`note: table "${name}" has no connector; it is an input table nothing feeds from the command line, so the job runs until Ctrl-C\n`);
