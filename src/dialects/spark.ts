@@ -143,24 +143,39 @@ function queryOf(sink: SinkHandle, table: Table): StreamingQuery {
   };
 }
 
+/** What Spark's stream reader and writer share: a source or sink format and string options. */
+abstract class SparkStreamBuilder {
+  protected sourceFormat: string | undefined;
+  protected readonly optionValues: Record<string, OptionValue> = {};
+
+  format(source: string): this {
+    this.sourceFormat = source;
+    return this;
+  }
+
+  option(name: string, value: OptionValue): this {
+    this.optionValues[name] = value;
+    return this;
+  }
+
+  options(options: Readonly<Record<string, OptionValue>>): this {
+    Object.assign(this.optionValues, options);
+    return this;
+  }
+}
+
 /** Spark's DataStreamWriter for a table; each call returns the same builder. */
-export class DataStreamWriter {
+export class DataStreamWriter extends SparkStreamBuilder {
   readonly #table: Table;
-  #format: string | undefined;
   #mode: OutputMode = 'append';
   #trigger: SparkTrigger | undefined;
   #name: string | undefined;
   #partitionBy: string[] = [];
   #dependencies: Partial<SinkDependencies> | undefined;
-  readonly #options: Record<string, OptionValue> = {};
 
   constructor(table: Table) {
+    super();
     this.#table = table;
-  }
-
-  format(source: string): this {
-    this.#format = source;
-    return this;
   }
 
   outputMode(mode: OutputMode): this {
@@ -170,16 +185,6 @@ export class DataStreamWriter {
 
   trigger(trigger: SparkTrigger): this {
     this.#trigger = trigger;
-    return this;
-  }
-
-  option(name: string, value: OptionValue): this {
-    this.#options[name] = value;
-    return this;
-  }
-
-  options(options: Readonly<Record<string, OptionValue>>): this {
-    Object.assign(this.#options, options);
     return this;
   }
 
@@ -200,10 +205,10 @@ export class DataStreamWriter {
   }
 
   start(): StreamingQuery {
-    if (this.#format !== 'kafka') {
+    if (this.sourceFormat !== 'kafka') {
       throw new SpillwayError(
         ErrorCode.InvalidConfig,
-        `writeStream: format ${this.#format === undefined ? 'is not set' : `"${this.#format}" is not supported`}; Spillway writes to Kafka: call .format("kafka")`,
+        `writeStream: format ${this.sourceFormat === undefined ? 'is not set' : `"${this.sourceFormat}" is not supported`}; Spillway writes to Kafka: call .format("kafka")`,
       );
     }
     return queryOf(
@@ -212,7 +217,7 @@ export class DataStreamWriter {
         name: this.#name,
         mode: this.#mode,
         trigger: this.#trigger,
-        options: this.#options,
+        options: this.optionValues,
         partitionBy: this.#partitionBy,
         dependencies: this.#dependencies,
         dialect: 'writeStream',
@@ -435,24 +440,7 @@ function sparkKafkaSource(options: Readonly<Record<string, OptionValue>>, dialec
 }
 
 /** Spark's DataStreamReader: `readStream().format('kafka').option(…).load()`. */
-export class DataStreamReader {
-  #format: string | undefined;
-  readonly #options: Record<string, OptionValue> = {};
-
-  format(source: string): this {
-    this.#format = source;
-    return this;
-  }
-
-  option(name: string, value: OptionValue): this {
-    this.#options[name] = value;
-    return this;
-  }
-
-  options(options: Readonly<Record<string, OptionValue>>): this {
-    Object.assign(this.#options, options);
-    return this;
-  }
+export class DataStreamReader extends SparkStreamBuilder {
 
   /** Refused, as Spark refuses it: the Kafka source's columns are fixed. */
   schema(_schema: unknown): this {
@@ -463,13 +451,13 @@ export class DataStreamReader {
   }
 
   load(): SparkKafkaSource {
-    if (this.#format !== 'kafka') {
+    if (this.sourceFormat !== 'kafka') {
       throw new SpillwayError(
         ErrorCode.InvalidConfig,
-        `readStream: format ${this.#format === undefined ? 'is not set' : `"${this.#format}" is not supported`}; Spillway reads Kafka: call .format("kafka")`,
+        `readStream: format ${this.sourceFormat === undefined ? 'is not set' : `"${this.sourceFormat}" is not supported`}; Spillway reads Kafka: call .format("kafka")`,
       );
     }
-    return sparkKafkaSource(this.#options, 'readStream', undefined);
+    return sparkKafkaSource(this.optionValues, 'readStream', undefined);
   }
 }
 

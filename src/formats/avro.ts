@@ -58,36 +58,52 @@ export const avroRegistrySchema = z
   })
   .strict();
 
+/**
+ * The options every registry-backed format (Avro, protobuf) shares: which columns it writes and
+ * under which field names, and whether records are framed for a registry.
+ */
+export const columnSelectionShape = {
+  /** Columns to write, in order (Deephaven's include_only_columns); all columns when absent. */
+  columns: z.array(z.string().min(1)).min(1).optional(),
+  /** The same as `columns`, in Deephaven's words. */
+  includeOnly: z.array(z.string().min(1)).min(1).optional(),
+  /** Columns never written. */
+  exclude: z.array(z.string().min(1)).optional(),
+  /** Field name → column name, for fields whose column is named differently. */
+  mapping: z.record(z.string().min(1), z.string().min(1)).optional(),
+};
+
+export const wireFormatSchema = z.enum(['confluent', 'plain']).optional();
+
+/** The checks that go with those options: one of columns/includeOnly, and a registry only where records are framed. */
+export function checkSelectionAndWireFormat(
+  spec: { readonly columns?: unknown; readonly includeOnly?: unknown; readonly wireFormat?: 'confluent' | 'plain' | undefined; readonly registry?: unknown },
+  context: z.RefinementCtx,
+): void {
+  if (spec.columns !== undefined && spec.includeOnly !== undefined) {
+    context.addIssue({ code: 'custom', message: '`columns` and `includeOnly` mean the same; give one', path: ['includeOnly'] });
+  }
+  if (spec.wireFormat === 'plain' && spec.registry !== undefined) {
+    context.addIssue({ code: 'custom', message: "`registry` is used by wireFormat 'confluent' only; drop it or set wireFormat: 'confluent'", path: ['registry'] });
+  }
+}
+
 export const avroSpecSchema = z
   .object({
     kind: z.literal('avro'),
     /** An Avro record schema (object or JSON text); derived from the table's columns when absent. */
     schema: z.union([z.string().min(1), z.record(z.string(), z.unknown())]).optional(),
-    /** Columns to write, in order (Deephaven's include_only_columns); all columns when absent. */
-    columns: z.array(z.string().min(1)).min(1).optional(),
-    /** The same as `columns`, in Deephaven's words. */
-    includeOnly: z.array(z.string().min(1)).min(1).optional(),
-    /** Columns never written. */
-    exclude: z.array(z.string().min(1)).optional(),
-    /** Avro field name → column name, for fields whose column is named differently. */
-    mapping: z.record(z.string().min(1), z.string().min(1)).optional(),
+    ...columnSelectionShape,
     /** Record name of a derived schema (default `Value` or `Key`). */
     name: z.string().regex(AVRO_NAME, 'an Avro name: letters, digits and _, not starting with a digit').optional(),
     /** Namespace of a derived schema (Deephaven's schema_namespace). */
     namespace: z.string().regex(AVRO_NAMESPACE, 'dot-separated Avro names, such as com.example').optional(),
     /** `confluent` (the default): magic byte, schema id, Avro binary (needs a registry). `plain`: the Avro binary alone. */
-    wireFormat: z.enum(['confluent', 'plain']).optional(),
+    wireFormat: wireFormatSchema,
     registry: avroRegistrySchema.optional(),
   })
   .strict()
-  .refine((spec) => spec.columns === undefined || spec.includeOnly === undefined, {
-    message: '`columns` and `includeOnly` mean the same; give one',
-    path: ['includeOnly'],
-  })
-  .refine((spec) => spec.wireFormat !== 'plain' || spec.registry === undefined, {
-    message: "`registry` is used by wireFormat 'confluent' only; drop it or set wireFormat: 'confluent'",
-    path: ['registry'],
-  })
+  .superRefine(checkSelectionAndWireFormat)
   .refine((spec) => spec.schema === undefined || (spec.name === undefined && spec.namespace === undefined), {
     message: '`name` and `namespace` name a derived schema; a given schema carries its own name and namespace',
     path: ['name'],

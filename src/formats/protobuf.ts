@@ -24,7 +24,7 @@ import protobuf from 'protobufjs';
 import { z } from 'zod';
 import { ErrorCode, SpillwayError } from '../errors.ts';
 import { type Column, type ColumnType, type Row, type Schema, columnNames, formatIsoTimestamp, requireColumns } from '../model/schema.ts';
-import { avroRegistrySchema } from './avro.ts';
+import { avroRegistrySchema, checkSelectionAndWireFormat, columnSelectionShape, wireFormatSchema } from './avro.ts';
 import { type Encoder, type EncoderContext, rowCapabilities } from './encoder.ts';
 import { SchemaRegistryClient, SchemaRegistryError } from './schema-registry.ts';
 
@@ -38,31 +38,17 @@ export const protobufSpecSchema = z
     schema: z.string().min(1).optional(),
     /** The message type to write, by full or simple name (Deephaven's schema_message_name); default the first message of `schema`. */
     messageName: z.string().min(1).optional(),
-    /** Columns to write, in order (Deephaven's include_only_columns); all columns when absent. */
-    columns: z.array(z.string().min(1)).min(1).optional(),
-    /** The same as `columns`, in Deephaven's words. */
-    includeOnly: z.array(z.string().min(1)).min(1).optional(),
-    /** Columns never written. */
-    exclude: z.array(z.string().min(1)).optional(),
-    /** Field name → column name, for fields whose column is named differently. */
-    mapping: z.record(z.string().min(1), z.string().min(1)).optional(),
+    ...columnSelectionShape,
     /** Message name of a derived type (default `Value` or `Key`). */
     name: z.string().regex(PROTO_NAME, 'a protobuf name: letters, digits and _, not starting with a digit').optional(),
     /** Package of a derived type. */
     package: z.string().regex(PROTO_PACKAGE, 'dot-separated protobuf names, such as com.example').optional(),
     /** `confluent` (the default): magic byte, schema id, message indexes, protobuf binary (needs a registry). `plain`: the binary alone. */
-    wireFormat: z.enum(['confluent', 'plain']).optional(),
+    wireFormat: wireFormatSchema,
     registry: avroRegistrySchema.optional(),
   })
   .strict()
-  .refine((spec) => spec.columns === undefined || spec.includeOnly === undefined, {
-    message: '`columns` and `includeOnly` mean the same; give one',
-    path: ['includeOnly'],
-  })
-  .refine((spec) => spec.wireFormat !== 'plain' || spec.registry === undefined, {
-    message: "`registry` is used by wireFormat 'confluent' only; drop it or set wireFormat: 'confluent'",
-    path: ['registry'],
-  })
+  .superRefine(checkSelectionAndWireFormat)
   .refine((spec) => spec.schema === undefined || (spec.name === undefined && spec.package === undefined), {
     message: '`name` and `package` name a derived message type; a given schema carries its own',
     path: ['name'],
