@@ -23,6 +23,7 @@ import type { KafkaRecord, RecordWriter, TopicLog, WriterOptions } from '../kafk
 import { isSource, sourcesOf } from '../sources/source.ts';
 import { CheckpointLocation } from './checkpoint-location.ts';
 import { AcknowledgedDelivery, type Delivery, TransactionalDelivery, isTransactionalWriter } from './delivery.ts';
+import { type DeadLetter, DeadLetterStage, deadLetter } from './dead-letter.ts';
 import { DEFAULT_EPOCH_MS, EpochClock, type SinkProgress } from './epoch-clock.ts';
 import { type PartitionChooser, type SinkPlan, planSink } from './plan.ts';
 import { QueueGate } from './queue-gate.ts';
@@ -164,6 +165,8 @@ class Sink implements SinkHandle {
   /** After a restart: the committed position whose changes the replaying source gives again, to be skipped. */
   #skipping: { readonly committed: SourcePosition; readonly emittedBy: ((id: RowId) => boolean) | undefined } | undefined;
   #recovering = true;
+  /** Dead letters of the batch being built, written with it. */
+  #deadLetters: DeadLetter[] = [];
   #rowsSeen = 0;
   #records = 0;
   #bytes = 0;
@@ -361,6 +364,7 @@ class Sink implements SinkHandle {
       this.#resumeAfter(committed?.position);
       // Learn the partitions now, so a wrong address or a missing topic fails before the first trigger.
       if (this.topic !== undefined) await this.#partitionCount(this.topic);
+      if (this.#spec.deadLetterTopic !== undefined) await this.#partitionCount(this.#spec.deadLetterTopic);
       if (this.#state === SinkState.Starting) this.#transition(SinkState.Running);
       switch (this.#trigger.kind) {
         case 'continuous':
@@ -597,7 +601,9 @@ class Sink implements SinkHandle {
     try {
       draft = encode(intent);
     } catch (error) {
-      this.#reject(intent, asSpillwayError(error, ErrorCode.EncodeFailed));
+      const part = this.#spec.errorPolicy === 'dead-letter' ? this.#builder.failedPart(intent) : 'record';
+      const stage = part === 'key' ? DeadLetterStage.KeyConverter : part === 'value' ? DeadLetterStage.ValueConverter : DeadLetterStage.HeaderConverter;
+      this.#reject(intent, asSpillwayError(error, ErrorCode.EncodeFailed), stage);
       return undefined;
     }
     const size = (draft.key?.length ?? 0) + (draft.value?.length ?? 0);
@@ -610,6 +616,9 @@ class Sink implements SinkHandle {
         `a record of ${size} bytes exceeds message.max.bytes (${this.#settings.maxMessageBytes}); ` +
           "raise message.max.bytes (and the topic's max.message.bytes) or write smaller rows",
       ),
+      DeadLetterStage.KafkaProduce,
+      // Too large to write, so too large to dead-letter whole: its key and the error go.
+      { topic: draft.topic, key: draft.key, value: null },
     );
     return undefined;
   }
@@ -647,20 +656,27 @@ class Sink implements SinkHandle {
       records.push(record);
       bytes += size;
     }
+    for (const letter of this.#deadLetters.splice(0)) {
+      const topic = this.#spec.deadLetterTopic as string;
+      const partitions = this.#partitionCounts.get(topic) ?? (await this.#partitionCount(topic));
+      records.push({ topic, partition: this.#partitioner(letter.key, letter.value, partitions), key: letter.key, value: letter.value, headers: letter.headers });
+    }
     if (records.length === 0) return;
     await this.#deliveryStage.send(records, bytes);
   }
 
   /** Applies the error policy to a record that cannot be written. */
-  #reject(intent: RecordIntent, error: SpillwayError): void {
+  #reject(intent: RecordIntent, error: SpillwayError, stage: DeadLetterStage, encoded?: { readonly topic: string; readonly key: Buffer | null; readonly value: Buffer | null }): void {
     if (this.#spec.errorPolicy === 'skip') {
       this.#errors++;
       return;
     }
     const what = intent.type === 'change' ? ` (${intent.change.op})` : intent.type === 'tombstone' ? ' (tombstone)' : '';
-    throw new SpillwayError(error.code, `sink "${this.name}": row ${String(intent.id)}${what} cannot be written: ${error.message}`, {
-      cause: error,
-    });
+    const failure = new SpillwayError(error.code, `sink "${this.name}": row ${String(intent.id)}${what} cannot be written: ${error.message}`, { cause: error });
+    if (this.#spec.errorPolicy === 'fail') throw failure;
+    this.#errors++;
+    const topic = encoded?.topic ?? this.topic ?? this.#spec.topicColumn ?? '';
+    this.#deadLetters.push(deadLetter({ sink: this.name, shard: 0, topic, stage, error: failure, encoded, intent }));
   }
 
   /** Stops listening, and stops holding back the sources. */
