@@ -612,7 +612,7 @@ class LibrdkafkaRecordWriter implements TransactionalRecordWriter {
     let group = this.#groups.get(groupId);
     if (group === undefined) {
       group = (async () => {
-        const consumer = new KafkaConsumer({ ...connectionConfig(this.#settings), 'group.id': groupId, 'enable.auto.commit': false } as never, {});
+        const consumer = new KafkaConsumer({ ...connectionConfig(this.#settings), 'group.id': groupId, 'enable.auto.commit': false }, {});
         watch(consumer, this.#diagnostics);
         await connectClient(consumer, this.#settings, this.#settings.deliveryTimeoutMs, this.#diagnostics);
         return consumer;
