@@ -1,29 +1,39 @@
 /**
- * A pipeline's program in Feldera's shape: SQL tables (the inputs) and views, with no INSERT;
- * output connectors attach to a table or view by name. The SQL front door builds the relations
- * (buildSqlRelations, connecting to nothing); this adapter words its refusals for a pipeline and
- * names the `program` field in them.
+ * A pipeline's program in Feldera's shape: SQL tables and views, with no INSERT; output
+ * connectors attach to a table or view by name. The SQL front door builds the relations
+ * (buildSqlRelations): a table without a connector is an input table, fed over HTTP ingress or by
+ * input connectors; a table with one (Kafka, filesystem, datagen) is its source, as in a SQL job.
+ * Planning stands the sources in with tables of their declared schemas, connecting to nothing;
+ * starting opens them. This adapter words its refusals for a pipeline and names the `program`
+ * field in them.
  */
 import { SpillwayError, asSpillwayError } from '../errors.ts';
 import { buildSqlRelations } from '../dialects/sql/job.ts';
 import type { InputTable } from '../sources/input-table.ts';
+import type { LiveTable } from '../model/live-table.ts';
 import type { Table } from '../model/table.ts';
 
 export interface PipelineProgram {
-  /** Tables with no connector, fed over HTTP ingress. */
+  /** Tables with no connector, fed over HTTP ingress and by input connectors. */
   readonly inputs: ReadonlyMap<string, InputTable>;
+  /** Tables with a connector in the program (WITH (…)), as built. */
+  readonly sources: ReadonlyMap<string, LiveTable>;
   /** Every table and view by name, as live tables. */
   readonly relations: ReadonlyMap<string, Table>;
   readonly warnings: readonly string[];
+  /** Stops the program's sources and ends its input tables. */
+  close(): Promise<void>;
 }
 
-/** Builds a pipeline program's tables and views, connecting to nothing; errors name the line and column. */
-export async function buildPipelineProgram(pipeline: string, program: string): Promise<PipelineProgram> {
+/**
+ * Builds a pipeline program's tables and views; errors name the line and column. With `open`,
+ * the tables with a connector read their topics, files or generators; without, nothing is read.
+ */
+export async function buildPipelineProgram(pipeline: string, program: string, options: { open?: boolean } = {}): Promise<PipelineProgram> {
   try {
     return await buildSqlRelations(program, {
       source: `pipeline "${pipeline}"`,
-      inputsAre: "a pipeline's tables are fed over HTTP ingress in this version",
-      inputHint: (name) => `declare "${name}" without WITH (…) and push rows to POST /v0/pipelines/${pipeline}/ingress/${name}`,
+      connectorTables: options.open === true ? 'open' : 'stand-in',
       insertHint: 'remove the INSERT INTO statements and list the view in attached_connectors',
     });
   } catch (error) {

@@ -34,7 +34,7 @@ describe('REST connectors', () => {
 
   const invalid: { name: string; body: unknown; field: string; message: RegExp }[] = [
     { name: 'a misspelt Kafka property', body: connectorBody('t', 'b:9092', { 'bootstrap.servrs': 'x' }), field: 'config.transport.config', message: /`bootstrap\.servrs` is not a Kafka producer property of librdkafka or the Java client; did you mean `bootstrap\.servers`\?/ },
-    { name: 'a transport other than kafka_output', body: { config: { transport: { name: 'kafka_input', config: { topic: 't' } }, format: { name: 'json' } } }, field: 'config.transport.name', message: /config\.transport\.name: .*kafka_output/ },
+    { name: 'a transport other than kafka_output', body: { config: { transport: { name: 'http_output', config: { topic: 't' } }, format: { name: 'json' } } }, field: 'config.transport.name', message: /config\.transport\.name: .*kafka_output/ },
     { name: 'an unknown update_format', body: { config: { transport: { name: 'kafka_output', config: { 'bootstrap.servers': 'b:9092', topic: 't' } }, format: { name: 'json', config: { update_format: 'snowflake' } } } }, field: 'config.format.config.update_format', message: /update_format/ },
     { name: 'no topic', body: { config: { transport: { name: 'kafka_output', config: { 'bootstrap.servers': 'b:9092' } }, format: { name: 'json' } } }, field: 'config.transport.config.topic', message: /config\.transport\.config\.topic/ },
     { name: 'an unknown top-level field', body: { ...connectorBody('t'), colour: 'red' }, field: '', message: /unknown option\(s\) "colour"/ },

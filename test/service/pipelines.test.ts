@@ -132,12 +132,12 @@ describe('REST pipeline definitions refused at their field', () => {
   const cases: { name: string; body: unknown; field?: string; message: RegExp }[] = [
     { name: 'an unknown relation', body: { program: SALES_PROGRAM, attached_connectors: [{ ...attached[0], relation_name: 'totals' }] }, field: 'attached_connectors.0.relation_name', message: /no table or view "totals"; .*sales, total_sales/ },
     { name: 'an unknown connector', body: { program: SALES_PROGRAM, attached_connectors: [{ ...attached[0], connector_name: 'missing' }] }, field: 'attached_connectors.0.connector_name', message: /no connector "missing"/ },
-    { name: 'an input connector', body: { program: SALES_PROGRAM, attached_connectors: [{ ...attached[0], is_input: true }] }, field: 'attached_connectors.0.is_input', message: /input connectors are not supported in this version/ },
+    { name: 'an input connector', body: { program: SALES_PROGRAM, attached_connectors: [{ ...attached[0], is_input: true }] }, field: 'attached_connectors.0.is_input', message: /^pipeline "p": attached_connectors\.0\.is_input: the connector "total-sales" is an output connector; set is_input to false, or attach an input connector$/ },
     { name: 'a missing is_input', body: { program: SALES_PROGRAM, attached_connectors: [{ name: 'out', connector_name: 'total-sales', relation_name: 'total_sales' }] }, field: 'attached_connectors.0.is_input', message: /attached_connectors\.0\.is_input/ },
     { name: 'an INSERT INTO', body: { program: `${SALES_PROGRAM} INSERT INTO sales SELECT * FROM sales;`, attached_connectors: [] }, field: 'program', message: /declares tables and views only/ },
     { name: 'a SQL syntax error', body: { program: 'CREATE TABLE sales (id INT,, book STRING);' }, message: /pipeline "p":1:/ },
     { name: 'a view over an unknown table', body: { program: 'CREATE TABLE a (x INT); CREATE VIEW v AS SELECT x FROM b;' }, message: /unknown table or view "b"/ },
-    { name: 'a Kafka source table', body: { program: "CREATE TABLE a (x INT) WITH ('connector' = 'datagen');" }, field: 'program', message: /has a 'datagen' connector; a pipeline's tables are fed over HTTP ingress in this version/ },
+    { name: 'a source table with a bad option', body: { program: "CREATE TABLE a (x INT) WITH ('connector' = 'datagen', 'rows-per-second' = '0');" }, field: 'program', message: /^pipeline "p":1:\d+: table "a": 'rows-per-second' must be positive/ },
     { name: 'an unknown field', body: { program: SALES_PROGRAM, config: {} }, message: /unknown option\(s\) "config"/ },
   ];
   for (const { name, body, field, message } of cases) {
