@@ -10,7 +10,7 @@
  * reached, the file cannot be read) fails the pipeline.
  */
 import { felderaInputConnectorSpec, type InputConnectorSpec } from '../dialects/feldera-input.ts';
-import { asSpillwayError } from '../errors.ts';
+import { SpillwayError, asSpillwayError } from '../errors.ts';
 import { parseConsumerProperties } from '../kafka/kafka-properties.ts';
 import type { Schema } from '../model/schema.ts';
 import type { Table } from '../model/table.ts';
@@ -33,7 +33,16 @@ export function validateInputConnector(name: string, body: unknown): readonly st
   const spec = felderaInputConnectorSpec(name, body);
   if (spec.transport === 'file') return [];
   // The Kafka properties as the reader would take them, checked without connecting.
-  return parseConsumerProperties({ ...spec.kafkaConfig }, { source: `connector "${name}"` }).warnings;
+  try {
+    return parseConsumerProperties({ ...spec.kafkaConfig }, { source: `connector "${name}"` }).warnings;
+  } catch (error) {
+    const spillway = asSpillwayError(error);
+    const property = spillway.details.field;
+    throw new SpillwayError(spillway.code, spillway.message, {
+      cause: spillway,
+      details: { ...spillway.details, sink: name, field: property === undefined ? 'config.transport.config' : `config.transport.config.${property.replace(/^kafka\./, '')}` },
+    });
+  }
 }
 
 export interface InputFeedMetrics {
@@ -72,6 +81,7 @@ export class InputFeed {
   #errors = 0;
   #queue: Promise<void> = Promise.resolve();
   #closed = false;
+  #failed = false;
 
   constructor(spec: InputConnectorSpec, tableName: string, table: InputTable, events: InputFeedEvents) {
     this.spec = spec;
@@ -98,6 +108,7 @@ export class InputFeed {
   }
 
   get state(): string {
+    if (this.#failed) return 'failed';
     return this.#closed ? 'stopped' : this.#sources.every((source) => source.table.ended) ? 'finished' : 'running';
   }
 
@@ -127,7 +138,9 @@ export class InputFeed {
       },
       onEnd: () => {
         const failure = source.table.failure;
-        if (failure !== undefined && !this.#closed) this.#events.onFailure(`${source.what}: ${asSpillwayError(failure).message}`);
+        if (failure === undefined || this.#closed) return;
+        this.#failed = true;
+        this.#events.onFailure(`${source.what}: ${asSpillwayError(failure).message}`);
       },
     });
   }
