@@ -1,10 +1,11 @@
 /**
  * The service's OpenAPI 3.1 document, generated from the same zod schemas the routes validate
- * with (the Feldera connector, the pipeline and API key bodies) and carrying the sink spec's JSON
+ * with (the Feldera output and input connectors, the pipeline and API key bodies) and carrying the sink spec's JSON
  * Schema, which a connector translates into.
  */
 import { z } from 'zod';
 import { felderaConnectorSchema } from '../dialects/feldera.ts';
+import { felderaInputConnectorSchema } from '../dialects/feldera-input.ts';
 import { sinkSpecFieldSchema, sinkSpecJsonSchema } from '../sink/spec-json-schema.ts';
 import { apiKeyBodySchema, attachedConnectorSchema, errorSchema, pipelineBodySchema } from './schemas.ts';
 
@@ -208,7 +209,9 @@ export function openApiDocument(): Json {
     components: {
       securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'An API key: apikey:…' } },
       schemas: {
-        Connector: connectorSchema(),
+        Connector: { oneOf: [ref('OutputConnector'), ref('InputConnector')] },
+        OutputConnector: connectorSchema(),
+        InputConnector: jsonSchema(felderaInputConnectorSchema),
         ConnectorDescriptor: connectorDescriptor,
         Pipeline: jsonSchema(pipelineBodySchema),
         AttachedConnector: jsonSchema(attachedConnectorSchema),
