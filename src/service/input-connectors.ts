@@ -127,7 +127,7 @@ export class InputFeed {
     });
     source.table.subscribe({
       onChanges: (batch) => {
-        const messages = batch.filter((change) => change.kind === 'insert').map((change) => String(change.row.message));
+        const messages = batch.filter((change) => change.kind === 'insert').map((change) => change.row.message as string);
         const first = this.#messages + 1;
         this.#messages += messages.length;
         const step = this.#queue.then(() => this.#feed(messages, first, source.what));
