@@ -9,6 +9,8 @@
  */
 import { SpillwayError, asSpillwayError } from '../errors.ts';
 import { buildSqlRelations } from '../dialects/sql/job.ts';
+import type { SourceTranslation } from '../dialects/sql/with-options.ts';
+import { parseConsumerProperties } from '../kafka/kafka-properties.ts';
 import type { InputTable } from '../sources/input-table.ts';
 import type { LiveTable } from '../model/live-table.ts';
 import type { Table } from '../model/table.ts';
@@ -18,6 +20,8 @@ export interface PipelineProgram {
   readonly inputs: ReadonlyMap<string, InputTable>;
   /** Tables with a connector in the program (WITH (…)), as built. */
   readonly sources: ReadonlyMap<string, LiveTable>;
+  /** What each table is as a source, by name (Kafka tables: topic and properties). */
+  readonly translations: ReadonlyMap<string, SourceTranslation>;
   /** Every table and view by name, as live tables. */
   readonly relations: ReadonlyMap<string, Table>;
   readonly warnings: readonly string[];
@@ -31,11 +35,22 @@ export interface PipelineProgram {
  */
 export async function buildPipelineProgram(pipeline: string, program: string, options: { open?: boolean } = {}): Promise<PipelineProgram> {
   try {
-    return await buildSqlRelations(program, {
+    const built = await buildSqlRelations(program, {
       source: `pipeline "${pipeline}"`,
       connectorTables: options.open === true ? 'open' : 'stand-in',
       insertHint: 'remove the INSERT INTO statements and list the view in attached_connectors',
     });
+    // A Kafka table's properties are checked as its reader will take them, before anything connects.
+    for (const [name, translation] of built.translations) {
+      if (translation.connector !== 'kafka') continue;
+      try {
+        parseConsumerProperties({ ...translation.kafkaConfig }, { source: `pipeline "${pipeline}": table "${name}"` });
+      } catch (error) {
+        await built.close();
+        throw error;
+      }
+    }
+    return built;
   } catch (error) {
     const spillway = asSpillwayError(error);
     // Every error in a program is the program field's, at the line and column the SQL names.

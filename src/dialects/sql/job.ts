@@ -500,6 +500,8 @@ export interface SqlRelations {
   readonly inputs: ReadonlyMap<string, InputTable>;
   /** Tables with a connector, by name, as built (stand-ins or the opened sources). */
   readonly sources: ReadonlyMap<string, LiveTable>;
+  /** What each table is as a source (its connector's options, translated), by name. */
+  readonly translations: ReadonlyMap<string, SourceTranslation>;
   /** Every table and view by name, in declaration order. */
   readonly relations: ReadonlyMap<string, Table>;
   readonly warnings: readonly string[];
@@ -560,7 +562,7 @@ export async function buildSqlRelations(text: string, options: SqlRelationsOptio
       if (statement.kind === 'createTable') relations.set(statement.name, (inputs.get(statement.name) ?? sources.get(statement.name)) as LiveTable);
       else if (statement.kind === 'createView') relations.set(statement.name, builder.table(statement.name).table);
     }
-    return { inputs, sources, relations, warnings, close };
+    return { inputs, sources, translations, relations, warnings, close };
   } catch (error) {
     await close();
     throw error;
