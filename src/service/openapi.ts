@@ -25,10 +25,11 @@ function connectorSchema(): Json {
   const kafka = sinkSpecFieldSchema('kafka') ?? {};
   const topic = sinkSpecFieldSchema('topic') ?? { type: 'string' };
   const transport = ((schema.properties as Json).config as { properties: { transport: { properties: Json } } }).properties.transport;
+  const faultTolerance = (transport.properties.config as { properties?: Json }).properties?.fault_tolerance;
   transport.properties.config = {
     type: 'object',
-    description: `The topic and librdkafka properties. ${typeof kafka.description === 'string' ? kafka.description : ''}`.trim(),
-    properties: { topic },
+    description: `The topic, librdkafka properties and fault_tolerance (exactly-once delivery). ${typeof kafka.description === 'string' ? kafka.description : ''}`.trim(),
+    properties: { topic, ...(faultTolerance === undefined ? {} : { fault_tolerance: faultTolerance }) },
     required: ['topic'],
     additionalProperties: kafka.additionalProperties ?? { type: ['string', 'number', 'boolean'] },
   };

@@ -11,7 +11,7 @@ import { SpillwayError, asSpillwayError } from '../errors.ts';
 import { buildSqlRelations } from '../dialects/sql/job.ts';
 import type { SourceTranslation } from '../dialects/sql/with-options.ts';
 import { parseConsumerProperties } from '../kafka/kafka-properties.ts';
-import type { InputTable } from '../sources/input-table.ts';
+import { type InputTable, inputTable } from '../sources/input-table.ts';
 import type { LiveTable } from '../model/live-table.ts';
 import type { Table } from '../model/table.ts';
 
@@ -33,11 +33,14 @@ export interface PipelineProgram {
  * Builds a pipeline program's tables and views; errors name the line and column. With `open`,
  * the tables with a connector read their topics, files or generators; without, nothing is read.
  */
-export async function buildPipelineProgram(pipeline: string, program: string, options: { open?: boolean } = {}): Promise<PipelineProgram> {
+export async function buildPipelineProgram(pipeline: string, program: string, options: { open?: boolean; fedByInputConnectors?: ReadonlySet<string> } = {}): Promise<PipelineProgram> {
   try {
     const built = await buildSqlRelations(program, {
       source: `pipeline "${pipeline}"`,
       connectorTables: options.open === true ? 'open' : 'stand-in',
+      // What ingress accepted is kept and applied again in order on a start, so a table fed by
+      // ingress alone replays; one an input connector feeds does not (its messages are not kept).
+      inputTable: (name, schema) => (options.fedByInputConnectors?.has(name) === true ? inputTable(schema) : inputTable(schema, { replayedBy: 'its ingress is kept and replayed on a start' })),
       insertHint: 'remove the INSERT INTO statements and list the view in attached_connectors',
     });
     // A Kafka table's properties are checked as its reader will take them, before anything connects.

@@ -73,6 +73,8 @@ export interface PipelineDefinition {
   readonly name: string;
   readonly program: string;
   readonly attached: readonly AttachedConnector[];
+  /** The ingress journal's incarnation, part of an exactly-once connector's identity. */
+  readonly incarnation?: string;
 }
 
 export type ConnectorLookup = (name: string) => StoredConnector | undefined;
@@ -92,7 +94,8 @@ const MAX_ERRORS = 50;
  * connecting to nothing; with `open`, the program's sources are opened (to run it).
  */
 export async function planPipeline(definition: PipelineDefinition, connectors: ConnectorLookup, options: { open?: boolean } = {}): Promise<Planned> {
-  const program = await buildPipelineProgram(definition.name, definition.program, options);
+  const fedByInputConnectors = new Set(definition.attached.filter((attachment) => attachment.is_input).map((attachment) => attachment.relation_name));
+  const program = await buildPipelineProgram(definition.name, definition.program, { ...options, fedByInputConnectors });
   try {
     const names = new Set<string>();
     const plans: Planned['plans'][number][] = [];
@@ -121,7 +124,10 @@ export async function planPipeline(definition: PipelineDefinition, connectors: C
       if (relation === undefined) {
         throw fail(`the program has no table or view "${attachment.relation_name}"`, 'relation_name', `name one of: ${[...program.relations.keys()].join(', ')}`);
       }
-      const sinkName = `${definition.name}.${attachment.name}`;
+      // An exactly-once connector's name is its identity (transactional id, committed progress):
+      // it names the journal's incarnation too, so a new program's tables never inherit old progress.
+      const exactlyOnce = (connector.config as { transport?: { config?: { fault_tolerance?: unknown } } } | null)?.transport?.config?.fault_tolerance != null;
+      const sinkName = `${definition.name}.${attachment.name}${exactlyOnce && definition.incarnation !== undefined ? `.${definition.incarnation}` : ''}`;
       const plan = planConnector(relation, sinkName, attachment.connector_name, connector.config);
       plans.push({ attachment, plan, secrets: secretStrings(connector.config) });
     });
@@ -199,8 +205,8 @@ export class PipelineRuntime {
     let planned: Planned | undefined;
     try {
       planned = await planPipeline(definition, connectors, { open: true });
-      // The journal first, before any sink opens: each sink then starts from the tables as ingress left them.
-      await this.#replay(planned.inputs);
+      // The whole journal is checked before any sink opens, so a start that cannot replay writes nothing.
+      await this.#replay(planned.inputs, 'check');
     } catch (error) {
       // A pipeline that cannot be planned stays as it was; the caller gets the error.
       await planned?.program.close();
@@ -225,6 +231,7 @@ export class PipelineRuntime {
       sink.done.catch(() => {});
       return { attachment, sink };
     });
+    await this.#replayInto(inputs);
     this.#feeds = feeds.map(({ attachment, spec, secrets }) => {
       const table = attachment.relation_name;
       const input = inputs.get(table) as InputTable;
@@ -239,10 +246,26 @@ export class PipelineRuntime {
       return { attachment, feed };
     });
     this.#transition(PipelineState.Running);
+    // A sink that failed while the journal was replayed has recorded why; the pipeline has failed.
+    if (this.#sinks.some(({ sink }) => sink.state === 'failed')) this.#transition(PipelineState.Failed);
   }
 
-  /** Applies what ingress accepted before, in order, through the parser it came in by. */
-  async #replay(inputs: ReadonlyMap<string, InputTable>): Promise<void> {
+  /**
+   * Applies the journal once the sinks are open, so each sink sees the kept edits at the
+   * positions they first had: an exactly-once sink skips what it committed before and writes the
+   * rest; another writes them all (its topic then folds to the same view).
+   */
+  async #replayInto(inputs: ReadonlyMap<string, InputTable>): Promise<void> {
+    try {
+      await this.#replay(inputs, 'apply');
+    } catch (error) {
+      // Checked whole before the sinks opened; what fails now is the sinks' to report.
+      this.#record(asSpillwayError(error).message);
+    }
+  }
+
+  /** Reads what ingress accepted before, in order, through the parser it came in by: checking it, or applying it. */
+  async #replay(inputs: ReadonlyMap<string, InputTable>, step: 'check' | 'apply'): Promise<void> {
     if (this.#journal === undefined) return;
     let index = 0;
     for (const entry of this.#journal.entries()) {
@@ -250,7 +273,9 @@ export class PipelineRuntime {
       const input = inputs.get(entry.table);
       try {
         if (input === undefined) throw new SpillwayError(ErrorCode.InvalidState, `the program has no input table "${entry.table}"`);
-        await this.#apply(entry.table, input, parseIngress(entry.table, input.schema, entry.body, entry.options));
+        const changes = parseIngress(entry.table, input.schema, entry.body, entry.options);
+        if (step === 'check') this.#check(entry.table, input, changes);
+        else await this.#apply(entry.table, input, changes);
       } catch (error) {
         throw new SpillwayError(ErrorCode.InvalidState, `pipeline "${this.name}": the kept ingress ${index} into "${entry.table}" cannot be replayed: ${asSpillwayError(error).message}`, { cause: error });
       }

@@ -247,7 +247,8 @@ export function createService(options: ServiceOptions): Service {
     return { name };
   });
   const startPipeline = async (pipeline: StoredPipeline) => {
-    await runtimeOf(pipeline.name).start({ name: pipeline.name, program: pipeline.program, attached: pipeline.attachedConnectors }, (connector) => store.getConnector(connector));
+    const definition = { name: pipeline.name, program: pipeline.program, attached: pipeline.attachedConnectors, incarnation: store.journalIncarnation(pipeline.name) };
+    await runtimeOf(pipeline.name).start(definition, (connector) => store.getConnector(connector));
   };
   app.post<{ Params: { name: string } }>('/v0/pipelines/:name/start', async (request) => {
     const pipeline = store.getPipeline(checkName('pipeline', request.params.name));

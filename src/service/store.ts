@@ -5,6 +5,7 @@
  * accepted, in order, replayed into the tables when the pipeline starts again. Connector configs are kept as given, secrets included,
  * because they are needed to connect; the file is readable by its owner only.
  */
+import { randomBytes } from 'node:crypto';
 import { chmodSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
@@ -55,6 +56,7 @@ CREATE TABLE IF NOT EXISTS pipelines (
 CREATE TABLE IF NOT EXISTS ingress (
   id INTEGER PRIMARY KEY AUTOINCREMENT, pipeline TEXT NOT NULL, table_name TEXT NOT NULL, options TEXT NOT NULL, body TEXT NOT NULL, created_at TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS ingress_by_pipeline ON ingress (pipeline, id);
+CREATE TABLE IF NOT EXISTS journals (pipeline TEXT PRIMARY KEY, incarnation TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS api_keys (
   id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL UNIQUE, hash BLOB NOT NULL, role TEXT NOT NULL, created_at TEXT NOT NULL);
 `;
@@ -153,8 +155,22 @@ export class ServiceStore {
     return { bodies: Number(row?.bodies ?? 0), bytes: Number(row?.bytes ?? 0) };
   }
 
+  /**
+   * The journal's incarnation: a random id that lasts until the journal is cleared. Positions in
+   * the pipeline's tables count from the journal's start, so an exactly-once connector's identity
+   * (whose committed progress is such a position) carries it, and a cleared journal starts afresh.
+   */
+  journalIncarnation(pipeline: string): string {
+    const row = this.#db.prepare('SELECT incarnation FROM journals WHERE pipeline = ?').get(pipeline);
+    if (row !== undefined) return row.incarnation as string;
+    const incarnation = randomBytes(6).toString('hex');
+    this.#db.prepare('INSERT INTO journals (pipeline, incarnation) VALUES (?, ?)').run(pipeline, incarnation);
+    return incarnation;
+  }
+
   clearIngress(pipeline: string): void {
     this.#db.prepare('DELETE FROM ingress WHERE pipeline = ?').run(pipeline);
+    this.#db.prepare('DELETE FROM journals WHERE pipeline = ?').run(pipeline);
   }
 
   // API keys

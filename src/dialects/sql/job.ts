@@ -486,6 +486,8 @@ export interface SqlRelationsOptions extends SqlOptions {
    * real sources (a Kafka table starts following its topic).
    */
   readonly connectorTables?: 'refuse' | 'stand-in' | 'open';
+  /** Makes the input table of a table without a connector (default: a plain input table of its schema). */
+  readonly inputTable?: (name: string, schema: Schema) => InputTable;
   /** What feeds the input tables, for the message refusing a table with a connector (default: "a program's tables are input tables in this version"). */
   readonly inputsAre?: string;
   /** The hint for that message, per table. */
@@ -548,7 +550,7 @@ export async function buildSqlRelations(text: string, options: SqlRelationsOptio
   try {
     for (const [name, translation] of translations) {
       const schema = (tables.get(name) as TableDeclaration).schema;
-      if (translation.connector === 'input') inputs.set(name, inputTable(schema));
+      if (translation.connector === 'input') inputs.set(name, options.inputTable?.(name, schema) ?? inputTable(schema));
       else if (mode === 'open') {
         const opened = openSource(translation, schema, baseDir);
         closers.push(opened.close);
