@@ -40,7 +40,10 @@ export async function buildPipelineProgram(pipeline: string, program: string, op
       connectorTables: options.open === true ? 'open' : 'stand-in',
       // What ingress accepted is kept and applied again in order on a start, so a table fed by
       // ingress alone replays; one an input connector feeds does not (its messages are not kept).
-      inputTable: (name, schema) => (options.fedByInputConnectors?.has(name) === true ? inputTable(schema) : inputTable(schema, { replayedBy: 'its ingress is kept and replayed on a start' })),
+      inputTable: (name, schema) =>
+        options.fedByInputConnectors?.has(name) === true
+          ? inputTable(schema, { notReplayed: `an input connector feeds "${name}" and keeps no checkpoint` })
+          : inputTable(schema, { replayedBy: 'its ingress is kept and replayed on a start' }),
       insertHint: 'remove the INSERT INTO statements and list the view in attached_connectors',
     });
     // A Kafka table's properties are checked as its reader will take them, before anything connects.

@@ -23,12 +23,15 @@ export class InputTable extends LiveTable implements Source {
   #nextId = 0;
   #edits = 0;
 
-  /** `replayedBy`: who keeps the edits and makes them again in order after a restart, in words. */
-  constructor(schema: Schema, options: { readonly replayedBy?: string } = {}) {
+  /**
+   * `replayedBy`: who keeps the edits and makes them again in order after a restart, in words;
+   * `notReplayed`: why not, when the default reason (no log of the edits) says too little.
+   */
+  constructor(schema: Schema, options: { readonly replayedBy?: string; readonly notReplayed?: string } = {}) {
     super(schema);
     this.capabilities =
       options.replayedBy === undefined
-        ? { replayable: false, positionKind: PositionKind.InputLog, reason: 'the program edits it and it keeps no log of the edits' }
+        ? { replayable: false, positionKind: PositionKind.InputLog, reason: options.notReplayed ?? 'the program edits it and it keeps no log of the edits' }
         : { replayable: true, positionKind: PositionKind.InputLog };
     this.description = options.replayedBy === undefined ? 'input table' : `input table (${options.replayedBy})`;
     this.#key = schema.primaryKey;
@@ -96,6 +99,6 @@ export class InputTable extends LiveTable implements Source {
   protected override onLastConsumerLeft(): void {}
 }
 
-export function inputTable(schema: Schema, options: { readonly replayedBy?: string } = {}): InputTable {
+export function inputTable(schema: Schema, options: { readonly replayedBy?: string; readonly notReplayed?: string } = {}): InputTable {
   return new InputTable(schema, options);
 }

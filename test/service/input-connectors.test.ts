@@ -80,6 +80,19 @@ describe('Feldera input connectors refused at their field', () => {
       assert.equal(body.details.field, field);
       assert.match(body.message, message);
     }
+    // Exactly-once over a table an input connector feeds: the plan says what the guarantee becomes.
+    const exactlyOnce = connectorBody('totals', '127.0.0.1:9092', { fault_tolerance: { producer_options: { 'transaction.timeout.ms': '60000' } } });
+    assert.equal((await put('eos', exactlyOnce)).statusCode, 201);
+    const attachments = (input: boolean) => [
+      ...(input ? [{ name: 'in', connector_name: 'sales-in', relation_name: 'sales', is_input: true }] : []),
+      { name: 'out', connector_name: 'eos', relation_name: 'total_sales', is_input: false },
+    ];
+    const warned = await t.service.app.inject({ method: 'PUT', url: '/v0/pipelines/p', headers: t.write, payload: { program, attached_connectors: attachments(true) } });
+    assert.equal(warned.statusCode, 200, warned.body);
+    assert.ok(warned.json<{ warnings: string[] }>().warnings.includes('input table cannot be replayed (an input connector feeds "sales" and keeps no checkpoint): after a restart its rows are not read again, so delivery is at-least-once for what was written and rows accepted but not yet written are lost'), warned.body);
+    const quiet = await t.service.app.inject({ method: 'PUT', url: '/v0/pipelines/p', headers: t.write, payload: { program, attached_connectors: attachments(false) } });
+    assert.equal(quiet.statusCode, 200, quiet.body);
+    assert.ok(!quiet.json<{ warnings: string[] }>().warnings.some((warning) => warning.includes('cannot be replayed')), quiet.body);
   });
 });
 
