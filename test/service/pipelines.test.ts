@@ -167,9 +167,6 @@ describe('REST pipeline failures', () => {
       // The client's error quotes the password, as a careless library might.
       (writers[0] as MemoryWriter).failNextWrite = new Error(`SASL authentication failed for user u with password ${secret}`);
       await inject({ method: 'POST', url: '/v0/pipelines/books/ingress/sales', headers: { ...t.write, 'content-type': 'text/plain' }, payload: '{"insert":{"id":1,"book":"Dune","amount":1}}' });
-      // Writes are pipelined: a failed one is reported when the sink next writes or ends an epoch.
-      await new Promise((resolve) => setTimeout(resolve, 50));
-      await inject({ method: 'POST', url: '/v0/pipelines/books/ingress/sales', headers: { ...t.write, 'content-type': 'text/plain' }, payload: '{"insert":{"id":2,"book":"Emma","amount":1}}' });
       let status = await inject({ method: 'GET', url: '/v0/pipelines/books', headers: t.read });
       for (let i = 0; i < 100 && status.json<{ state: { current_status: string } }>().state.current_status !== 'Failed'; i++) {
         await new Promise((resolve) => setTimeout(resolve, 20));
@@ -188,7 +185,7 @@ describe('REST pipeline failures', () => {
       const again = await inject({ method: 'POST', url: '/v0/pipelines/books/start', headers: t.write });
       assert.equal(again.json<{ state: { current_status: string } }>().state.current_status, 'Running');
       await settle(() => (writers[1]?.topics.get('total-sales')?.flat().length ?? 0) > 0);
-      assert.deepEqual(foldRetract(fromKafkaRecords(writers[1]?.topics.get('total-sales')?.flat() ?? []), insertDeleteDecoder), ['{"book":"Dune","total":1}', '{"book":"Emma","total":1}']);
+      assert.deepEqual(foldRetract(fromKafkaRecords(writers[1]?.topics.get('total-sales')?.flat() ?? []), insertDeleteDecoder), ['{"book":"Dune","total":1}']);
     } finally {
       await t.service.close();
     }
