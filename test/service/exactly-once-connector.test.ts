@@ -13,7 +13,7 @@ import { describe, it } from 'node:test';
 import { createTopic } from '../../src/kafka/kafka-client.ts';
 import { foldRetract, fromKcat, insertDeleteDecoder } from '../helpers/changelog-fold.ts';
 import { bootstrapServers, eventually, kcatRead, randomTopic } from '../helpers/kafka.ts';
-import { createKeyWithCli, startService } from './running-service.ts';
+import { createKeyWithCli, serviceApi, startService } from './running-service.ts';
 import { SALES_PROGRAM, connectorBody, testService } from './service-helpers.ts';
 
 describe("Feldera's fault_tolerance on an output connector", () => {
@@ -23,14 +23,7 @@ describe("Feldera's fault_tolerance on an output connector", () => {
     const topic = randomTopic('eos');
     await createTopic([bootstrapServers()], topic, { partitions: 1 });
     let service = await startService(dataDir);
-    const api = async (method: string, path: string, body?: unknown) => {
-      const response = await fetch(`${service.url}${path}`, {
-        method,
-        headers: { authorization: `Bearer ${key}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-        ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
-      });
-      return { status: response.status, body: (await response.json()) as Record<string, unknown> };
-    };
+    const api = serviceApi(() => service.url, key);
     const committed = async () => foldRetract(fromKcat(await kcatRead(topic, { readCommitted: true })), insertDeleteDecoder);
     const foldsTo = (expected: readonly string[]) =>
       eventually(() => committed().catch((error: unknown) => [String(error)]), (rows) => JSON.stringify(rows) === JSON.stringify(expected), 60_000);

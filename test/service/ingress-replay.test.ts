@@ -13,7 +13,7 @@ import { describe, it } from 'node:test';
 import { createTopic } from '../../src/kafka/kafka-client.ts';
 import { foldRetract, fromKcat, insertDeleteDecoder } from '../helpers/changelog-fold.ts';
 import { bootstrapServers, eventually, kcatRead, randomTopic } from '../helpers/kafka.ts';
-import { createKeyWithCli, startService } from './running-service.ts';
+import { createKeyWithCli, serviceApi, startService } from './running-service.ts';
 import { SALES_PROGRAM, connectorBody } from './service-helpers.ts';
 
 describe('ingress kept across a restart', () => {
@@ -23,14 +23,7 @@ describe('ingress kept across a restart', () => {
     const topic = randomTopic('replay');
     await createTopic([bootstrapServers()], topic, { partitions: 1 });
     let service = await startService(dataDir);
-    const api = async (method: string, path: string, body?: unknown) => {
-      const response = await fetch(`${service.url}${path}`, {
-        method,
-        headers: { authorization: `Bearer ${key}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-        ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
-      });
-      return { status: response.status, body: (await response.json()) as Record<string, unknown> };
-    };
+    const api = serviceApi(() => service.url, key);
     const expected = ['{"book":"Dune","total":17}', '{"book":"Walden","total":3}'];
     const fold = (records: Awaited<ReturnType<typeof kcatRead>>) => foldRetract(fromKcat(records), insertDeleteDecoder);
     const pipeline = { program: SALES_PROGRAM, attached_connectors: [{ name: 'out', connector_name: 'totals-out', relation_name: 'total_sales', is_input: false }] };
