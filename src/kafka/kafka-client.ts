@@ -776,6 +776,8 @@ export interface FollowTopicOptions {
   readonly topic: string;
   /** `earliest`: every record the topic holds, then new ones; `latest`: only records written after `ready`. */
   readonly startFrom: 'earliest' | 'latest';
+  /** Partitions to start at a given offset instead (a resume); the others start as `startFrom` says. */
+  readonly startOffsets?: ReadonlyMap<number, bigint>;
   /** How long joining and positioning may take before the follower fails (default 30 s). */
   readonly timeoutMs?: number;
   /** Told of connection problems while the follower retries. */
@@ -905,7 +907,8 @@ export function followTopic(options: FollowTopicOptions): TopicFollower {
     const assignments = [];
     for (const partition of partitions.sort((a, b) => a - b)) {
       // `latest` starts at the end as it is now, so records written after `ready` are seen.
-      const offset = start ?? (await watermarks(consumer, options.topic, partition, timeoutMs));
+      const given = options.startOffsets?.get(partition);
+      const offset = given === undefined ? (start ?? (await watermarks(consumer, options.topic, partition, timeoutMs))) : Number(given);
       assignments.push({ topic: options.topic, partition, offset });
     }
     if (stopped) return;

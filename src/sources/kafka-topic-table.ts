@@ -20,12 +20,10 @@
  * Backpressure: when a sink downstream is full, fetching pauses until it has room again.
  *
  * Position: per partition, the next offset to read (bad and skipped records and tombstones count
- * as read). In append mode a row's id is its record's `partition@offset`. `resumeFrom(position)` follows the topic again and
- * drops every record before those offsets, so it yields exactly the records after them; a
- * partition the position does not name is read from its start. (The client reads from the
- * start of each partition and the records before the position are dropped as they arrive; a
- * seek to the offsets is the client's to add.) An upsert table resumed so holds only the rows of
- * the records after the position.
+ * as read). In append mode a row's id is its record's `partition@offset`. `resumeFrom(position)` follows the topic again
+ * with each partition the position names assigned at its offset, so it yields exactly the records
+ * after them; a partition the position does not name is read from its start. An upsert table
+ * resumed so holds only the rows of the records after the position.
  */
 import { z } from 'zod';
 import { ErrorCode, SpillwayError, asSpillwayError, zodIssuesError } from '../errors.ts';
@@ -168,8 +166,9 @@ export class KafkaTopicTable extends LiveTable implements ResumableSource {
     this.#follower = followTopic({
       connection: settings,
       topic: parsed.topic,
-      // A resume drops what comes before its offsets, so it reads every partition from the start.
+      // A resume seeks each partition it names to its offset; a partition it does not name was not read yet, so starts at the beginning.
       startFrom: resume === undefined ? (parsed.startFrom ?? settings.startFrom ?? 'earliest') : 'earliest',
+      ...(resume === undefined ? {} : { startOffsets: new Map(this.#nextOffsets) }),
       onWarning: (warning) => warnings.push(warning),
       // request.timeout.ms bounds joining and positioning, so an unreachable cluster fails instead of hanging.
       timeoutMs: settings.requestTimeoutMs,
