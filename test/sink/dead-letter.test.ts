@@ -14,7 +14,7 @@ import { newTable } from '../../src/sources/static-table.ts';
 import { openSink } from '../../src/sink/open-sink.ts';
 import { parseSinkSpec } from '../../src/sink/sink-spec.ts';
 import { rowAsJson } from '../../src/sink/dead-letter.ts';
-import { bootstrapServers, kcatRead, randomTopic } from '../helpers/kafka.ts';
+import { bootstrapServers, eventually, kcatRead, randomTopic } from '../helpers/kafka.ts';
 
 const headersOf = (record: { headers: readonly [string, Buffer][] }) => Object.fromEntries(record.headers.map(([key, value]) => [key, value.toString()]));
 
@@ -43,7 +43,8 @@ describe('the dead-letter error policy', () => {
       });
       await sink.done;
       assert.equal(sink.metrics.errors, 2);
-      const written = await kcatRead(topic, { readCommitted: true });
+      // A commit's markers may reach the partitions a moment after it returns.
+      const written = await eventually(() => kcatRead(topic, { readCommitted: true }), (records) => records.length >= 2);
       assert.deepEqual(written.map((r) => (JSON.parse(r.value?.toString() ?? '{}') as { id: number }).id).sort(), [1, 4]);
       // Header values hold commas and spaces, which kcat's header format cannot quote: read with the client.
       const letters = await readTopic([bootstrapServers()], deadLetterTopic, { maxRecords: 2, timeoutMs: 15_000 });

@@ -22,12 +22,17 @@ import { kafkaTopicTable } from '../../src/sources/kafka-topic-table.ts';
 import { newTable } from '../../src/sources/static-table.ts';
 import { openSink } from '../../src/sink/open-sink.ts';
 import { decodeProgress, progressKey } from '../../src/sink/progress.ts';
-import { bootstrapServers, kcatRead, randomTopic } from '../helpers/kafka.ts';
+import { bootstrapServers, eventually, kcatRead, randomTopic } from '../helpers/kafka.ts';
 
 const run = promisify(execFile);
 const schema = defineSchema({ n: 'int32', name: 'string' });
 const values = async (topic: string) => (await kcatRead(topic, { readCommitted: true })).map((r) => JSON.parse(r.value?.toString() ?? 'null') as { n: number });
-const numbers = async (topic: string) => (await values(topic)).map((v) => v.n).sort((a, b) => a - b);
+const sortedNumbers = async (topic: string) => (await values(topic)).map((v) => v.n).sort((a, b) => a - b);
+/**
+ * The topic's numbers once at least `count` are visible: a commit returns before the broker has
+ * written its markers into every partition, so a read_committed reader may see them a moment later.
+ */
+const numbers = async (topic: string, count: number) => eventually(() => sortedNumbers(topic), (got) => got.length >= count);
 const range = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => from + i);
 const csvLines = (from: number, to: number) => range(from, to).map((n) => `${n},row-${n}\n`).join('');
 
@@ -54,24 +59,26 @@ describe('exactly-once delivery', () => {
     const first = await runOverFile(path, name, topic, progressTopic);
     assert.equal(first.metrics.records, 500);
     assert.ok(first.metrics.transactions >= 1);
-    assert.deepEqual(await numbers(topic), range(0, 500));
+    assert.deepEqual(await numbers(topic, 500), range(0, 500));
 
     // The same program again: the file is replayed from its start and nothing is written twice.
     const again = await runOverFile(path, name, topic, progressTopic);
     assert.equal(again.metrics.records, 0);
-    assert.deepEqual(await numbers(topic), range(0, 500));
+    assert.deepEqual(await numbers(topic, 500), range(0, 500));
 
     // Rows appended since: only they are written.
     appendFileSync(path, csvLines(500, 650));
     const more = await runOverFile(path, name, topic, progressTopic);
     assert.equal(more.metrics.records, 150);
-    assert.deepEqual(await numbers(topic), range(0, 650));
+    assert.deepEqual(await numbers(topic, 650), range(0, 650));
 
     // The progress topic holds the sink's position, keyed by its name, readable by anyone.
-    const progress = (await kcatRead(progressTopic, { readCommitted: true })).filter((r) => r.key?.equals(progressKey(name, 0)));
-    const last = decodeProgress(progress.at(-1)?.value ?? Buffer.alloc(0), 'the last progress record');
-    assert.equal(last.position.kind, 'file');
-    assert.equal(last.position.kind === 'file' ? last.position.rows : -1, 650);
+    const rowsOfLast = async () => {
+      const progress = (await kcatRead(progressTopic, { readCommitted: true })).filter((r) => r.key?.equals(progressKey(name, 0)));
+      const last = decodeProgress(progress.at(-1)?.value ?? Buffer.alloc(0), 'the last progress record');
+      return last.position.kind === 'file' ? last.position.rows : -1;
+    };
+    assert.equal(await eventually(rowsOfLast, (rows) => rows === 650), 650);
   });
 
   it('mirrors the committed progress into the checkpoint location, and refuses another query\'s location', async () => {
@@ -105,7 +112,7 @@ describe('exactly-once delivery', () => {
     appendFileSync(path, csvLines(30, 40));
     const second = await runOverFile(path, name, topic, 'unused-progress', alo);
     assert.equal(second.metrics.records, 10);
-    assert.deepEqual(await numbers(topic), range(0, 40));
+    assert.deepEqual(await numbers(topic, 40), range(0, 40));
   });
 
   it('a newer sink with the same name fences the older one, which fails saying so', async () => {
@@ -122,7 +129,7 @@ describe('exactly-once delivery', () => {
     await assert.rejects(zombie.commitTransaction(), { code: ErrorCode.DeliveryFailed, message: new RegExp(`^the writer with transactional.id "${id}" was fenced`) });
     await zombie.close();
     // The zombie's open transaction was aborted by the fence: a read_committed reader never sees it.
-    assert.deepEqual(await numbers(topic), [1, 2]);
+    assert.deepEqual(await numbers(topic, 2), [1, 2]);
   });
 
   it('copies a Kafka topic exactly once across a restart, skipping the replayed records it committed', async () => {
@@ -151,7 +158,7 @@ describe('exactly-once delivery', () => {
     await produce(100, 160);
     const second = await copy(60);
     assert.equal(second.metrics.records, 60);
-    assert.deepEqual(await numbers(output), range(0, 160));
+    assert.deepEqual(await numbers(output, 160), range(0, 160));
     await feed.close();
     // The input's offsets committed with the records, for the sink's group, as Kafka's own tool reads them:
     // each partition holds 80 records and 2 commit markers, so the next record to read is at 81, the end at 82.
