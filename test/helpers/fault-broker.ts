@@ -57,6 +57,10 @@ export async function startFaultBroker(options: { readonly proxied?: boolean } =
     return status.pid;
   };
   let paused = false;
+  const resume = () => {
+    process.kill(pid(), 'SIGCONT');
+    paused = false;
+  };
   return {
     bootstrapServers: `127.0.0.1:${advertisedPort ?? port}`,
     brokerAddress: `127.0.0.1:${port}`,
@@ -78,13 +82,10 @@ export async function startFaultBroker(options: { readonly proxied?: boolean } =
       process.kill(pid(), 'SIGSTOP');
       paused = true;
     },
-    resume() {
-      process.kill(pid(), 'SIGCONT');
-      paused = false;
-    },
+    resume,
     async close() {
       try {
-        if (paused) this.resume();
+        if (paused) resume();
         await stopBroker({ brokerDir, graceMs: 5_000 });
       } finally {
         toxiproxy?.stop();
