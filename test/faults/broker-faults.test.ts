@@ -28,7 +28,7 @@ describe('broker faults under an at-least-once sink', () => {
     const { sink, heard } = await openFaultSink(broker.bootstrapServers, topic, { total, rate: 4_000 });
     await eventually(() => Promise.resolve(sink.metrics.records), (records) => records > 2_000, 15_000);
     await broker.restart({ downMs: 1_000 });
-    const { ms } = await within(60_000, 'the sink after the restart', sink.done);
+    const { ms } = await within(60_000, 'the sink after the restart', sink.done, () => ({ state: sink.state, metrics: sink.metrics, heard }));
     assert.equal(sink.state, 'stopped');
     assert.ok(sink.metrics.records >= total, `${sink.metrics.records} records acknowledged`);
     await assertTopicKeeps(broker.bootstrapServers, topic, total, Guarantee.AtLeastOnce);
@@ -64,7 +64,7 @@ describe('broker faults under an at-least-once sink', () => {
 
   it('a broker frozen past delivery.timeout.ms fails the sink with a clear error, within the timeout and a margin', async () => {
     const topic = randomTopic('fault-sigstop-timeout');
-    const { sink } = await openFaultSink(broker.bootstrapServers, topic, { total: 100_000, rate: 4_000 }, {
+    const { sink, table } = await openFaultSink(broker.bootstrapServers, topic, { total: 100_000, rate: 4_000 }, {
       kafka: { 'request.timeout.ms': 1_000, 'delivery.timeout.ms': 3_000 },
     });
     await eventually(() => Promise.resolve(sink.metrics.records), (records) => records > 500, 15_000);
@@ -94,6 +94,7 @@ describe('broker faults under an at-least-once sink', () => {
       assert.ok(waited >= 2_000 && waited < 15_000, `failed after ${waited} ms`);
     } finally {
       broker.resume();
+      await table.close();
     }
   });
 });

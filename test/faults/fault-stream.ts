@@ -6,6 +6,7 @@
 import { jsonSpec, simpleSpec } from '../../src/formats/key-value-spec.ts';
 import { createTopic } from '../../src/kafka/kafka-client.ts';
 import { defineSchema } from '../../src/model/schema.ts';
+import type { Table } from '../../src/model/table.ts';
 import { fromAsyncIterable } from '../../src/sources/iterable-table.ts';
 import { openSink } from '../../src/sink/open-sink.ts';
 import type { SinkHandle } from '../../src/sink/sink.ts';
@@ -52,6 +53,8 @@ export function decodeRow(record: KcatRecord): { key: string; sequence: number }
 
 export interface FaultSink {
   readonly sink: SinkHandle;
+  /** The paced source; a test whose sink fails closes it, so it stops offering rows. */
+  readonly table: Table;
   /** Every warning the sink told `onWarning`, in order. */
   readonly heard: string[];
 }
@@ -78,7 +81,7 @@ export async function openFaultSink(
     },
     { onWarning: (warning) => heard.push(warning) },
   );
-  return { sink, heard };
+  return { sink, table, heard };
 }
 
 /** Reads the topic back with kcat and asserts the guarantee over the first `total` rows; returns the rows. */
@@ -95,11 +98,11 @@ export async function assertTopicKeeps(
 }
 
 /** Resolves with how long `promise` took, failing if it takes longer than `limitMs` (never a hang). */
-export async function within<T>(limitMs: number, what: string, promise: Promise<T>): Promise<{ value: T; ms: number }> {
+export async function within<T>(limitMs: number, what: string, promise: Promise<T>, state?: () => unknown): Promise<{ value: T; ms: number }> {
   const started = Date.now();
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} did not settle within ${limitMs} ms`)), limitMs);
+    timer = setTimeout(() => reject(new Error(`${what} did not settle within ${limitMs} ms${state === undefined ? '' : `; ${JSON.stringify(state())}`}`)), limitMs);
   });
   try {
     const value = await Promise.race([promise, timeout]);
