@@ -10,6 +10,8 @@ export class MemoryWriter implements RecordWriter {
   readonly #partitions: number;
   #closed = false;
   #failure: SpillwayError | undefined;
+  /** Writes land one after another, in call order, as the real writer's do. */
+  #writing: Promise<void> = Promise.resolve();
   /** When set, the next write fails with this error (to test the sink's failure path). */
   failNextWrite: Error | undefined;
 
@@ -38,6 +40,13 @@ export class MemoryWriter implements RecordWriter {
       this.failNextWrite = undefined;
       throw failure;
     }
+    const written = this.#writing.then(() => this.#append(records));
+    this.#writing = written.catch(() => {});
+    await written;
+  }
+
+  async #append(records: readonly KafkaRecord[]): Promise<void> {
+    this.#check('write');
     for (const record of records) {
       const { partitions } = await this.describeTopic(record.topic);
       if (record.partition < 0 || record.partition >= partitions) {

@@ -76,3 +76,21 @@ export interface TransactionalRecordWriter extends RecordWriter {
   /** Discards the transaction's records: read_committed readers never see them. */
   abortTransaction(): Promise<void>;
 }
+
+/** A record read back from a log topic; `where` names it in errors ("topic \"p\" partition 0 offset 7"). */
+export interface LoggedRecord {
+  readonly key: Uint8Array | null;
+  readonly value: Uint8Array | null;
+  readonly where: string;
+}
+
+/**
+ * A small compacted topic the sink keeps beside its output (its progress): created when missing,
+ * and read back whole, committed records only, at recovery.
+ */
+export interface TopicLog {
+  /** Creates the topic, one partition with cleanup.policy=compact, unless it exists. */
+  ensureCompacted(topic: string): Promise<void>;
+  /** Every committed record of the topic from its start to its current end, in offset order. */
+  readCommitted(topic: string): Promise<readonly LoggedRecord[]>;
+}
