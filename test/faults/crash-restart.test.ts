@@ -3,7 +3,8 @@
  * replayable source — a CSV file, or a Kafka topic — with a fixed sink name; it is SIGKILLed at
  * random points while it writes, started again, five times, then left to finish. The topic is
  * read back with kcat: at-least-once keeps every row (repeats allowed, first appearances in order
- * per key).
+ * per key); exactly-once, restarted under the same name, skips what it had committed, so a
+ * read_committed reader sees every row exactly once, in order per key.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -28,41 +29,52 @@ describe('a sink SIGKILLed and restarted', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it(`from a CSV file, at-least-once, ${CYCLES} kills: nothing is missing`, async (t) => {
-    const total = 60_000;
-    const input = join(dir, 'rows.csv');
-    writeRowsCsv(input, total);
-    const topic = randomTopic('crash-csv');
-    await createTopic([bootstrapServers()], topic, { partitions: 3 });
-    const args: CrashSinkArguments = { servers: bootstrapServers(), source: 'csv', input, topic, name: `crash-csv-${topic}`, delivery: 'at-least-once', total };
-    const report = await crashCycles(args, { cycles: CYCLES, minMs: 100, maxMs: 900, random: seededRandom(12) });
-    t.diagnostic(`runs: ${report.runs.map((run) => `${run.end} after ${run.ms} ms`).join(', ')}`);
-    assert.ok(report.killed >= 3, `only ${report.killed} of ${CYCLES} runs were killed before they finished`);
-    const rows = await assertTopicKeeps(bootstrapServers(), topic, total, Guarantee.AtLeastOnce);
-    t.diagnostic(`${rows.length} records for ${total} rows`);
-  });
+  const cases = [
+    { delivery: 'at-least-once', guarantee: Guarantee.AtLeastOnce, outcome: 'nothing is missing (repeats allowed)' },
+    { delivery: 'exactly-once', guarantee: Guarantee.ExactlyOnce, outcome: 'a read_committed reader sees every row once, in order per key' },
+  ] as const;
 
-  it(`from a Kafka topic, at-least-once, ${CYCLES} kills: nothing is missing`, async (t) => {
-    const total = 40_000;
-    const input = randomTopic('crash-input');
-    const topic = randomTopic('crash-kafka');
-    await createTopic([bootstrapServers()], input, { partitions: 1 });
-    await createTopic([bootstrapServers()], topic, { partitions: 3 });
-    const writer = createKafkaWriter(parseKafkaProperties({ 'bootstrap.servers': bootstrapServers() }, { sink: 'crash-input' }).settings);
-    try {
-      const records = [];
-      for (let i = 0; i < total; i++) {
-        records.push({ topic: input, partition: 0, key: null, value: Buffer.from(JSON.stringify({ key: `k${i % 8}`, seq: Math.floor(i / 8) })) });
+  for (const { delivery, guarantee, outcome } of cases) {
+    it(`from a CSV file, ${delivery}, ${CYCLES} kills: ${outcome}`, async (t) => {
+      const total = 60_000;
+      const input = join(dir, `rows-${delivery}.csv`);
+      writeRowsCsv(input, total);
+      const topic = randomTopic('crash-csv');
+      await createTopic([bootstrapServers()], topic, { partitions: 3 });
+      const args: CrashSinkArguments = {
+        servers: bootstrapServers(), source: 'csv', input, topic, name: `crash-csv-${topic}`, delivery, total, progressTopic: randomTopic('crash-progress'),
+      };
+      const report = await crashCycles(args, { cycles: CYCLES, minMs: 100, maxMs: 900, random: seededRandom(12) });
+      t.diagnostic(`runs: ${report.runs.map((run) => `${run.end} after ${run.ms} ms`).join(', ')}`);
+      assert.ok(report.killed >= 3, `only ${report.killed} of ${CYCLES} runs were killed before they finished`);
+      const rows = await assertTopicKeeps(bootstrapServers(), topic, total, guarantee);
+      t.diagnostic(`${rows.length} records for ${total} rows`);
+    });
+
+    it(`from a Kafka topic, ${delivery}, ${CYCLES} kills: ${outcome}`, async (t) => {
+      const total = 40_000;
+      const input = randomTopic('crash-input');
+      const topic = randomTopic('crash-kafka');
+      await createTopic([bootstrapServers()], input, { partitions: 1 });
+      await createTopic([bootstrapServers()], topic, { partitions: 3 });
+      const writer = createKafkaWriter(parseKafkaProperties({ 'bootstrap.servers': bootstrapServers() }, { sink: 'crash-input' }).settings);
+      try {
+        const records = [];
+        for (let i = 0; i < total; i++) {
+          records.push({ topic: input, partition: 0, key: null, value: Buffer.from(JSON.stringify({ key: `k${i % 8}`, seq: Math.floor(i / 8) })) });
+        }
+        await writer.write(records);
+      } finally {
+        await writer.close();
       }
-      await writer.write(records);
-    } finally {
-      await writer.close();
-    }
-    const args: CrashSinkArguments = { servers: bootstrapServers(), source: 'kafka', input, topic, name: `crash-kafka-${topic}`, delivery: 'at-least-once', total };
-    const report = await crashCycles(args, { cycles: CYCLES, minMs: 200, maxMs: 1_200, random: seededRandom(34) });
-    t.diagnostic(`runs: ${report.runs.map((run) => `${run.end} after ${run.ms} ms`).join(', ')}`);
-    assert.ok(report.killed >= 3, `only ${report.killed} of ${CYCLES} runs were killed before they finished`);
-    const rows = await assertTopicKeeps(bootstrapServers(), topic, total, Guarantee.AtLeastOnce);
-    t.diagnostic(`${rows.length} records for ${total} rows`);
-  });
+      const args: CrashSinkArguments = {
+        servers: bootstrapServers(), source: 'kafka', input, topic, name: `crash-kafka-${topic}`, delivery, total, progressTopic: randomTopic('crash-progress'),
+      };
+      const report = await crashCycles(args, { cycles: CYCLES, minMs: 200, maxMs: 1_200, random: seededRandom(34) });
+      t.diagnostic(`runs: ${report.runs.map((run) => `${run.end} after ${run.ms} ms`).join(', ')}`);
+      assert.ok(report.killed >= 3, `only ${report.killed} of ${CYCLES} runs were killed before they finished`);
+      const rows = await assertTopicKeeps(bootstrapServers(), topic, total, guarantee);
+      t.diagnostic(`${rows.length} records for ${total} rows`);
+    });
+  }
 });

@@ -19,6 +19,8 @@ export interface CrashSinkArguments {
   readonly delivery: 'at-least-once' | 'exactly-once';
   readonly total: number;
   readonly checkpointLocation?: string;
+  /** Exactly-once: the compacted topic of the sink's committed progress. */
+  readonly progressTopic?: string;
 }
 
 export interface RunOutcome {
@@ -31,10 +33,14 @@ export interface RunOutcome {
 }
 
 /**
- * One run: killed with SIGKILL `killAfterMs` after it says it is running (unless it ends first),
+ * One run: killed with SIGKILL `killAfterMs` after it says it is running (or, with `killFrom:
+ * 'writing'`, after its first records of the run are acknowledged) unless it ends first,
  * or, without `killAfterMs`, left to finish within `limitMs` (killed and reported as failed after that).
  */
-export function runCrashSink(args: CrashSinkArguments, options: { readonly killAfterMs?: number; readonly limitMs?: number } = {}): Promise<RunOutcome> {
+export function runCrashSink(
+  args: CrashSinkArguments,
+  options: { readonly killAfterMs?: number; readonly killFrom?: 'running' | 'writing'; readonly limitMs?: number } = {},
+): Promise<RunOutcome> {
   const started = Date.now();
   const child = spawn(process.execPath, [crashSinkProgram, JSON.stringify(args)], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
@@ -59,7 +65,7 @@ export function runCrashSink(args: CrashSinkArguments, options: { readonly killA
       } catch {
         continue;
       }
-      if (last.event === 'running' && options.killAfterMs !== undefined) timers.push(setTimeout(kill, options.killAfterMs, 'parent'));
+      if (last.event === (options.killFrom ?? 'running') && options.killAfterMs !== undefined) timers.push(setTimeout(kill, options.killAfterMs, 'parent'));
     }
   });
   child.stderr.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-4_000)));
@@ -80,18 +86,26 @@ export interface CycleReport {
 }
 
 /**
- * `cycles` runs each killed at a random point in [minMs, maxMs) after it starts writing, then one
+ * `cycles` runs each killed at a random point in [minMs, maxMs) after it starts (or starts writing), then one
  * run left to finish. `random` makes the kill points reproducible.
  */
 export async function crashCycles(
   args: CrashSinkArguments,
-  options: { readonly cycles: number; readonly minMs: number; readonly maxMs: number; readonly random?: () => number; readonly limitMs?: number; readonly onRun?: (run: RunOutcome, index: number) => void },
+  options: {
+    readonly cycles: number;
+    readonly minMs: number;
+    readonly maxMs: number;
+    readonly killFrom?: 'running' | 'writing';
+    readonly random?: () => number;
+    readonly limitMs?: number;
+    readonly onRun?: (run: RunOutcome, index: number) => void;
+  },
 ): Promise<CycleReport> {
   const random = options.random ?? Math.random;
   const runs: RunOutcome[] = [];
   for (let cycle = 0; cycle < options.cycles; cycle++) {
     const killAfterMs = Math.floor(options.minMs + random() * (options.maxMs - options.minMs));
-    const run = await runCrashSink(args, { killAfterMs, limitMs: options.limitMs ?? 120_000 });
+    const run = await runCrashSink(args, { killAfterMs, killFrom: options.killFrom ?? 'running', limitMs: options.limitMs ?? 120_000 });
     runs.push(run);
     options.onRun?.(run, cycle);
     if (run.end === 'failed') throw new Error(`crash-sink run ${cycle + 1} failed: ${JSON.stringify(run.last)}\n${run.stderr}`);
