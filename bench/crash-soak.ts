@@ -9,7 +9,7 @@
  *
  * The broker is KAFKA_BOOTSTRAP_SERVERS, or an embedded one of its own in a temporary directory.
  * Kill points are drawn from SOAK_SEED, uniformly in [SOAK_MIN_MS, SOAK_MAX_MS) after the
- * run's first records are acknowledged (defaults 100 and 1500), so every kill lands while the
+ * run's first records are acknowledged (defaults 50 and 500), so every kill lands while the
  * sink writes (a restart first reads the file again and skips what was committed).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -26,8 +26,8 @@ const rows = Number(process.env.SOAK_ROWS ?? 1_000_000);
 const cycles = Number(process.env.SOAK_CYCLES ?? 20);
 const delivery = (process.env.SOAK_DELIVERY ?? 'exactly-once') as 'exactly-once' | 'at-least-once';
 const seed = Number(process.env.SOAK_SEED ?? 1);
-const minMs = Number(process.env.SOAK_MIN_MS ?? 100);
-const maxMs = Number(process.env.SOAK_MAX_MS ?? 1_500);
+const minMs = Number(process.env.SOAK_MIN_MS ?? 50);
+const maxMs = Number(process.env.SOAK_MAX_MS ?? 500);
 const keys = 8;
 
 for (const [name, value] of Object.entries({ SOAK_ROWS: rows, SOAK_CYCLES: cycles, SOAK_SEED: seed, SOAK_MIN_MS: minMs, SOAK_MAX_MS: maxMs })) {
@@ -44,12 +44,13 @@ try {
   const brokers = servers as string;
   const input = join(dir, 'rows.csv');
   writeRowsCsv(input, rows, keys);
+  // The sink's name and progress topic are its identity: a new soak must not resume an old one.
   const topic = `crash-soak-${Date.now()}`;
   await createTopic([brokers], topic, { partitions: 3 });
   const started = Date.now();
   process.stdout.write(`crash soak: ${rows} rows, ${cycles} SIGKILLs, ${delivery}, seed ${seed}, broker ${brokers}\n`);
   const report = await crashCycles(
-    { servers: brokers, source: 'csv', input, topic, name: 'crash-soak', delivery, total: rows, ...(delivery === 'exactly-once' ? { checkpointLocation: join(dir, 'checkpoint') } : {}) },
+    { servers: brokers, source: 'csv', input, topic, name: topic, progressTopic: `${topic}-progress`, delivery, total: rows, ...(delivery === 'exactly-once' ? { checkpointLocation: join(dir, 'checkpoint') } : {}) },
     {
       cycles,
       killFrom: 'writing',
