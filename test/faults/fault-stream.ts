@@ -64,7 +64,13 @@ export async function openFaultSink(
   servers: string,
   topic: string,
   stream: FaultStreamOptions,
-  options: { readonly name?: string; readonly kafka?: Readonly<Record<string, string | number | boolean>>; readonly partitions?: number } = {},
+  options: {
+    readonly name?: string;
+    readonly kafka?: Readonly<Record<string, string | number | boolean>>;
+    readonly partitions?: number;
+    /** Exactly-once writes a transaction per 100 ms epoch, its progress to a topic of its own. */
+    readonly delivery?: 'at-least-once' | 'exactly-once';
+  } = {},
 ): Promise<FaultSink> {
   await createTopic([servers], topic, { partitions: options.partitions ?? 3 });
   const table = fromAsyncIterable(faultRowSchema, pacedRows(stream));
@@ -76,7 +82,8 @@ export async function openFaultSink(
       topic,
       key: simpleSpec('key'),
       value: jsonSpec(['key', 'seq']),
-      delivery: 'at-least-once',
+      delivery: options.delivery ?? 'at-least-once',
+      ...(options.delivery === 'exactly-once' ? { trigger: { interval: '100 ms' }, progressTopic: `${topic}-progress` } : {}),
       kafka: { 'bootstrap.servers': servers, 'linger.ms': 5, ...options.kafka },
     },
     { onWarning: (warning) => heard.push(warning) },

@@ -83,6 +83,26 @@ describe('network faults between an at-least-once sink and the broker (Toxiproxy
     assert.ok(heard.includes(`Kafka broker ${broker.bootstrapServers}: connection reset; retrying`), JSON.stringify(heard));
   });
 
+  it('exactly-once through connection resets and a 10-second partition: a read_committed reader sees every row once', async () => {
+    const topic = randomTopic('fault-eos-network');
+    const total = 8_000;
+    const { sink, heard } = await openFaultSink(broker.bootstrapServers, topic, { total, rate: 1_500 }, {
+      delivery: 'exactly-once',
+      kafka: { 'delivery.timeout.ms': 60_000, 'reconnect.backoff.max.ms': 1_000 },
+    });
+    await eventually(() => Promise.resolve(sink.metrics.transactions), (transactions) => transactions >= 2, 15_000);
+    await proxy.addToxic('resets', { type: 'reset_peer', stream: 'upstream', attributes: { timeout: 200 } });
+    await sleep(2_000);
+    await proxy.removeToxic('resets');
+    await proxy.setEnabled(false);
+    await sleep(10_000);
+    assert.equal(sink.state, 'running');
+    await proxy.setEnabled(true);
+    await within(60_000, 'the exactly-once sink after the faults', sink.done, () => ({ state: sink.state, metrics: sink.metrics, heard }));
+    await assertTopicKeeps(broker.bootstrapServers, topic, total, Guarantee.ExactlyOnce);
+    assert.ok(heard.includes(`Kafka broker ${broker.bootstrapServers}: connection refused; retrying`), JSON.stringify(heard));
+  });
+
   it('a bandwidth limit: the sink goes at the link speed and loses nothing', async () => {
     const topic = randomTopic('fault-bandwidth');
     const total = 4_000;
