@@ -1,6 +1,6 @@
 /**
  * The broker fails under a writing sink: restarted mid-stream, or frozen with SIGSTOP for longer
- * than the request timeout. An at-least-once sink loses nothing and says what it saw, or, when
+ * than the request timeout. A sink loses nothing (exactly-once: and writes nothing twice) and says what it saw, or, when
  * the fault outlasts delivery.timeout.ms, fails with a clear error — never hangs. Each test has
  * its own topic on a broker of this file's own (never the run's shared one).
  */
@@ -13,7 +13,7 @@ import { assertTopicKeeps, openFaultSink, within } from './fault-stream.ts';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-describe('broker faults under an at-least-once sink', () => {
+describe('broker faults under a writing sink', () => {
   let broker: FaultBroker;
   before(async () => {
     broker = await startFaultBroker();
