@@ -46,6 +46,8 @@ export interface DeliveryOptions {
   readonly onDelivered: (records: number, bytes: number) => void;
   /** Writes kept in flight before `send` waits for the oldest. */
   readonly maxWritesInFlight: number;
+  /** Told at once of the first write that fails, so a sink with nothing more to send fails now, not at its next epoch. */
+  readonly onFailure: (error: SpillwayError) => void;
   readonly checkpoint?: CheckpointLocation | undefined;
 }
 
@@ -65,13 +67,15 @@ class WritesInFlight {
   readonly #writer: RecordWriter;
   readonly #max: number;
   readonly #onDone: (records: number, bytes: number) => void;
+  readonly #onFailure: (error: SpillwayError) => void;
   #pending: Promise<void>[] = [];
   #failure: SpillwayError | undefined;
 
-  constructor(writer: RecordWriter, max: number, onDone: (records: number, bytes: number) => void) {
+  constructor(writer: RecordWriter, max: number, onDone: (records: number, bytes: number) => void, onFailure: (error: SpillwayError) => void) {
     this.#writer = writer;
     this.#max = max;
     this.#onDone = onDone;
+    this.#onFailure = onFailure;
   }
 
   async add(records: readonly KafkaRecord[], bytes: number): Promise<void> {
@@ -79,7 +83,9 @@ class WritesInFlight {
     const write = this.#writer.write(records).then(
       () => this.#onDone(records.length, bytes),
       (error: unknown) => {
-        this.#failure ??= asSpillwayError(error, ErrorCode.DeliveryFailed);
+        if (this.#failure !== undefined) return;
+        this.#failure = asSpillwayError(error, ErrorCode.DeliveryFailed);
+        this.#onFailure(this.#failure);
       },
     );
     this.#pending.push(write);
@@ -112,7 +118,7 @@ export class AcknowledgedDelivery implements Delivery {
   constructor(writer: RecordWriter, options: DeliveryOptions) {
     this.#writer = writer;
     this.#options = options;
-    this.#writes = new WritesInFlight(writer, options.maxWritesInFlight, options.onDelivered);
+    this.#writes = new WritesInFlight(writer, options.maxWritesInFlight, options.onDelivered, options.onFailure);
   }
 
   async open(): Promise<ProgressRecord | undefined> {
@@ -166,10 +172,15 @@ export class TransactionalDelivery implements Delivery {
     this.#writer = writer;
     this.#options = options;
     this.#key = progressKey(options.sink, options.shard);
-    this.#writes = new WritesInFlight(writer, options.maxWritesInFlight, (records, bytes) => {
-      this.#openRecords += records;
-      this.#openBytes += bytes;
-    });
+    this.#writes = new WritesInFlight(
+      writer,
+      options.maxWritesInFlight,
+      (records, bytes) => {
+        this.#openRecords += records;
+        this.#openBytes += bytes;
+      },
+      options.onFailure,
+    );
   }
 
   get transactions(): number {

@@ -103,8 +103,13 @@ export const sinkSpecSchema = z
     partitioner: partitionerSchema
       .default('hash')
       .describe('How records are spread over partitions: hash (Java murmur2 of the key), round-robin, least-bytes, fixed, kafka-go-hash, a function (key, value, partitions) => partition, or the path of a module exporting one.'),
-    /** What a row that cannot be encoded does: fail the sink, or be skipped and counted. */
-    errorPolicy: z.enum(['fail', 'skip']).default('fail').describe('What a row that cannot be encoded does: fail the sink, or be skipped and counted.'),
+    /** What a row that cannot be written does: fail the sink, be skipped and counted, or go to the dead-letter topic. */
+    errorPolicy: z
+      .enum(['fail', 'skip', 'dead-letter'])
+      .default('fail')
+      .describe('What a row that cannot be written (not encodable, or larger than message.max.bytes) does: fail the sink, be skipped and counted, or go to deadLetterTopic with the error in __connect.errors.* headers.'),
+    /** The dead-letter policy's topic. */
+    deadLetterTopic: topicSchema.optional().describe("errorPolicy 'dead-letter': the topic that receives what cannot be written, with the error in __connect.errors.* headers."),
     /** Write the table's current rows first (default), or only the changes after the start. */
     snapshot: z.boolean().default(true).describe("Write the table's current rows first, or only the changes after the start."),
     /** What each change becomes: append, retract, upsert, complete or update. Default: append for tables that only grow, upsert otherwise. */
@@ -139,6 +144,10 @@ export const sinkSpecSchema = z
   .refine((spec) => spec.topic !== undefined || spec.topicColumn !== undefined, {
     path: ['topic'],
     message: 'no topic; name one, or a topicColumn that routes each row',
+  })
+  .refine((spec) => (spec.errorPolicy === 'dead-letter') === (spec.deadLetterTopic !== undefined), {
+    path: ['deadLetterTopic'],
+    message: "errorPolicy 'dead-letter' and deadLetterTopic go together: name the topic that receives what cannot be written, or choose another errorPolicy",
   });
 
 export type SinkSpecInput = z.input<typeof sinkSpecSchema>;

@@ -8,10 +8,15 @@
  * partitions; `running` writes at each trigger; `stopping` writes what is queued and waits for
  * every acknowledgement.
  *
- * At each trigger (every batch of changes when continuous, every interval for micro-batches, once
- * for `once`), the queued changes go through the update mode, whose record intents are encoded and
- * written. Records for one key always go to one partition and are sent in change order, one batch
- * at a time, so a reader sees each key's changes in the order the table made them.
+ * The sink is three stages, each knowing nothing of the others' choices:
+ * - the trigger loop (here): at each trigger (every batch of changes when continuous, every
+ *   interval for micro-batches, once for `once`) the queued changes go through the update mode;
+ *   it tracks the source position the written changes reach, and after a restart skips what the
+ *   recovered position covers;
+ * - the encode stage (encode-stage.ts): record intents become records, with the error policy;
+ * - delivery (delivery.ts): at-least-once or transactional, ending each epoch at a position.
+ * Records for one key always go to one partition and are handed over in change order, so a
+ * reader sees each key's changes in the order the table made them.
  */
 import { ErrorCode, SpillwayError, asSpillwayError } from '../errors.ts';
 import type { Encoder } from '../formats/encoder.ts';
@@ -19,16 +24,16 @@ import { type SourcePosition, describePosition, positionAtOrBefore } from '../mo
 import type { Change, ChangeBatch, RowId, Subscription, Table } from '../model/table.ts';
 import { sourceFailure } from '../model/table.ts';
 import type { ProducerSettings } from '../kafka/producer-settings.ts';
-import type { KafkaRecord, RecordWriter, TopicLog, WriterOptions } from '../kafka/record-writer.ts';
+import type { RecordWriter, TopicLog, WriterOptions } from '../kafka/record-writer.ts';
 import { isSource, sourcesOf } from '../sources/source.ts';
 import { CheckpointLocation } from './checkpoint-location.ts';
 import { AcknowledgedDelivery, type Delivery, TransactionalDelivery, isTransactionalWriter } from './delivery.ts';
+import { EncodeStage } from './encode-stage.ts';
 import { DEFAULT_EPOCH_MS, EpochClock, type SinkProgress } from './epoch-clock.ts';
-import { type PartitionChooser, type SinkPlan, planSink } from './plan.ts';
+import { type SinkPlan, planSink } from './plan.ts';
 import { QueueGate } from './queue-gate.ts';
-import type { RecordBuilder, RecordDraft } from './record-builder.ts';
 import type { SinkSpec, Trigger } from './sink-spec.ts';
-import type { RecordIntent, UpdateMode, UpdateModeName } from './update-modes.ts';
+import type { UpdateMode, UpdateModeName } from './update-modes.ts';
 
 
 export const SinkState = {
@@ -139,8 +144,7 @@ class Sink implements SinkHandle {
   readonly #keyEncoder: Encoder;
   readonly #valueEncoder: Encoder;
   readonly #updateMode: UpdateMode;
-  readonly #builder: RecordBuilder;
-  readonly #partitioner: PartitionChooser;
+  readonly #encoder: EncodeStage;
   readonly #writer: RecordWriter;
   readonly #createTopicLog: TopicLogFactory | undefined;
   #delivery: Delivery | undefined;
@@ -148,7 +152,6 @@ class Sink implements SinkHandle {
   readonly #onProgress: ((progress: SinkProgress) => void) | undefined;
   readonly #onWarning: ((warning: string) => void) | undefined;
   readonly #warnings: string[];
-  readonly #partitionCounts = new Map<string, number>();
   readonly #gate: QueueGate;
   #releaseGate: (() => void) | undefined;
   #state: SinkState = SinkState.Created;
@@ -167,7 +170,6 @@ class Sink implements SinkHandle {
   #rowsSeen = 0;
   #records = 0;
   #bytes = 0;
-  #errors = 0;
   #triggers = 0;
   #tableEnded = false;
   #wake: (() => void) | undefined;
@@ -189,8 +191,14 @@ class Sink implements SinkHandle {
     this.#table = plan.table;
     this.mode = plan.mode;
     this.#updateMode = plan.newUpdateMode();
-    this.#builder = plan.builder;
-    this.#partitioner = plan.newPartitioner();
+    this.#encoder = new EncodeStage({
+      spec,
+      builder: plan.builder,
+      arrays: plan.valueEncoder.capabilities.arrays,
+      maxMessageBytes: plan.settings.maxMessageBytes,
+      partitioner: plan.newPartitioner(),
+      describeTopic: (topic) => this.#writer.describeTopic(topic),
+    });
     this.#gate = new QueueGate(plan.settings.maxQueuedChanges);
     // Connection trouble while the writer retries is reported as it happens, not only at the end.
     this.#writer = typeof writer === 'function' ? writer(plan.settings, { onWarning: (warning) => this.#warn(warning) }) : writer;
@@ -215,7 +223,7 @@ class Sink implements SinkHandle {
       rows: this.#rowsSeen,
       records: this.#records,
       bytes: this.#bytes,
-      errors: this.#errors,
+      errors: this.#encoder.errors,
       queued: this.#queued(),
       dropped: this.#updateMode.dropped,
       triggers: this.#triggers,
@@ -329,9 +337,9 @@ class Sink implements SinkHandle {
     return this.#trigger.kind === 'interval' && this.#trigger.maxRows !== undefined && this.#queued() >= this.#trigger.maxRows;
   }
 
-  /** True once nothing more will arrive: a stop was asked for, or the table ended. */
+  /** True once nothing more will be written: a stop was asked for, the table ended, or the sink failed. */
   #closing(): boolean {
-    return this.#state === SinkState.Stopping || this.#tableEnded;
+    return this.#state === SinkState.Stopping || this.#state === SinkState.Failed || this.#tableEnded;
   }
 
   /** Resolves after `ms`, or earlier when the sink is woken (stop, table end, new changes). */
@@ -360,7 +368,7 @@ class Sink implements SinkHandle {
       const committed = await this.#delivery.open();
       this.#resumeAfter(committed?.position);
       // Learn the partitions now, so a wrong address or a missing topic fails before the first trigger.
-      if (this.topic !== undefined) await this.#partitionCount(this.topic);
+      await this.#encoder.prepare();
       if (this.#state === SinkState.Starting) this.#transition(SinkState.Running);
       switch (this.#trigger.kind) {
         case 'continuous':
@@ -403,6 +411,7 @@ class Sink implements SinkHandle {
         this.#records += records;
         this.#bytes += bytes;
       },
+      onFailure: (error: SpillwayError) => void this.#fail(error),
     };
     if (spec.delivery !== 'exactly-once') return new AcknowledgedDelivery(this.#writer, common);
     if (!isTransactionalWriter(this.#writer) || this.#createTopicLog === undefined) {
@@ -560,107 +569,11 @@ class Sink implements SinkHandle {
       this.#triggers++;
       const perBatch = this.#settings.batchNumMessages;
       for (let start = 0; start < intents.length; start += perBatch) {
-        const slice = intents.slice(start, start + perBatch);
-        await this.#writeDrafts(this.#valueEncoder.capabilities.arrays ? this.#arrayDrafts(slice) : this.#drafts(slice));
+        const { records, bytes } = await this.#encoder.encode(intents.slice(start, start + perBatch), this.#triggers);
+        if (records.length > 0) await this.#deliveryStage.send(records, bytes);
       }
     }
     if (refused !== undefined) throw refused;
-  }
-
-  #drafts(intents: readonly RecordIntent[]): RecordDraft[] {
-    const drafts: RecordDraft[] = [];
-    const build = (intent: RecordIntent) => this.#builder.build(intent, this.#triggers);
-    for (const intent of intents) {
-      const draft = this.#encodeOrReject(intent, build);
-      if (draft !== undefined) drafts.push(draft);
-    }
-    return drafts;
-  }
-
-  /** Many intents per message; a message over message.max.bytes is split in halves until it fits. */
-  #arrayDrafts(intents: readonly RecordIntent[]): RecordDraft[] {
-    if (intents.length === 0) return [];
-    const first = intents[0] as RecordIntent;
-    const draft = this.#encodeOrReject(first, () => this.#builder.buildArray(intents, this.#triggers), intents.length > 1);
-    if (draft !== undefined) return [draft];
-    if (intents.length === 1) return [];
-    const middle = Math.ceil(intents.length / 2);
-    return [...this.#arrayDrafts(intents.slice(0, middle)), ...this.#arrayDrafts(intents.slice(middle))];
-  }
-
-  /**
-   * Encodes, applying the error policy to an intent that cannot be written. With `splittable`, an
-   * oversized result is returned as undefined without counting it, so the caller can split it.
-   */
-  #encodeOrReject(intent: RecordIntent, encode: (intent: RecordIntent) => RecordDraft, splittable = false): RecordDraft | undefined {
-    let draft: RecordDraft;
-    try {
-      draft = encode(intent);
-    } catch (error) {
-      this.#reject(intent, asSpillwayError(error, ErrorCode.EncodeFailed));
-      return undefined;
-    }
-    const size = (draft.key?.length ?? 0) + (draft.value?.length ?? 0);
-    if (size <= this.#settings.maxMessageBytes) return draft;
-    if (splittable) return undefined;
-    this.#reject(
-      intent,
-      new SpillwayError(
-        ErrorCode.EncodeFailed,
-        `a record of ${size} bytes exceeds message.max.bytes (${this.#settings.maxMessageBytes}); ` +
-          "raise message.max.bytes (and the topic's max.message.bytes) or write smaller rows",
-      ),
-    );
-    return undefined;
-  }
-
-  async #partitionCount(topic: string): Promise<number> {
-    let count = this.#partitionCounts.get(topic);
-    if (count === undefined) {
-      count = (await this.#writer.describeTopic(topic)).partitions;
-      this.#partitionCounts.set(topic, count);
-    }
-    return count;
-  }
-
-  async #writeDrafts(drafts: readonly RecordDraft[]): Promise<void> {
-    const records: KafkaRecord[] = [];
-    let bytes = 0;
-    for (const draft of drafts) {
-      // Known topics are looked up without a wait per record; only a new topic is described.
-      const partitions = this.#partitionCounts.get(draft.topic) ?? (await this.#partitionCount(draft.topic));
-      const size = (draft.key?.length ?? 0) + (draft.value?.length ?? 0);
-      if (draft.partition !== undefined && (draft.partition < 0 || draft.partition >= partitions || !Number.isInteger(draft.partition))) {
-        throw new SpillwayError(
-          ErrorCode.InvalidValue,
-          `sink "${this.name}": partition column value ${draft.partition} is not a partition of "${draft.topic}" (0..${partitions - 1})`,
-        );
-      }
-      const record: { -readonly [K in keyof KafkaRecord]: KafkaRecord[K] } = {
-        topic: draft.topic,
-        partition: draft.partition ?? this.#partitioner(draft.partitionKey, draft.value, partitions),
-        key: draft.key,
-        value: draft.value,
-      };
-      if (draft.headers !== undefined) record.headers = draft.headers;
-      if (draft.timestamp !== undefined) record.timestamp = draft.timestamp;
-      records.push(record);
-      bytes += size;
-    }
-    if (records.length === 0) return;
-    await this.#deliveryStage.send(records, bytes);
-  }
-
-  /** Applies the error policy to a record that cannot be written. */
-  #reject(intent: RecordIntent, error: SpillwayError): void {
-    if (this.#spec.errorPolicy === 'skip') {
-      this.#errors++;
-      return;
-    }
-    const what = intent.type === 'change' ? ` (${intent.change.op})` : intent.type === 'tombstone' ? ' (tombstone)' : '';
-    throw new SpillwayError(error.code, `sink "${this.name}": row ${String(intent.id)}${what} cannot be written: ${error.message}`, {
-      cause: error,
-    });
   }
 
   /** Stops listening, and stops holding back the sources. */
@@ -687,6 +600,8 @@ class Sink implements SinkHandle {
     this.#transition(SinkState.Failed);
     this.#queue = [];
     this.#queueHead = 0;
+    // A failure noticed outside the run loop (a write in flight) ends the loop's wait as well.
+    this.#wake?.();
     await (this.#delivery === undefined ? this.#writer.close() : this.#delivery.abandon()).catch(() => {});
     this.#onError?.(error);
     this.#rejectDone(error);
