@@ -51,11 +51,12 @@ describe('broker faults under a writing sink', () => {
     await assertTopicKeeps(broker.bootstrapServers, topic, total, Guarantee.ExactlyOnce);
   });
 
-  it('a broker frozen (SIGSTOP) past request.timeout.ms, then resumed: the sink recovers and loses nothing', async () => {
+  it('a broker frozen (SIGSTOP) past the request timeout, then resumed: the sink warns, recovers and loses nothing', async () => {
     const topic = randomTopic('fault-sigstop');
     const total = 8_000;
-    const { sink } = await openFaultSink(broker.bootstrapServers, topic, { total, rate: 4_000 }, {
-      kafka: { 'request.timeout.ms': 1_500, 'delivery.timeout.ms': 60_000 },
+    const { sink, heard } = await openFaultSink(broker.bootstrapServers, topic, { total, rate: 4_000 }, {
+      // librdkafka times a request out on the client after socket.timeout.ms (request.timeout.ms is the broker's wait for acks).
+      kafka: { 'request.timeout.ms': 1_500, 'socket.timeout.ms': 1_500, 'delivery.timeout.ms': 60_000 },
     });
     await eventually(() => Promise.resolve(sink.metrics.records), (records) => records > 1_000, 15_000);
     broker.pause();
@@ -68,9 +69,10 @@ describe('broker faults under a writing sink', () => {
     } finally {
       broker.resume();
     }
-    await within(60_000, 'the sink after SIGCONT', sink.done);
+    await within(60_000, 'the sink after SIGCONT', sink.done, () => ({ state: sink.state, metrics: sink.metrics, heard }));
     assert.equal(sink.state, 'stopped');
     await assertTopicKeeps(broker.bootstrapServers, topic, total, Guarantee.AtLeastOnce);
+    assert.ok(heard.includes(`Kafka broker ${broker.bootstrapServers}: timed out; retrying`), JSON.stringify(heard));
   });
 
   it('a broker frozen past delivery.timeout.ms fails the sink with a clear error, within the timeout and a margin', async () => {
