@@ -24,7 +24,7 @@ import { ErrorCode, SpillwayError } from '../errors.ts';
 import { isSecretProperty } from './kafka-properties.ts';
 import type { ClientConfigValue, ConnectionSettings, ConsumerSettings, ProducerSettings } from './producer-settings.ts';
 import { LIBRDKAFKA_PROPERTIES } from './librdkafka-catalog.ts';
-import type { KafkaRecord, LoggedRecord, RecordWriter, TopicDescription, TopicLog, TransactionalRecordWriter, WriterOptions } from './record-writer.ts';
+import type { ConsumedOffset, KafkaRecord, LoggedRecord, RecordWriter, TopicDescription, TopicLog, TransactionalRecordWriter, WriterOptions } from './record-writer.ts';
 import { TransactionState, TransactionStateMachine } from './transaction-state.ts';
 
 export type { ConnectionSettings } from './producer-settings.ts';
@@ -352,6 +352,8 @@ class LibrdkafkaRecordWriter implements TransactionalRecordWriter {
   #failure: SpillwayError | undefined;
   #closed = false;
   #closing: Promise<void> | undefined;
+  /** Consumers whose group metadata sendOffsets hands the coordinator, one per group; never joined. */
+  readonly #groups = new Map<string, Promise<RdKafkaConsumer>>();
 
   constructor(settings: ProducerSettings, options: WriterOptions) {
     this.#settings = settings;
@@ -603,10 +605,36 @@ class LibrdkafkaRecordWriter implements TransactionalRecordWriter {
     machine.transition(TransactionState.Ready, 'abort');
   }
 
+  async sendOffsets(groupId: string, offsets: readonly ConsumedOffset[]): Promise<void> {
+    const machine = this.#machine('send offsets');
+    this.#check('send offsets');
+    // Only inside a transaction: the state from which a commit may follow.
+    machine.assert(TransactionState.Committing, 'send offsets');
+    if (offsets.length === 0) return;
+    let group = this.#groups.get(groupId);
+    if (group === undefined) {
+      group = (async () => {
+        const consumer = new KafkaConsumer({ ...connectionConfig(this.#settings), 'group.id': groupId, 'enable.auto.commit': false }, {});
+        watch(consumer, this.#diagnostics);
+        await connectClient(consumer, this.#settings, this.#settings.deliveryTimeoutMs, this.#diagnostics);
+        return consumer;
+      })();
+      this.#groups.set(groupId, group);
+      group.catch(() => this.#groups.delete(groupId));
+    }
+    const consumer = await group;
+    const list = offsets.map(({ topic, partition, offset }) => ({ topic, partition, offset: Number(offset) }));
+    await this.#call('sending offsets', (done) => this.#producer.sendOffsetsToTransaction(list, consumer, this.#settings.deliveryTimeoutMs, done));
+  }
+
   async close(): Promise<void> {
     this.#closing ??= (async () => {
       this.#closed = true;
       this.#transactions?.force(TransactionState.Closed);
+      for (const group of this.#groups.values()) {
+        const consumer = await group.catch(() => undefined);
+        if (consumer?.isConnected() === true) await new Promise<void>((resolve) => consumer.disconnect(() => resolve()));
+      }
       if (this.#connecting === undefined) return;
       const connected = await this.#connecting.then(
         () => true,

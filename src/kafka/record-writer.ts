@@ -75,6 +75,18 @@ export interface TransactionalRecordWriter extends RecordWriter {
   commitTransaction(): Promise<void>;
   /** Discards the transaction's records: read_committed readers never see them. */
   abortTransaction(): Promise<void>;
+  /**
+   * Commits a consumer group's offsets in the open transaction (Kafka's sendOffsetsToTransaction):
+   * they become the group's committed offsets if, and when, the transaction commits.
+   */
+  sendOffsets(groupId: string, offsets: readonly ConsumedOffset[]): Promise<void>;
+}
+
+/** The next offset to read in a partition (Kafka's committed-offset meaning). */
+export interface ConsumedOffset {
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: bigint;
 }
 
 /** A record read back from a log topic; `where` names it in errors ("topic \"p\" partition 0 offset 7"). */

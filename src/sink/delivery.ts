@@ -9,6 +9,7 @@
  *   skips what was acknowledged (what came after it may be written twice).
  * - exactly-once: one Kafka transaction per epoch. The epoch's records, and a progress record
  *   (src/sink/progress.ts) in the sink's compacted progress topic, commit together or not at all.
+ *   A Kafka source's offsets also commit, in the same transaction, for the sink's consumer group.
  *   Recovery runs fence → read → resume: initialising the stable transactional id fences a
  *   zombie and aborts what it left open, and only then is the last committed progress read, so
  *   nothing a zombie could still commit is missed.
@@ -16,7 +17,7 @@
 import { ErrorCode, SpillwayError, asSpillwayError } from '../errors.ts';
 import type { KafkaRecord, RecordWriter, TopicLog, TransactionalRecordWriter } from '../kafka/record-writer.ts';
 import { TransactionState } from '../kafka/transaction-state.ts';
-import { type SourcePosition, describePosition, positionAtOrBefore } from '../model/position.ts';
+import { PositionKind, type SourcePosition, describePosition, positionAtOrBefore } from '../model/position.ts';
 import type { CheckpointLocation } from './checkpoint-location.ts';
 import { type ProgressRecord, encodeProgress, lastCommittedProgress, progressKey } from './progress.ts';
 
@@ -55,6 +56,8 @@ export interface TransactionalDeliveryOptions extends DeliveryOptions {
   readonly log: TopicLog;
   readonly progressTopic: string;
   readonly shard: number;
+  /** The consumer group whose offsets on a Kafka source commit with each epoch, for lag monitoring. */
+  readonly consumerGroup: string;
   readonly onWarning: (warning: string) => void;
 }
 
@@ -225,6 +228,11 @@ export class TransactionalDelivery implements Delivery {
     const progress: ProgressRecord | undefined = position === undefined ? undefined : { sink, shard, epoch: this.#epoch, position };
     if (progress !== undefined) {
       await this.#writer.write([{ topic: progressTopic, partition: 0, key: this.#key, value: encodeProgress(progress) }]);
+      if (progress.position.kind === PositionKind.Kafka) {
+        // The progress record is what recovery reads; the group's offsets show the sink's lag to Kafka's tools.
+        const { topic, offsets } = progress.position;
+        await this.#writer.sendOffsets(this.#options.consumerGroup, offsets.map(({ partition, offset }) => ({ topic, partition, offset: BigInt(offset) })));
+      }
     }
     await this.#writer.commitTransaction();
     this.#transactions++;

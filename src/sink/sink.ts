@@ -291,9 +291,15 @@ class Sink implements SinkHandle {
       if (positionAtOrBefore(skipping.committed, position) === true) this.#skipping = undefined;
       return [];
     }
-    this.#skipping = undefined;
     const emittedBy = skipping.emittedBy;
-    if (emittedBy !== undefined) return batch.filter((change) => !(change.kind === 'insert' && emittedBy(change.id)));
+    if (emittedBy !== undefined) {
+      // Positions are only partly ordered (a topic's partitions move apart): a batch past the
+      // committed position in one partition may still replay another, so every batch is filtered
+      // until the source is past the committed position everywhere.
+      if (position !== undefined && positionAtOrBefore(skipping.committed, position) === true) this.#skipping = undefined;
+      return batch.filter((change) => !(change.kind === 'insert' && emittedBy(change.id)));
+    }
+    this.#skipping = undefined;
     if (batch.length > 0) {
       this.#warn(
         `sink "${this.name}": resuming after ${describePosition(skipping.committed)}, the source's batch that crosses it ` +
@@ -420,7 +426,7 @@ class Sink implements SinkHandle {
         `sink "${this.name}": exactly-once delivery needs a transactional writer and the progress topic's log; run it with openSink (the Kafka client), or give runSink both`,
       );
     }
-    return new TransactionalDelivery(this.#writer, { ...common, log: this.#createTopicLog(this.#settings), progressTopic: spec.progressTopic, shard: 0, onWarning: (warning) => this.#warn(warning) });
+    return new TransactionalDelivery(this.#writer, { ...common, log: this.#createTopicLog(this.#settings), progressTopic: spec.progressTopic, shard: 0, consumerGroup: spec.transactionalIdPrefix ?? `spillway-${this.name}`, onWarning: (warning) => this.#warn(warning) });
   }
 
   get #deliveryStage(): Delivery {

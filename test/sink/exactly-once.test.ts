@@ -8,7 +8,10 @@ import { randomBytes } from 'node:crypto';
 import { appendFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { execFile } from 'node:child_process';
 import { describe, it } from 'node:test';
+import { promisify } from 'node:util';
+import { ensureKafkaJars } from '../../src/broker/embedded-broker.ts';
 import { ErrorCode } from '../../src/errors.ts';
 import { jsonSpec } from '../../src/formats/key-value-spec.ts';
 import { createTopic, createTransactionalWriter } from '../../src/kafka/kafka-client.ts';
@@ -21,6 +24,7 @@ import { openSink } from '../../src/sink/open-sink.ts';
 import { decodeProgress, progressKey } from '../../src/sink/progress.ts';
 import { bootstrapServers, kcatRead, randomTopic } from '../helpers/kafka.ts';
 
+const run = promisify(execFile);
 const schema = defineSchema({ n: 'int32', name: 'string' });
 const values = async (topic: string) => (await kcatRead(topic, { readCommitted: true })).map((r) => JSON.parse(r.value?.toString() ?? 'null') as { n: number });
 const numbers = async (topic: string) => (await values(topic)).map((v) => v.n).sort((a, b) => a - b);
@@ -149,5 +153,14 @@ describe('exactly-once delivery', () => {
     assert.equal(second.metrics.records, 60);
     assert.deepEqual(await numbers(output), range(0, 160));
     await feed.close();
+    // The input's offsets committed with the records, for the sink's group, as Kafka's own tool reads them:
+    // each partition holds 80 records and 2 commit markers, so the next record to read is at 81, the end at 82.
+    const { stdout } = await run('java', ['-cp', `${ensureKafkaJars()}/*`, 'org.apache.kafka.tools.consumer.group.ConsumerGroupCommand', '--bootstrap-server', bootstrapServers(), '--describe', '--group', `spillway-${name}`]);
+    const committed = stdout
+      .split('\n')
+      .filter((line) => line.includes(input))
+      .map((line) => line.trim().split(/\s+/))
+      .map(([, topic, partition, current, end]) => [topic, Number(partition), Number(current), Number(end)]);
+    assert.deepEqual(committed.sort(), [[input, 0, 81, 82], [input, 1, 81, 82]]);
   });
 });
