@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs what Spillway needs to run from a fresh checkout, once, into the checkout itself:
 # Node 24 (from the npm registry), the npm packages (with the build prerequisites of the native
-# Kafka client), and kcat (the independent reader used by
-# the end-to-end tests, only when asked with SPILLWAY_NEED_KCAT=1). Source it: it puts Node 24
+# Kafka client), and kcat (the independent reader used by the end-to-end tests) and toxiproxy (the
+# network-fault tests), only when asked with SPILLWAY_NEED_KCAT=1. Source it: it puts Node 24
 # first on PATH.
 set -euo pipefail
 SPILLWAY_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -72,6 +72,28 @@ if [ "${SPILLWAY_NEED_KCAT:-0}" = 1 ] && ! command -v kcat >/dev/null 2>&1; then
     apt-get update -qq >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq kcat >&2
   else
     echo "spillway: kcat is missing; install it (Debian/Ubuntu: apt-get install kcat) for the end-to-end tests" >&2
+    exit 1
+  fi
+fi
+
+# Toxiproxy (Shopify's TCP proxy with injected faults), for the network-fault tests, with the same
+# opt-in: a Go module built once with the machine's Go into .tools/bin, at a pinned version.
+TOXIPROXY_VERSION="${SPILLWAY_TOXIPROXY_VERSION:-v2.5.0}"
+toxiproxy_bin="$SPILLWAY_ROOT/.tools/bin/toxiproxy-server"
+# A module built by `go install` reports its version as "git", so a stamp beside it says which it is.
+toxiproxy_stamp="$SPILLWAY_ROOT/.tools/bin/.toxiproxy-version"
+if [ "${SPILLWAY_NEED_KCAT:-0}" = 1 ] &&
+  { [ ! -x "$toxiproxy_bin" ] || [ "$(cat "$toxiproxy_stamp" 2>/dev/null)" != "$TOXIPROXY_VERSION" ]; }; then
+  if command -v go >/dev/null 2>&1; then
+    echo "spillway: building toxiproxy $TOXIPROXY_VERSION with Go into .tools/bin" >&2
+    toxiproxy_build="$(mktemp -d)"
+    GOBIN="$toxiproxy_build" go install "github.com/Shopify/toxiproxy/v2/cmd/server@$TOXIPROXY_VERSION" >&2
+    mkdir -p "$SPILLWAY_ROOT/.tools/bin"
+    mv "$toxiproxy_build/server" "$toxiproxy_bin"
+    rmdir "$toxiproxy_build"
+    echo "$TOXIPROXY_VERSION" >"$toxiproxy_stamp"
+  else
+    echo "spillway: toxiproxy is built with Go for the network-fault tests; install Go (https://go.dev/dl/, or Debian: apt-get install golang)" >&2
     exit 1
   fi
 fi

@@ -42,6 +42,12 @@ export interface BrokerLocation {
 export interface BrokerStartOptions extends BrokerLocation {
   /** Port for clients; when absent, the previous one if free, else 9092 if free, else any free one. */
   readonly port?: number;
+  /**
+   * The PLAINTEXT port the broker tells clients to use, when it is not `port`: a proxy in front of
+   * the broker (Toxiproxy, in the network-fault tests), so that every client connection after the
+   * bootstrap goes through it too. The proxy must forward to `port` on 127.0.0.1.
+   */
+  readonly advertisedPort?: number;
   /** How long to wait for the broker to answer a metadata request. */
   readonly readyTimeoutMs?: number;
   /** Progress lines (downloading jars, formatting storage); silent by default. */
@@ -245,7 +251,7 @@ interface SecuredConfig {
   readonly lines: readonly string[];
 }
 
-function serverProperties(dataDir: string, port: number, controllerPort: number, secured?: SecuredConfig): string {
+function serverProperties(dataDir: string, port: number, controllerPort: number, secured?: SecuredConfig, advertisedPort = port): string {
   const extraListeners = secured === undefined ? '' : secured.listeners.map((listener) => `,${listener}`).join('');
   const extraProtocols = secured === undefined ? '' : secured.protocolMap.map((entry) => `,${entry}`).join('');
   return [
@@ -253,7 +259,7 @@ function serverProperties(dataDir: string, port: number, controllerPort: number,
     'node.id=1',
     `controller.quorum.voters=1@127.0.0.1:${controllerPort}`,
     `listeners=PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controllerPort}${extraListeners}`,
-    `advertised.listeners=PLAINTEXT://127.0.0.1:${port}${extraListeners}`,
+    `advertised.listeners=PLAINTEXT://127.0.0.1:${advertisedPort}${extraListeners}`,
     'controller.listener.names=CONTROLLER',
     // The controller and the broker itself keep talking PLAINTEXT; clients choose a listener.
     'inter.broker.listener.name=PLAINTEXT',
@@ -394,7 +400,7 @@ export async function startBroker(options: BrokerStartOptions = {}): Promise<Bro
   }
 
   // It holds the users' passwords and the keystore password when secured: for the owner only.
-  writeFileSync(p.serverProperties, serverProperties(p.dataDir, port, controllerPort, secured), { mode: 0o600 });
+  writeFileSync(p.serverProperties, serverProperties(p.dataDir, port, controllerPort, secured, options.advertisedPort), { mode: 0o600 });
   chmodSync(p.serverProperties, 0o600);
   writeFileSync(p.log4jConfig, log4jProperties(p.logsDir));
   const classpath = join(libsDir, '*');

@@ -61,6 +61,8 @@ const CAUSES: readonly [RegExp, string][] = [
   [/Failed to resolve/i, 'host name not resolved'],
   [/Invalid response size|Disconnected while requesting ApiVersion|ApiVersionRequest failed/i, 'no Kafka answer (a TLS-only port, or not a Kafka broker?)'],
   [/Connect to .* failed|Receive failed|Send failed/i, 'connection failed'],
+  // A connection cut by the network (a reset, not the broker's orderly close of an idle one).
+  [/Disconnected: connection reset by peer/i, 'connection reset'],
 ];
 
 /**

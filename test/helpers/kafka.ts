@@ -35,9 +35,9 @@ export interface KcatRecord {
  * key length, value length and headers, followed by exactly that many raw key and value bytes, so any bytes
  * survive.
  */
-export async function kcatRead(topic: string, options: { readCommitted?: boolean } = {}): Promise<KcatRecord[]> {
+export async function kcatRead(topic: string, options: { readCommitted?: boolean; brokers?: string } = {}): Promise<KcatRecord[]> {
   const args = [
-    '-b', bootstrapServers(), '-C', '-t', topic, '-o', 'beginning', '-e', '-q',
+    '-b', options.brokers ?? bootstrapServers(), '-C', '-t', topic, '-o', 'beginning', '-e', '-q',
     '-X', `isolation.level=${options.readCommitted === false ? 'read_uncommitted' : 'read_committed'}`,
     '-f', '%p %o %T %K %S %h\n%k%s',
   ];
