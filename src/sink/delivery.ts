@@ -56,6 +56,8 @@ export interface TransactionalDeliveryOptions extends DeliveryOptions {
   readonly log: TopicLog;
   readonly progressTopic: string;
   readonly shard: number;
+  /** The topic the sink writes, kept in its progress: a restart under the same name writing another is refused. */
+  readonly topic: string;
   /** The consumer group whose offsets on a Kafka source commit with each epoch, for lag monitoring. */
   readonly consumerGroup: string;
   readonly onWarning: (warning: string) => void;
@@ -206,6 +208,14 @@ export class TransactionalDelivery implements Delivery {
           '; resuming from the progress topic, which commits with the records — if the topic was deleted, rows already written will be written again',
       );
     }
+    if (last?.topic !== undefined && last.topic !== this.#options.topic) {
+      throw new SpillwayError(
+        ErrorCode.InvalidConfig,
+        `sink "${sink}" committed its progress writing topic "${last.topic}" and now writes "${this.#options.topic}"; under exactly-once a name is one sink's identity, so resuming would skip rows the new topic never got: ` +
+          `give this sink a name of its own, or write a tombstone for key "${progressKey(sink, shard).toString()}" in "${progressTopic}" to start it over`,
+        { details: { sink, field: 'name', hint: 'give this sink a name of its own' } },
+      );
+    }
     if (last !== undefined) {
       this.#epoch = last.epoch + 1;
       this.#committed = last.position;
@@ -224,8 +234,8 @@ export class TransactionalDelivery implements Delivery {
     const open = this.#writer.transactionState === TransactionState.InTransaction;
     if (!open && !moved) return;
     if (!open) await this.#writer.beginTransaction();
-    const { sink, shard, progressTopic, checkpoint } = this.#options;
-    const progress: ProgressRecord | undefined = position === undefined ? undefined : { sink, shard, epoch: this.#epoch, position };
+    const { sink, shard, topic, progressTopic, checkpoint } = this.#options;
+    const progress: ProgressRecord | undefined = position === undefined ? undefined : { sink, shard, topic, epoch: this.#epoch, position };
     if (progress !== undefined) {
       await this.#writer.write([{ topic: progressTopic, partition: 0, key: this.#key, value: encodeProgress(progress) }]);
       if (progress.position.kind === PositionKind.Kafka) {

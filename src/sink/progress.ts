@@ -12,7 +12,7 @@
  * - key: UTF-8 `spillway-sink:<sink name, URI-encoded>:<shard>` — one key per shard, so compaction
  *   keeps each shard's last record;
  * - value: UTF-8 JSON with the fields in this order:
- *   `{"version":1,"sink":…,"shard":…,"epoch":…,"position":{…}}`, the position as
+ *   `{"version":1,"sink":…,"shard":…,"topic":…,"epoch":…,"position":{…}}` (`topic` may be absent), the position as
  *   src/model/position.ts defines it (64-bit numbers as decimal strings).
  */
 import { z } from 'zod';
@@ -26,6 +26,8 @@ export interface ProgressRecord {
   readonly sink: string;
   /** Which shard of the sink (0 for a sink that runs as one process). */
   readonly shard: number;
+  /** The topic the sink writes (or its topic column's description): a restart writing another is refused. */
+  readonly topic?: string | undefined;
   /** The last committed epoch; epochs only grow. */
   readonly epoch: number;
   /** Everything up to here is in the topic; a restart resumes the source from it. */
@@ -45,6 +47,7 @@ const progressRecordSchema = z
     version: z.literal(PROGRESS_VERSION),
     sink: sinkName,
     shard: shardNumber,
+    topic: z.string().min(1).optional(),
     epoch: z.number().int().min(0),
     position: sourcePositionSchema,
   })
@@ -72,8 +75,8 @@ export function progressKey(sink: string, shard: number): Buffer {
 export function encodeProgress(record: ProgressRecord): Buffer {
   const checked = progressRecordSchema.safeParse({ version: PROGRESS_VERSION, ...record });
   if (!checked.success) throw new SpillwayError(ErrorCode.InvalidValue, `sink "${record.sink}": cannot encode its progress record (${problemsOf(checked.error)})`);
-  const { sink, shard, epoch, position } = checked.data;
-  return Buffer.from(JSON.stringify({ version: PROGRESS_VERSION, sink, shard, epoch, position }), 'utf8');
+  const { sink, shard, topic, epoch, position } = checked.data;
+  return Buffer.from(JSON.stringify({ version: PROGRESS_VERSION, sink, shard, ...(topic === undefined ? {} : { topic }), epoch, position }), 'utf8');
 }
 
 /** Reads a progress record's value bytes; `where` names the record in an error (topic, partition, offset, or a file). */
@@ -90,8 +93,8 @@ export function decodeProgress(value: Uint8Array, where: string): ProgressRecord
   }
   const checked = progressRecordSchema.safeParse(parsed);
   if (!checked.success) throw new SpillwayError(ErrorCode.InvalidState, `${where}: not a progress record (${problemsOf(checked.error)})`);
-  const { sink, shard, epoch, position } = checked.data;
-  return { sink, shard, epoch, position };
+  const { sink, shard, topic, epoch, position } = checked.data;
+  return { sink, shard, ...(topic === undefined ? {} : { topic }), epoch, position };
 }
 
 /** One record as read from the progress topic. */

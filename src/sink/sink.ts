@@ -405,10 +405,8 @@ class Sink implements SinkHandle {
    */
   async #openDelivery(): Promise<Delivery> {
     const spec = this.#spec;
-    const checkpoint =
-      spec.checkpointLocation === undefined
-        ? undefined
-        : await CheckpointLocation.open(spec.checkpointLocation, { sink: this.name, topic: this.topic ?? `(topic column ${spec.topicColumn ?? ''})` });
+    const topic = this.topic ?? `(topic column ${spec.topicColumn ?? ''})`;
+    const checkpoint = spec.checkpointLocation === undefined ? undefined : await CheckpointLocation.open(spec.checkpointLocation, { sink: this.name, topic });
     const common = {
       sink: this.name,
       checkpoint,
@@ -426,7 +424,7 @@ class Sink implements SinkHandle {
         `sink "${this.name}": exactly-once delivery needs a transactional writer and the progress topic's log; run it with openSink (the Kafka client), or give runSink both`,
       );
     }
-    return new TransactionalDelivery(this.#writer, { ...common, log: this.#createTopicLog(this.#settings), progressTopic: spec.progressTopic, shard: 0, consumerGroup: spec.transactionalIdPrefix ?? `spillway-${this.name}`, onWarning: (warning) => this.#warn(warning) });
+    return new TransactionalDelivery(this.#writer, { ...common, log: this.#createTopicLog(this.#settings), progressTopic: spec.progressTopic, shard: 0, topic, consumerGroup: spec.transactionalIdPrefix ?? `spillway-${this.name}`, onWarning: (warning) => this.#warn(warning) });
   }
 
   get #deliveryStage(): Delivery {
@@ -504,10 +502,24 @@ class Sink implements SinkHandle {
       // A batch written early (maxRows reached) keeps the interval's schedule, as Flink's buffer does.
       if (Date.now() >= next) next += intervalMs * Math.max(1, Math.ceil((Date.now() - next) / intervalMs));
       const final = this.#closing();
-      await this.#writeTrigger(this.#takeAll());
+      const maxRows = this.#trigger.kind === 'interval' ? this.#trigger.maxRows : undefined;
+      await this.#writeTrigger(maxRows === undefined ? this.#takeAll() : this.#takeBatches(maxRows));
       await this.#commitEpoch();
-      if (final) return;
+      if (final && this.#queued() === 0) return;
     }
+  }
+
+  /**
+   * At least `limit` changes, up to the end of the source batch the last of them is in (or all
+   * that is queued): an epoch never ends inside a batch, so its position covers exactly what it wrote.
+   */
+  #takeBatches(limit: number): Change[] {
+    const wanted = this.#takenCount + limit;
+    for (let index = this.#markHead; index < this.#marks.length; index++) {
+      const mark = this.#marks[index] as PositionMark;
+      if (mark.upTo >= wanted) return this.#take(mark.upTo - this.#takenCount);
+    }
+    return this.#takeAll();
   }
 
   #queued(): number {

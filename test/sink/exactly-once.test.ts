@@ -19,6 +19,7 @@ import { parseKafkaProperties } from '../../src/kafka/kafka-properties.ts';
 import { defineSchema } from '../../src/model/schema.ts';
 import { fromFile } from '../../src/sources/file-table.ts';
 import { kafkaTopicTable } from '../../src/sources/kafka-topic-table.ts';
+import { inputTable } from '../../src/sources/input-table.ts';
 import { newTable } from '../../src/sources/static-table.ts';
 import { openSink } from '../../src/sink/open-sink.ts';
 import { decodeProgress, progressKey } from '../../src/sink/progress.ts';
@@ -113,6 +114,35 @@ describe('exactly-once delivery', () => {
     const second = await runOverFile(path, name, topic, 'unused-progress', alo);
     assert.equal(second.metrics.records, 10);
     assert.deepEqual(await numbers(topic, 40), range(0, 40));
+  });
+
+  it('refuses to resume a name that committed its progress writing another topic', async () => {
+    const progressTopic = randomTopic('eos-progress');
+    const name = `eos-rename-${randomBytes(4).toString('hex')}`;
+    const rows = () => newTable(schema, [{ n: 1, name: 'a' }]);
+    const first = randomTopic('eos-first');
+    await openSink(rows(), spec(name, first, progressTopic, { trigger: 'once' })).done;
+    const second = randomTopic('eos-second');
+    await assert.rejects(openSink(rows(), spec(name, second, progressTopic, { trigger: 'once' })).done, {
+      code: ErrorCode.InvalidConfig,
+      message:
+        `sink "${name}" committed its progress writing topic "${first}" and now writes "${second}"; under exactly-once a name is one sink's identity, so resuming would skip rows the new topic never got: ` +
+        `give this sink a name of its own, or write a tombstone for key "spillway-sink:${name}:0" in "${progressTopic}" to start it over`,
+    });
+  });
+
+  it('with maxRows, ends a transaction at the first source batch that reaches it', async () => {
+    const topic = randomTopic('eos-max-rows');
+    const table = inputTable(schema);
+    const sink = openSink(table, spec(`eos-max-rows-${randomBytes(4).toString('hex')}`, topic, randomTopic('eos-progress'), { trigger: { interval: '10 seconds', maxRows: 25 } }));
+    // Ten source batches of ten rows each, queued while the sink recovers.
+    for (let batch = 0; batch < 10; batch++) table.add(range(batch * 10, batch * 10 + 10).map((n) => ({ n, name: `r${n}` })));
+    await eventually(async () => sink.metrics.records, (records) => records >= 90);
+    table.close();
+    await sink.done;
+    // Batches of 10: three of them (30 rows) reach 25, three times; the last 10 close the sink.
+    assert.equal(sink.metrics.transactions, 4);
+    assert.deepEqual(await numbers(topic, 100), range(0, 100));
   });
 
   it('a newer sink with the same name fences the older one, which fails saying so', async () => {
