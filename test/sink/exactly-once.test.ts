@@ -137,7 +137,7 @@ describe('exactly-once delivery', () => {
     const sink = openSink(table, spec(`eos-max-rows-${randomBytes(4).toString('hex')}`, topic, randomTopic('eos-progress'), { trigger: { interval: '10 seconds', maxRows: 25 } }));
     // Ten source batches of ten rows each, queued while the sink recovers.
     for (let batch = 0; batch < 10; batch++) table.add(range(batch * 10, batch * 10 + 10).map((n) => ({ n, name: `r${n}` })));
-    await eventually(async () => sink.metrics.records, (records) => records >= 90);
+    await eventually(() => Promise.resolve(sink.metrics.records), (records) => records >= 90);
     table.close();
     await sink.done;
     // Batches of 10: three of them (30 rows) reach 25, three times; the last 10 close the sink.
