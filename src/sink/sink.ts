@@ -238,12 +238,12 @@ class Sink implements SinkHandle {
     this.#state = next;
   }
 
-  /** Subscribes at once (so no change is missed), then connects and writes in the background. */
   #warn(warning: string): void {
     this.#warnings.push(warning);
     this.#onWarning?.(warning);
   }
 
+  /** Subscribes at once (so no change is missed), then recovers, connects and writes in the background. */
   start(): void {
     this.#transition(SinkState.Starting);
     if (this.#spec.snapshot) {
