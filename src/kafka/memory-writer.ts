@@ -25,10 +25,16 @@ export class MemoryWriter implements RecordWriter {
   async describeTopic(topic: string): Promise<TopicDescription> {
     this.#check('describe a topic');
     await Promise.resolve();
-    if (!this.topics.has(topic)) {
-      this.topics.set(topic, Array.from({ length: this.#partitions }, () => []));
+    return { name: topic, partitions: this.#partitionsOf(topic).length };
+  }
+
+  #partitionsOf(topic: string): KafkaRecord[][] {
+    let partitions = this.topics.get(topic);
+    if (partitions === undefined) {
+      partitions = Array.from({ length: this.#partitions }, () => []);
+      this.topics.set(topic, partitions);
     }
-    return { name: topic, partitions: this.topics.get(topic)?.length ?? this.#partitions };
+    return partitions;
   }
 
   async write(records: readonly KafkaRecord[]): Promise<void> {
@@ -38,8 +44,11 @@ export class MemoryWriter implements RecordWriter {
       this.failNextWrite = undefined;
       throw failure;
     }
+    // One turn, then every record at once: writes in flight together land in call order.
+    await Promise.resolve();
+    this.#check('write');
     for (const record of records) {
-      const { partitions } = await this.describeTopic(record.topic);
+      const partitions = this.#partitionsOf(record.topic).length;
       if (record.partition < 0 || record.partition >= partitions) {
         // As with Kafka: the records before it are delivered, and the writer has failed.
         this.#failure = new SpillwayError(ErrorCode.DeliveryFailed, `partition ${record.partition} of "${record.topic}" does not exist`);
