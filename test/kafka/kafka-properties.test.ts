@@ -27,11 +27,29 @@ it('applies at-least-once defaults and maps librdkafka synonyms and Java names o
     'enable.idempotence': true,
     'delivery.timeout.ms': 120_000,
     'socket.connection.setup.timeout.ms': 10_000,
+    'batch.num.messages': 5_000,
   });
   assert.deepEqual(warnings, []);
   const none = parseKafkaProperties({ 'bootstrap.servers': 'a:1' }, { sink: 's1', guarantee: 'none' }).settings;
   assert.equal(none.acks, 0);
   assert.equal(none.idempotent, false);
+});
+
+it('bounds memory by default: 64 MiB of unsent records in librdkafka, batches of 5000, two batches of changes in the sink; given values are honoured', () => {
+  const defaults = parseKafkaProperties({ 'bootstrap.servers': 'a:1' }, sink).settings;
+  assert.equal(defaults.clientConfig['queue.buffering.max.kbytes'], 65_536);
+  assert.equal(defaults.clientConfig['queue.buffering.max.messages'], undefined);
+  assert.equal(defaults.clientConfig['batch.num.messages'], 5_000);
+  assert.equal(defaults.batchNumMessages, 5_000);
+  assert.equal(defaults.maxQueuedChanges, 10_000);
+  // Small batches still leave the sink a queue of 1000 changes.
+  assert.equal(parseKafkaProperties({ 'bootstrap.servers': 'a:1', 'batch.num.messages': 100 }, sink).settings.maxQueuedChanges, 1_000);
+  // Never more than librdkafka's own queue holds.
+  assert.equal(parseKafkaProperties({ 'bootstrap.servers': 'a:1', 'batch.num.messages': 80_000 }, sink).settings.maxQueuedChanges, 100_000);
+  const given = parseKafkaProperties({ 'bootstrap.servers': 'a:1', 'queue.buffering.max.messages': 50_000, 'queue.buffering.max.kbytes': 1_024 }, sink).settings;
+  assert.equal(given.maxQueuedChanges, 50_000);
+  assert.equal(given.clientConfig['queue.buffering.max.messages'], 50_000);
+  assert.equal(given.clientConfig['queue.buffering.max.kbytes'], 1_024);
 });
 
 it('passes batch.size and transactional.id to librdkafka instead of dropping them', () => {
