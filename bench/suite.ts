@@ -14,6 +14,7 @@
  *   BENCH_QUICK=1 npm run bench         scenario 1 (JSON) at 200,000 rows with every peer, once
  *   BENCH_SCENARIOS=1-json,3-upsert     a subset;  BENCH_ROWS=n  another row count
  *   BENCH_BEFORE=<checkout>             also runs Spillway from that checkout: spillway/before
+ *   BENCH_SUBJECTS=spillway,raw         only these subjects;  BENCH_IN_FLIGHT=n  writes the raw peer keeps in flight (1)
  * Each scenario also runs `sink`: Spillway's sink with a writer that acknowledges at once (no Kafka).
  * Uses the embedded broker unless KAFKA_BOOTSTRAP_SERVERS is set; scenario 2's Avro starts the
  * embedded schema registry unless SCHEMA_REGISTRY_URL is set.
@@ -41,6 +42,8 @@ import { sensorRow, sensorSchema } from './sensor-table.ts';
 const PARTITIONS = 6;
 const LINGER_MS = 5;
 const BATCH = 1000;
+/** Writes the raw peer keeps in flight at once. */
+const IN_FLIGHT = Number(process.env.BENCH_IN_FLIGHT ?? 1);
 const run = promisify(execFile);
 
 /** What a scenario writes: its rows, key and value formats, and whether peers can send its records. */
@@ -172,7 +175,16 @@ async function rawChild(scenario: Scenario, topic: string, file: string, bootstr
   const writer = createKafkaWriter(settings);
   await writer.describeTopic(topic);
   const started = performance.now();
-  for (let i = 0; i < records.length; i += settings.batchNumMessages) await writer.write(records.slice(i, i + settings.batchNumMessages));
+  // Up to BENCH_IN_FLIGHT writes at once (default 1: one write acknowledged before the next).
+  const inFlight = new Set<Promise<void>>();
+  for (let i = 0; i < records.length; i += settings.batchNumMessages) {
+    const write = writer.write(records.slice(i, i + settings.batchNumMessages)).then(() => {
+      inFlight.delete(write);
+    });
+    inFlight.add(write);
+    if (inFlight.size >= IN_FLIGHT) await Promise.race(inFlight);
+  }
+  await Promise.all(inFlight);
   const seconds = (performance.now() - started) / 1000;
   await writer.close();
   return { rows: records.length, records: records.length, bytes, seconds };
@@ -346,7 +358,10 @@ async function parent(): Promise<void> {
   try {
     for (const scenario of scenarios) {
       const files = await writeRecordFiles(scenario, rows, dir, registry);
-      const subjects: Result['subject'][] = ['spillway', ...scenario.peers, 'sink', ...(process.env.BENCH_BEFORE === undefined ? [] : ['before' as const])];
+      const only = process.env.BENCH_SUBJECTS?.split(',');
+      const subjects: Result['subject'][] = (['spillway', ...scenario.peers, 'sink', ...(process.env.BENCH_BEFORE === undefined ? [] : ['before' as const])] as Result['subject'][]).filter(
+        (subject) => only === undefined || only.includes(subject),
+      );
       const runs = new Map<Result['subject'], Result[]>(subjects.map((subject) => [subject, []]));
       for (let round = 0; round < repeat; round++) {
         // Alternate the order so that a slow spell on a shared machine does not favour one subject.
