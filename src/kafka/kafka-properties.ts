@@ -785,9 +785,6 @@ export function parseKafkaProperties(
     // librdkafka's own bound is 1 GiB of unsent records; Java's buffer.memory is 32 MiB. 64 MiB
     // holds several sink batches of ordinary records, so memory stays flat however slow the broker.
     'queue.buffering.max.kbytes': 65_536,
-    // A sink batch is also a write: 5,000 changes keep the rate of 10,000 (librdkafka's default)
-    // and halve what a batch in flight holds in memory.
-    'batch.num.messages': 5_000,
   };
   const queueGiven = config.has('queue.buffering.max.messages');
   for (const [name, value] of Object.entries(defaults)) if (!config.has(name)) config.set(name, value);
@@ -804,7 +801,7 @@ export function parseKafkaProperties(
     batchNumMessages: number('batch.num.messages'),
     // The sink's own queue: two batches by default (one written while the next fills). Changes
     // that wait longer than that outlive V8's young generation and swell the old one (see
-    // docs/benchmarks.md: peak RSS at 1M rows fell from ~510 to ~290 MiB with the other bounds).
+    // docs/benchmarks.md: at 1M rows, peak RSS ~510 MiB with 100,000 queued changes, ~440 with 20,000).
     maxQueuedChanges: queueGiven ? number('queue.buffering.max.messages') : Math.min(number('queue.buffering.max.messages'), Math.max(1_000, 2 * number('batch.num.messages'))),
     maxMessageBytes: number('message.max.bytes'),
     deliveryTimeoutMs: number('delivery.timeout.ms'),
@@ -872,7 +869,6 @@ const SPILLWAY_DEFAULTS: Readonly<Record<string, string>> = {
   'message.max.bytes': '1048576',
   'socket.connection.setup.timeout.ms': '10000',
   'queue.buffering.max.kbytes': '65536',
-  'batch.num.messages': '5000',
 };
 
 const SPILLWAY_ALSO: Readonly<Record<string, string>> = {

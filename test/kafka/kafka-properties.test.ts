@@ -27,7 +27,6 @@ it('applies at-least-once defaults and maps librdkafka synonyms and Java names o
     'enable.idempotence': true,
     'delivery.timeout.ms': 120_000,
     'socket.connection.setup.timeout.ms': 10_000,
-    'batch.num.messages': 5_000,
   });
   assert.deepEqual(warnings, []);
   const none = parseKafkaProperties({ 'bootstrap.servers': 'a:1' }, { sink: 's1', guarantee: 'none' }).settings;
@@ -35,13 +34,13 @@ it('applies at-least-once defaults and maps librdkafka synonyms and Java names o
   assert.equal(none.idempotent, false);
 });
 
-it('bounds memory by default: 64 MiB of unsent records in librdkafka, batches of 5000, two batches of changes in the sink; given values are honoured', () => {
+it('bounds memory by default: 64 MiB of unsent records in librdkafka, two batches of changes in the sink; given values are honoured', () => {
   const defaults = parseKafkaProperties({ 'bootstrap.servers': 'a:1' }, sink).settings;
   assert.equal(defaults.clientConfig['queue.buffering.max.kbytes'], 65_536);
   assert.equal(defaults.clientConfig['queue.buffering.max.messages'], undefined);
-  assert.equal(defaults.clientConfig['batch.num.messages'], 5_000);
-  assert.equal(defaults.batchNumMessages, 5_000);
-  assert.equal(defaults.maxQueuedChanges, 10_000);
+  assert.equal(defaults.clientConfig['batch.num.messages'], undefined);
+  assert.equal(defaults.batchNumMessages, 10_000);
+  assert.equal(defaults.maxQueuedChanges, 20_000);
   // Small batches still leave the sink a queue of 1000 changes.
   assert.equal(parseKafkaProperties({ 'bootstrap.servers': 'a:1', 'batch.num.messages': 100 }, sink).settings.maxQueuedChanges, 1_000);
   // Never more than librdkafka's own queue holds.
