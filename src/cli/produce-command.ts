@@ -16,6 +16,7 @@ import type { Table } from '../model/table.ts';
 import { openPlan } from '../sink/open-sink.ts';
 import { planSink } from '../sink/plan.ts';
 import type { SinkSpecInput } from '../sink/sink-spec.ts';
+import { requireOwnName } from '../sink/transactional-id.ts';
 import { Progress } from './progress.ts';
 
 interface ProduceOptions {
@@ -35,6 +36,7 @@ interface ProduceOptions {
   readonly partitioner?: string;
   readonly delivery?: string;
   readonly name?: string;
+  readonly checkpointLocation?: string;
   readonly X: Record<string, string>;
   readonly dryRun?: boolean;
   readonly progress: boolean;
@@ -172,6 +174,7 @@ export async function produceCommand(options: ProduceOptions): Promise<void> {
       ? await loadPartitioner({ path: options.partitioner, at: { line: 1, column: 1 } }, process.cwd(), '--partitioner')
       : (options.partitioner);
   }
+  requireOwnName(options.delivery, options.name, 'spillway produce', 'give --name orders-to-kafka');
   const spec: SinkSpecInput = {
     name: options.name ?? `produce-${options.topic}`,
     topic: options.topic,
@@ -181,6 +184,7 @@ export async function produceCommand(options: ProduceOptions): Promise<void> {
     ...(options.mode === undefined ? {} : { mode: options.mode as 'append' }),
     ...(partitioner === undefined ? {} : { partitioner }),
     ...(options.delivery === undefined ? {} : { delivery: options.delivery as 'none' }),
+    ...(options.checkpointLocation === undefined ? {} : { checkpointLocation: options.checkpointLocation }),
   };
   const key = schema.primaryKey === undefined ? {} : { key: [...schema.primaryKey] };
   let close = () => {};
@@ -246,8 +250,9 @@ export function registerProduceCommand(program: Command): void {
     .addOption(new Option('--mode <mode>', 'update mode').choices(['append', 'retract', 'upsert']))
     .option('--primary-key <columns>', 'key columns: rows with the same key replace each other (with --mode upsert, a changed row replaces its key\'s record)')
     .option('-p, --partitioner <name>', 'hash (default), round-robin, least-bytes, fixed, kafka-go-hash, or ./module.js exporting partition(key, value, partitions)')
-    .addOption(new Option('--delivery <guarantee>', 'delivery guarantee').choices(['at-least-once', 'none']))
-    .option('--name <name>', 'the sink\'s name (in errors and client ids)')
+    .addOption(new Option('--delivery <guarantee>', 'delivery guarantee (exactly-once needs --name; a rerun under it writes only what is new)').choices(['at-least-once', 'exactly-once', 'none']))
+    .option('--name <name>', 'the sink\'s name (in errors and client ids; under exactly-once its transactional id and progress key)')
+    .option('--checkpoint-location <dir>', 'a directory keeping the sink\'s identity and last committed position, so a rerun resumes there')
     .option('-X <name=value>', 'a Kafka producer property, repeatable (-X compression.type=zstd -X linger.ms=10)', collectProperty, {})
     .option('--dry-run', 'check everything and say what would be written, without connecting')
     .option('--no-progress', 'no progress line on stderr')
@@ -256,7 +261,8 @@ export function registerProduceCommand(program: Command): void {
       `
 Examples:
   $ spillway produce -b 127.0.0.1:9092 -t cars -f cars.csv --schema "car_id STRING, car_speed INT" --no-header --format csv -p round-robin
-  $ tail -f events.ndjson | spillway produce -t events --input ndjson --schema "id BIGINT, kind STRING" -k simple:id -X compression.type=zstd`,
+  $ tail -f events.ndjson | spillway produce -t events --input ndjson --schema "id BIGINT, kind STRING" -k simple:id -X compression.type=zstd
+  $ spillway produce -t orders -f orders.csv --delivery exactly-once --name orders-load   # rerun: only new rows`,
     )
     .action(produceCommand);
 }

@@ -7,6 +7,7 @@ import type { Table } from '../model/table.ts';
 import { openSink } from '../sink/open-sink.ts';
 import type { SinkDependencies, SinkHandle } from '../sink/sink.ts';
 import type { SinkSpecInput } from '../sink/sink-spec.ts';
+import { requireOwnName } from '../sink/transactional-id.ts';
 
 export type KafkaConfig = Readonly<Record<string, string | number | boolean>>;
 
@@ -59,5 +60,6 @@ export function produce(
 /** The sink spec a produce() call describes (pure: nothing is checked against a broker). */
 export function produceSpec(options: Omit<ProduceOptions, 'table' | 'dependencies'> & { readonly table?: Table; readonly dependencies?: unknown }): SinkSpecInput {
   const { table: _table, kafkaConfig: kafka, keySpec: key, valueSpec: value, dependencies: _dependencies, ...rest } = options;
+  requireOwnName(rest.delivery, rest.name, 'produce()', "pass name: 'orders-to-kafka' in the options");
   return { name: `produce-${options.topic}`, ...rest, kafka, ...(key === undefined ? {} : { key }), value };
 }

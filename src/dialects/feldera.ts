@@ -6,7 +6,8 @@
  * The `csv` and `avro` formats (avro's raw update format) write the row itself and name the
  * change in the `op` message header, `insert` or `delete`, as Feldera's raw Avro output does.
  * Feldera options with no counterpart are refused by name. The transport config holds the topic
- * and librdkafka properties.
+ * and librdkafka properties, and Feldera's `fault_tolerance`, which makes the connector write
+ * exactly once: a Kafka transaction per epoch, committed with the source position.
  */
 import { z } from 'zod';
 import { ErrorCode, SpillwayError, zodIssuesError } from '../errors.ts';
@@ -112,7 +113,20 @@ export const felderaConnectorSchema = z
         transport: z
           .object({
             name: z.literal('kafka_output'),
-            config: z.object({ topic: z.string().min(1) }).catchall(propertyValue),
+            config: z
+              .object({
+                topic: z.string().min(1),
+                // Feldera's KafkaOutputFtConfig: present (even empty) turns fault tolerance on.
+                fault_tolerance: z
+                  .object({
+                    consumer_options: z.record(z.string(), z.string()).default({}),
+                    producer_options: z.record(z.string(), z.string()).default({}),
+                  })
+                  .strict()
+                  .nullable()
+                  .optional(),
+              })
+              .catchall(propertyValue),
           })
           .strict(),
         format: z.discriminatedUnion('name', [jsonFormat, csvFormat, avroFormat]),
@@ -135,8 +149,13 @@ export function felderaConnectorSpec(name: string, connector: unknown): SinkSpec
     });
   }
   const { transport, format } = parsed.data.config;
-  const { topic, ...kafka } = transport.config;
-  return { name, topic, kafka, mode: 'retract', ...felderaValue(name, format) };
+  const { topic, fault_tolerance: faultTolerance, ...properties } = transport.config;
+  if (faultTolerance === undefined || faultTolerance === null) return { name, topic, kafka: properties, mode: 'retract', ...felderaValue(name, format) };
+  if (Object.keys(faultTolerance.consumer_options).length > 0) {
+    throw refuse(name, 'config.transport.config.fault_tolerance.consumer_options', 'the sink reads its committed progress with the connector\'s own properties; put consumer settings in the transport config, and leave consumer_options empty');
+  }
+  // Feldera's producer_options override the connector's properties for the producer.
+  return { name, topic, kafka: { ...properties, ...faultTolerance.producer_options }, delivery: 'exactly-once', mode: 'retract', ...felderaValue(name, format) };
 }
 
 /** The value spec (and the header that marks a change, for formats without an envelope). */

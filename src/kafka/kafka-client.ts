@@ -28,7 +28,8 @@ import type {
 import { ErrorCode, SpillwayError } from '../errors.ts';
 import { isSecretProperty } from './kafka-properties.ts';
 import type { ClientConfigValue, ConnectionSettings, ConsumerSettings, ProducerSettings } from './producer-settings.ts';
-import type { KafkaRecord, RecordWriter, TopicDescription, TransactionalRecordWriter, WriterOptions } from './record-writer.ts';
+import { LIBRDKAFKA_PROPERTIES } from './librdkafka-catalog.ts';
+import type { ConsumedOffset, KafkaRecord, LoggedRecord, RecordWriter, TopicDescription, TopicLog, TransactionalRecordWriter, WriterOptions } from './record-writer.ts';
 import { TransactionState, TransactionStateMachine } from './transaction-state.ts';
 
 export type { ConnectionSettings } from './producer-settings.ts';
@@ -354,6 +355,8 @@ class LibrdkafkaRecordWriter implements TransactionalRecordWriter {
   #failure: SpillwayError | undefined;
   #closed = false;
   #closing: Promise<void> | undefined;
+  /** Consumers whose group metadata sendOffsets hands the coordinator, one per group; never joined. */
+  readonly #groups = new Map<string, Promise<RdKafkaConsumer>>();
 
   constructor(settings: ProducerSettings, options: WriterOptions) {
     this.#settings = settings;
@@ -625,10 +628,36 @@ class LibrdkafkaRecordWriter implements TransactionalRecordWriter {
     machine.transition(TransactionState.Ready, 'abort');
   }
 
+  async sendOffsets(groupId: string, offsets: readonly ConsumedOffset[]): Promise<void> {
+    const machine = this.#machine('send offsets');
+    this.#check('send offsets');
+    // Only inside a transaction: the state from which a commit may follow.
+    machine.assert(TransactionState.Committing, 'send offsets');
+    if (offsets.length === 0) return;
+    let group = this.#groups.get(groupId);
+    if (group === undefined) {
+      group = (async () => {
+        const consumer = new KafkaConsumer({ ...connectionConfig(this.#settings), 'group.id': groupId, 'enable.auto.commit': false }, {});
+        watch(consumer, this.#diagnostics);
+        await connectClient(consumer, this.#settings, this.#settings.deliveryTimeoutMs, this.#diagnostics);
+        return consumer;
+      })();
+      this.#groups.set(groupId, group);
+      group.catch(() => this.#groups.delete(groupId));
+    }
+    const consumer = await group;
+    const list = offsets.map(({ topic, partition, offset }) => ({ topic, partition, offset: Number(offset) }));
+    await this.#call('sending offsets', (done) => this.#producer.sendOffsetsToTransaction(list, consumer, this.#settings.deliveryTimeoutMs, done));
+  }
+
   async close(): Promise<void> {
     this.#closing ??= (async () => {
       this.#closed = true;
       this.#transactions?.force(TransactionState.Closed);
+      for (const group of this.#groups.values()) {
+        const consumer = await group.catch(() => undefined);
+        if (consumer?.isConnected() === true) await new Promise<void>((resolve) => consumer.disconnect(() => resolve()));
+      }
       if (this.#connecting === undefined) return;
       const connected = await this.#connecting.then(
         () => true,
@@ -930,4 +959,108 @@ export function followTopic(options: FollowTopicOptions): TopicFollower {
       return closing.then(() => done);
     },
   };
+}
+
+// ---------------------------------------------------------------------------------------------
+// A log topic: the sink's compacted progress topic, read back in full at recovery.
+
+const PRODUCER_ONLY = new Set(LIBRDKAFKA_PROPERTIES.filter(([, side]) => side === 'P').map(([name]) => name));
+
+/** The connection part of a producer's configuration, for a consumer or admin client beside it. */
+function connectionConfig(settings: ConnectionSettings): Config {
+  const config = clientConfig(settings);
+  for (const name of Object.keys(config)) if (PRODUCER_ONLY.has(name)) delete config[name];
+  return config;
+}
+
+class KafkaTopicLog implements TopicLog {
+  readonly #settings: ConnectionSettings;
+  readonly #timeoutMs: number;
+
+  constructor(settings: ConnectionSettings, timeoutMs: number) {
+    this.#settings = settings;
+    this.#timeoutMs = timeoutMs;
+  }
+
+  async ensureCompacted(topic: string): Promise<void> {
+    const diagnostics = new ConnectionDiagnostics(undefined, this.#settings.clientConfig);
+    const admin = AdminClient.create({ ...connectionConfig(this.#settings), 'client.id': 'spillway-progress-admin' }, {
+      'event.log': (event: { message?: string }) => diagnostics.observe(String(event.message ?? '')),
+    });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        admin.createTopic({ topic, num_partitions: 1, replication_factor: -1, config: { 'cleanup.policy': 'compact' } }, this.#timeoutMs, (error) => {
+          if (!error || error.code === ERR.ERR_TOPIC_ALREADY_EXISTS) resolve();
+          else if (error.code === ERR.ERR__TIMED_OUT || error.code === ERR.ERR__TRANSPORT) reject(unreachable(this.#settings.bootstrapServers, this.#timeoutMs, diagnostics, error));
+          else {
+            reject(
+              new SpillwayError(
+                ErrorCode.DeliveryFailed,
+                `creating the progress topic "${topic}" failed: ${redact(error.message, this.#settings.clientConfig)}; create it yourself (one partition, cleanup.policy=compact) or allow this client to create topics`,
+                { cause: error },
+              ),
+            );
+          }
+        });
+      });
+    } finally {
+      admin.disconnect();
+    }
+  }
+
+  async readCommitted(topic: string): Promise<LoggedRecord[]> {
+    const diagnostics = new ConnectionDiagnostics(undefined, this.#settings.clientConfig);
+    const consumer = new KafkaConsumer(
+      {
+        ...connectionConfig(this.#settings),
+        'group.id': `spillway-progress-${randomUUID()}`,
+        'enable.auto.commit': false,
+        'enable.auto.offset.store': false,
+        'enable.partition.eof': true,
+        'isolation.level': 'read_committed',
+      } as never,
+      {},
+    );
+    watch(consumer, diagnostics);
+    consumer.setDefaultConsumeTimeout(200);
+    const records: LoggedRecord[] = [];
+    try {
+      await connectClient(consumer, this.#settings, this.#timeoutMs, diagnostics);
+      const partitions = await partitionCount(consumer, topic, this.#timeoutMs);
+      const open = new Set<number>();
+      const assignments = [];
+      for (let partition = 0; partition < partitions; partition++) {
+        // After fencing nothing is open, so the committed end is the high watermark.
+        if ((await watermarks(consumer, topic, partition, this.#timeoutMs)) > 0) open.add(partition);
+        assignments.push({ topic, partition, offset: -2 });
+      }
+      if (open.size === 0) return records;
+      consumer.on('partition.eof', (eof: { partition: number }) => open.delete(eof.partition));
+      consumer.assign(assignments);
+      const deadline = Date.now() + this.#timeoutMs;
+      while (open.size > 0) {
+        if (Date.now() > deadline) {
+          throw new SpillwayError(ErrorCode.DeliveryFailed, `reading the progress topic "${topic}" did not reach its end within ${this.#timeoutMs} ms; check the broker`);
+        }
+        const messages = await new Promise<Message[]>((resolve, reject) => {
+          consumer.consume(500, (error, batch) => {
+            if (error && error.code !== ERR.ERR__PARTITION_EOF && error.code !== ERR.ERR__TIMED_OUT) reject(new SpillwayError(ErrorCode.DeliveryFailed, `reading the progress topic "${topic}" failed: ${describe(error)}`, { cause: error }));
+            else resolve(batch);
+          });
+        });
+        for (const message of messages) {
+          const record = toReadRecord(message);
+          records.push({ key: record.key, value: record.value, where: `topic "${topic}" partition ${record.partition} offset ${record.offset}` });
+        }
+      }
+      return records;
+    } finally {
+      if (consumer.isConnected()) await new Promise<void>((resolve) => consumer.disconnect(() => resolve()));
+    }
+  }
+}
+
+/** The sink's log topic (its progress) on the cluster these settings reach. */
+export function createTopicLog(settings: ConnectionSettings, timeoutMs = settings.requestTimeoutMs): TopicLog {
+  return new KafkaTopicLog(settings, timeoutMs);
 }

@@ -15,6 +15,7 @@
 import { z } from 'zod';
 import { ErrorCode, SpillwayError } from '../errors.ts';
 import { LIBRDKAFKA_PROPERTIES, type LibrdkafkaProperty } from './librdkafka-catalog.ts';
+import { LIBRDKAFKA_DESCRIPTIONS } from './librdkafka-descriptions.ts';
 import {
   type Acks,
   type ClientConfigValue,
@@ -887,7 +888,9 @@ export function propertyCatalog(side: Side): PropertyDoc[] {
   const own = side === 'producer' ? 'P' : 'C';
   const docs = new Map<string, PropertyDoc>();
   for (const [name, entry] of librdkafka) {
-    const [, rdSide, , type, range, defaultText, description] = entry.property;
+    const [, rdSide, , type, range, defaultText] = entry.property;
+    // Every catalogued name has one: scripts/librdkafka-catalog.ts writes no catalog otherwise.
+    const description = LIBRDKAFKA_DESCRIPTIONS[name] as string;
     if (rdSide !== '*' && rdSide !== own) continue;
     const refusal = OWNED_BY_SPILLWAY[name];
     const java = javaRules(side)[name];

@@ -10,6 +10,8 @@ export class MemoryWriter implements RecordWriter {
   readonly #partitions: number;
   #closed = false;
   #failure: SpillwayError | undefined;
+  /** Writes land one after another, in call order, as the real writer's do. */
+  #writing: Promise<void> = Promise.resolve();
   /** When set, the next write fails with this error (to test the sink's failure path). */
   failNextWrite: Error | undefined;
 
@@ -25,16 +27,10 @@ export class MemoryWriter implements RecordWriter {
   async describeTopic(topic: string): Promise<TopicDescription> {
     this.#check('describe a topic');
     await Promise.resolve();
-    return { name: topic, partitions: this.#partitionsOf(topic).length };
-  }
-
-  #partitionsOf(topic: string): KafkaRecord[][] {
-    let partitions = this.topics.get(topic);
-    if (partitions === undefined) {
-      partitions = Array.from({ length: this.#partitions }, () => []);
-      this.topics.set(topic, partitions);
+    if (!this.topics.has(topic)) {
+      this.topics.set(topic, Array.from({ length: this.#partitions }, () => []));
     }
-    return partitions;
+    return { name: topic, partitions: this.topics.get(topic)?.length ?? this.#partitions };
   }
 
   async write(records: readonly KafkaRecord[]): Promise<void> {
@@ -44,11 +40,15 @@ export class MemoryWriter implements RecordWriter {
       this.failNextWrite = undefined;
       throw failure;
     }
-    // One turn, then every record at once: writes in flight together land in call order.
-    await Promise.resolve();
+    const written = this.#writing.then(() => this.#append(records));
+    this.#writing = written.catch(() => {});
+    await written;
+  }
+
+  async #append(records: readonly KafkaRecord[]): Promise<void> {
     this.#check('write');
     for (const record of records) {
-      const partitions = this.#partitionsOf(record.topic).length;
+      const { partitions } = await this.describeTopic(record.topic);
       if (record.partition < 0 || record.partition >= partitions) {
         // As with Kafka: the records before it are delivered, and the writer has failed.
         this.#failure = new SpillwayError(ErrorCode.DeliveryFailed, `partition ${record.partition} of "${record.topic}" does not exist`);

@@ -75,4 +75,34 @@ export interface TransactionalRecordWriter extends RecordWriter {
   commitTransaction(): Promise<void>;
   /** Discards the transaction's records: read_committed readers never see them. */
   abortTransaction(): Promise<void>;
+  /**
+   * Commits a consumer group's offsets in the open transaction (Kafka's sendOffsetsToTransaction):
+   * they become the group's committed offsets if, and when, the transaction commits.
+   */
+  sendOffsets(groupId: string, offsets: readonly ConsumedOffset[]): Promise<void>;
+}
+
+/** The next offset to read in a partition (Kafka's committed-offset meaning). */
+export interface ConsumedOffset {
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: bigint;
+}
+
+/** A record read back from a log topic; `where` names it in errors ("topic \"p\" partition 0 offset 7"). */
+export interface LoggedRecord {
+  readonly key: Uint8Array | null;
+  readonly value: Uint8Array | null;
+  readonly where: string;
+}
+
+/**
+ * A small compacted topic the sink keeps beside its output (its progress): created when missing,
+ * and read back whole, committed records only, at recovery.
+ */
+export interface TopicLog {
+  /** Creates the topic, one partition with cleanup.policy=compact, unless it exists. */
+  ensureCompacted(topic: string): Promise<void>;
+  /** Every committed record of the topic from its start to its current end, in offset order. */
+  readCommitted(topic: string): Promise<readonly LoggedRecord[]>;
 }

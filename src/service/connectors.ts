@@ -1,10 +1,13 @@
 /**
- * Output connectors as the REST service keeps them: Feldera's connector body, validated by the
+ * Connectors as the REST service keeps them. Output connectors: Feldera's connector body, validated by the
  * Feldera dialect's translation into a sink spec and then by the plan step, on a stand-in table,
  * connecting to nothing. What a connector can only learn from its relation (columns, keys) is
- * checked again when a pipeline attaches it.
+ * checked again when a pipeline attaches it. Input connectors (kafka_input, file_input) are
+ * translated by the Feldera input dialect and their Kafka properties checked, likewise offline.
  */
 import { felderaConnectorSpec } from '../dialects/feldera.ts';
+import { isInputConnector } from '../dialects/feldera-input.ts';
+import { validateInputConnector } from './input-connectors.ts';
 import { SpillwayError, asSpillwayError } from '../errors.ts';
 import type { Table } from '../model/table.ts';
 import { inputTable } from '../sources/input-table.ts';
@@ -42,8 +45,12 @@ export function planConnector(table: Table, sinkName: string, connectorName: str
   }
 }
 
-/** Throws a SpillwayError naming the field when the connector body is not valid; returns the plan's warnings. */
+/**
+ * Throws a SpillwayError naming the field when the connector body is not valid; returns the plan's
+ * warnings. An input transport (kafka_input, file_input) is checked as an input connector.
+ */
 export function validateConnector(name: string, body: unknown): readonly string[] {
+  if (isInputConnector(body)) return validateInputConnector(name, body);
   // The body's shape first (description, config): the Feldera translation checks it whole.
   felderaConnectorSpec(name, body);
   return planConnector(standIn(), name, name, (body as { config: unknown }).config).warnings;

@@ -1,10 +1,11 @@
 /**
  * The service's OpenAPI 3.1 document, generated from the same zod schemas the routes validate
- * with (the Feldera connector, the pipeline and API key bodies) and carrying the sink spec's JSON
+ * with (the Feldera output and input connectors, the pipeline and API key bodies) and carrying the sink spec's JSON
  * Schema, which a connector translates into.
  */
 import { z } from 'zod';
 import { felderaConnectorSchema } from '../dialects/feldera.ts';
+import { felderaInputConnectorSchema } from '../dialects/feldera-input.ts';
 import { sinkSpecFieldSchema, sinkSpecJsonSchema } from '../sink/spec-json-schema.ts';
 import { apiKeyBodySchema, attachedConnectorSchema, errorSchema, pipelineBodySchema } from './schemas.ts';
 
@@ -24,10 +25,11 @@ function connectorSchema(): Json {
   const kafka = sinkSpecFieldSchema('kafka') ?? {};
   const topic = sinkSpecFieldSchema('topic') ?? { type: 'string' };
   const transport = ((schema.properties as Json).config as { properties: { transport: { properties: Json } } }).properties.transport;
+  const faultTolerance = (transport.properties.config as { properties?: Json }).properties?.fault_tolerance;
   transport.properties.config = {
     type: 'object',
-    description: `The topic and librdkafka properties. ${typeof kafka.description === 'string' ? kafka.description : ''}`.trim(),
-    properties: { topic },
+    description: `The topic, librdkafka properties and fault_tolerance (exactly-once delivery). ${typeof kafka.description === 'string' ? kafka.description : ''}`.trim(),
+    properties: { topic, ...(faultTolerance === undefined ? {} : { fault_tolerance: faultTolerance }) },
     required: ['topic'],
     additionalProperties: kafka.additionalProperties ?? { type: ['string', 'number', 'boolean'] },
   };
@@ -208,7 +210,9 @@ export function openApiDocument(): Json {
     components: {
       securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'An API key: apikey:…' } },
       schemas: {
-        Connector: connectorSchema(),
+        Connector: { oneOf: [ref('OutputConnector'), ref('InputConnector')] },
+        OutputConnector: connectorSchema(),
+        InputConnector: jsonSchema(felderaInputConnectorSchema),
         ConnectorDescriptor: connectorDescriptor,
         Pipeline: jsonSchema(pipelineBodySchema),
         AttachedConnector: jsonSchema(attachedConnectorSchema),

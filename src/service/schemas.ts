@@ -10,15 +10,15 @@ export const attachedConnectorSchema = z
   .object({
     name: z.string().min(1).describe('The attachment\'s name within the pipeline.'),
     connector_name: z.string().min(1).describe('A connector created with PUT /v0/connectors/{name}.'),
-    relation_name: z.string().min(1).describe('The table or view whose changes the connector writes.'),
-    is_input: z.boolean().describe('false: an output connector (input connectors are refused in this version).'),
+    relation_name: z.string().min(1).describe('Output: the table or view whose changes the connector writes; input: the table (declared without WITH) it feeds.'),
+    is_input: z.boolean().describe('true for an input connector (kafka_input, file_input), false for an output connector.'),
   })
   .strict();
 
 export const pipelineBodySchema = z
   .object({
     description: z.string().optional(),
-    program: z.string().min(1).describe('SQL: CREATE TABLE (inputs, fed over ingress) and CREATE VIEW statements.'),
+    program: z.string().min(1).describe('SQL: CREATE TABLE (without WITH: fed over ingress and input connectors; WITH a connector: its source) and CREATE VIEW statements.'),
     attached_connectors: z.array(attachedConnectorSchema).default([]),
   })
   .strict();

@@ -9,7 +9,6 @@ import { ErrorCode, SpillwayError, asSpillwayError, zodIssuesError } from '../er
 import type { SinkDependencies } from '../sink/sink.ts';
 import { ApiKeyRole, generateApiKey, hashApiKey } from './api-keys.ts';
 import { validateConnector } from './connectors.ts';
-import { parseIngress } from './ingress.ts';
 import { serviceMetrics } from './metrics.ts';
 import { openApiDocument } from './openapi.ts';
 import { type PipelineError, PipelineRuntime, planPipeline } from './pipeline-runtime.ts';
@@ -105,6 +104,7 @@ export function createService(options: ServiceOptions): Service {
     if (runtime === undefined) {
       runtime = new PipelineRuntime(name, {
         ...(options.dependencies === undefined ? {} : { dependencies: options.dependencies }),
+        journal: { entries: () => store.ingressEntries(name), append: (entry) => store.appendIngress(name, entry) },
         onError: (error) => {
           recentErrors.push(error);
           if (recentErrors.length > RECENT_ERRORS) recentErrors.shift();
@@ -174,6 +174,8 @@ export function createService(options: ServiceOptions): Service {
         ? {
             tables: runtime?.tables ?? [],
             connectors: (runtime?.connectors() ?? []).map((connector) => ({ ...connector, errors: connector.errors.map((error) => ({ ...error, message: scrub(error.message, allSecrets()) })) })),
+            input_connectors: (runtime?.inputConnectors() ?? []).map((connector) => ({ ...connector, errors: connector.errors.map((error) => ({ ...error, message: scrub(error.message, allSecrets()) })) })),
+            ingress_kept: store.ingressSize(pipeline.name),
             [EVENTS_PER_PIPELINE_FIELD]: (runtime?.errors ?? []).map((error) => ({ ...error, message: scrub(error.message, allSecrets()) })),
             warnings: runtime?.warnings ?? [],
           }
@@ -231,6 +233,8 @@ export function createService(options: ServiceOptions): Service {
     if (runtimes.get(name)?.state === 'Running') throw new HttpError(409, 'PIPELINE_RUNNING', `the pipeline "${name}" is running; shut it down before changing it`, { name });
     const { program, attached_connectors: attached, description } = parsed.data;
     const planned = await planPipeline({ name, program, attached }, (connector) => store.getConnector(connector));
+    // Kept ingress belongs to the program it was pushed to: a new program starts with empty tables.
+    if (store.getPipeline(name)?.program !== program) store.clearIngress(name);
     const created = store.putPipeline(name, description ?? '', program, attached);
     return reply.code(created ? 201 : 200).send({ ...pipelineDescriptor(store.getPipeline(name) as StoredPipeline, false), warnings: planned.warnings });
   });
@@ -243,7 +247,8 @@ export function createService(options: ServiceOptions): Service {
     return { name };
   });
   const startPipeline = async (pipeline: StoredPipeline) => {
-    await runtimeOf(pipeline.name).start({ name: pipeline.name, program: pipeline.program, attached: pipeline.attachedConnectors }, (connector) => store.getConnector(connector));
+    const definition = { name: pipeline.name, program: pipeline.program, attached: pipeline.attachedConnectors, incarnation: store.journalIncarnation(pipeline.name) };
+    await runtimeOf(pipeline.name).start(definition, (connector) => store.getConnector(connector));
   };
   app.post<{ Params: { name: string } }>('/v0/pipelines/:name/start', async (request) => {
     const pipeline = store.getPipeline(checkName('pipeline', request.params.name));
@@ -274,10 +279,9 @@ export function createService(options: ServiceOptions): Service {
       if (unknown !== undefined) throw new HttpError(400, 'BAD_REQUEST', `unknown query parameter "${unknown}"; ingress takes format, update_format and array`, { field: unknown });
       const runtime = runtimes.get(pipeline.name);
       if (runtime === undefined) throw new SpillwayError(ErrorCode.InvalidState, `pipeline "${pipeline.name}" is Shutdown; start it with POST /v0/pipelines/${pipeline.name}/start before pushing rows`);
-      const input = runtime.inputTable(request.params.table);
       const body = typeof request.body === 'string' ? request.body : '';
-      const changes = parseIngress(request.params.table, input.schema, body, { format: request.query.format, update_format: request.query.update_format, array: request.query.array });
-      const count = await runtime.ingest(request.params.table, changes);
+      const { format, update_format: updateFormat, array } = request.query;
+      const count = await runtime.ingestBody(request.params.table, body, { format, ...(updateFormat === undefined ? {} : { update_format: updateFormat }), ...(array === undefined ? {} : { array }) });
       return { table: request.params.table, changes: count };
     });
   });

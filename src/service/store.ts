@@ -1,13 +1,16 @@
 /**
  * The service's durable state in SQLite (Node's own `node:sqlite`, no native build), one file in
  * the data directory: connectors, pipelines (with the state they should be in after a restart)
- * and API keys (their hashes only). Connector configs are kept as given, secrets included,
+ * API keys (their hashes only), and each pipeline's ingress journal: every body HTTP ingress
+ * accepted, in order, replayed into the tables when the pipeline starts again. Connector configs are kept as given, secrets included,
  * because they are needed to connect; the file is readable by its owner only.
  */
+import { randomBytes } from 'node:crypto';
 import { chmodSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { type ApiKeyRole, apiKeyMatches } from './api-keys.ts';
+import type { IngressEntry } from './pipeline-runtime.ts';
 
 export interface StoredConnector {
   readonly name: string;
@@ -50,6 +53,10 @@ CREATE TABLE IF NOT EXISTS connectors (
 CREATE TABLE IF NOT EXISTS pipelines (
   name TEXT PRIMARY KEY, description TEXT NOT NULL, program TEXT NOT NULL, attached_connectors TEXT NOT NULL,
   desired_state TEXT NOT NULL, created_at TEXT NOT NULL, updated_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS ingress (
+  id INTEGER PRIMARY KEY AUTOINCREMENT, pipeline TEXT NOT NULL, table_name TEXT NOT NULL, options TEXT NOT NULL, body TEXT NOT NULL, created_at TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS ingress_by_pipeline ON ingress (pipeline, id);
+CREATE TABLE IF NOT EXISTS journals (pipeline TEXT PRIMARY KEY, incarnation TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS api_keys (
   id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL UNIQUE, hash BLOB NOT NULL, role TEXT NOT NULL, created_at TEXT NOT NULL);
 `;
@@ -125,7 +132,45 @@ export class ServiceStore {
   }
 
   deletePipeline(name: string): boolean {
+    this.clearIngress(name);
     return Number(this.#db.prepare('DELETE FROM pipelines WHERE name = ?').run(name).changes) > 0;
+  }
+
+  // Ingress journal
+
+  appendIngress(pipeline: string, entry: IngressEntry): void {
+    this.#db.prepare('INSERT INTO ingress (pipeline, table_name, options, body, created_at) VALUES (?, ?, ?, ?, ?)').run(pipeline, entry.table, JSON.stringify(entry.options), entry.body, new Date().toISOString());
+  }
+
+  /** The pipeline's kept ingress in the order it was accepted, read a row at a time. */
+  *ingressEntries(pipeline: string): Generator<IngressEntry> {
+    for (const row of this.#db.prepare('SELECT table_name, options, body FROM ingress WHERE pipeline = ? ORDER BY id').iterate(pipeline)) {
+      yield { table: row.table_name as string, options: JSON.parse(row.options as string) as IngressEntry['options'], body: row.body as string };
+    }
+  }
+
+  /** How many ingress bodies and bytes are kept for the pipeline. */
+  ingressSize(pipeline: string): { bodies: number; bytes: number } {
+    const row = this.#db.prepare('SELECT COUNT(*) AS bodies, COALESCE(SUM(LENGTH(CAST(body AS BLOB))), 0) AS bytes FROM ingress WHERE pipeline = ?').get(pipeline);
+    return { bodies: Number(row?.bodies ?? 0), bytes: Number(row?.bytes ?? 0) };
+  }
+
+  /**
+   * The journal's incarnation: a random id that lasts until the journal is cleared. Positions in
+   * the pipeline's tables count from the journal's start, so an exactly-once connector's identity
+   * (whose committed progress is such a position) carries it, and a cleared journal starts afresh.
+   */
+  journalIncarnation(pipeline: string): string {
+    const row = this.#db.prepare('SELECT incarnation FROM journals WHERE pipeline = ?').get(pipeline);
+    if (row !== undefined) return row.incarnation as string;
+    const incarnation = randomBytes(6).toString('hex');
+    this.#db.prepare('INSERT INTO journals (pipeline, incarnation) VALUES (?, ?)').run(pipeline, incarnation);
+    return incarnation;
+  }
+
+  clearIngress(pipeline: string): void {
+    this.#db.prepare('DELETE FROM ingress WHERE pipeline = ?').run(pipeline);
+    this.#db.prepare('DELETE FROM journals WHERE pipeline = ?').run(pipeline);
   }
 
   // API keys

@@ -7,6 +7,8 @@
  * a sink busy past several of them ends one epoch, not one per missed boundary.
  */
 
+import type { SourcePosition } from '../model/position.ts';
+
 /** What a sink reports at the end of an epoch: totals since it started. */
 export interface SinkProgress {
   /** The sink's name. */
@@ -19,9 +21,16 @@ export interface SinkProgress {
   readonly records: number;
   /** Key and value bytes acknowledged so far. */
   readonly bytes: number;
+  /** Kafka transactions committed so far (exactly-once). */
+  readonly transactions: number;
+  /** The source position everything written so far reaches, when the source has positions. */
+  readonly position?: SourcePosition;
   /** When the epoch ended (epoch milliseconds). */
   readonly at: number;
 }
+
+/** The epoch of a continuous sink that needs epochs (exactly-once, a checkpoint location) and names none. */
+export const DEFAULT_EPOCH_MS = 1_000;
 
 export class EpochClock {
   readonly epochMs: number;

@@ -16,7 +16,10 @@ import type { ProducerSettings } from '../kafka/producer-settings.ts';
 import { lastByOf } from '../model/live-table.ts';
 import type { Table } from '../model/table.ts';
 import { RecordBuilder } from './record-builder.ts';
-import { type SinkSpec, parseSinkSpec } from './sink-spec.ts';
+import { DEFAULT_EPOCH_MS } from './epoch-clock.ts';
+import { replayabilityOf } from '../sources/source.ts';
+import { type SinkSpec, type Trigger, parseSinkSpec } from './sink-spec.ts';
+import { checkTransactionTimeout, transactionalIdFor } from './transactional-id.ts';
 import { type UpdateMode, type UpdateModeName, createUpdateMode, defaultUpdateMode } from './update-modes.ts';
 
 /** Chooses a record's partition: its key (or partitionBy) bytes, its value, and the topic's partition count. */
@@ -39,6 +42,49 @@ export interface SinkPlan {
   newUpdateMode(): UpdateMode;
   /** A fresh partition chooser (round-robin and least-bytes keep per-run state). */
   newPartitioner(): PartitionChooser;
+}
+
+/**
+ * The Kafka properties the writer gets: an exactly-once sink's stable transactional id comes
+ * from its name (or Flink's prefix) unless `transactional.id` is given.
+ */
+function kafkaPropertiesFor(spec: SinkSpec): SinkSpec['kafka'] {
+  if (spec.delivery !== 'exactly-once' || spec.kafka['transactional.id'] !== undefined) return spec.kafka;
+  return { ...spec.kafka, 'transactional.id': transactionalIdFor({ sink: spec.name, shard: 0, prefix: spec.transactionalIdPrefix }) };
+}
+
+/** The epoch an exactly-once transaction stays open at most: the trigger interval or continuous epoch. */
+function epochLength(trigger: Trigger): number | undefined {
+  if (trigger.kind === 'interval') return trigger.intervalMs;
+  if (trigger.kind === 'continuous') return trigger.epochMs ?? DEFAULT_EPOCH_MS;
+  return undefined;
+}
+
+/** Exactly-once needs acknowledged idempotent writes and a timeout that outlasts an epoch; it warns about sources it cannot replay. */
+function checkExactlyOnce(spec: SinkSpec, settings: ProducerSettings, table: Table): string[] {
+  const refuse = (message: string, field: string, hint: string): never => {
+    throw new SpillwayError(ErrorCode.InvalidConfig, `sink "${spec.name}": ${message}`, { details: { sink: spec.name, field, hint } });
+  };
+  if (settings.acks !== -1 || !settings.idempotent) {
+    refuse('exactly-once delivery needs acks=all and enable.idempotence=true; remove the acks or enable.idempotence override', 'kafka.acks', 'remove acks / enable.idempotence');
+  }
+  if (spec.kafka['transactional.id'] !== undefined && spec.transactionalIdPrefix !== undefined) {
+    refuse('give transactional.id or transactionalIdPrefix (sink.transactional-id-prefix), not both', 'transactionalIdPrefix', 'remove one of them');
+  }
+  const epochMs = epochLength(spec.trigger);
+  if (epochMs !== undefined) checkTransactionTimeout({ sink: spec.name, epochMs, transactionTimeoutMs: settings.transactionTimeoutMs });
+  return [...replayabilityOf(table).warnings];
+}
+
+/** Transactions belong to exactly-once; another guarantee with a transactional option is refused, not half-honoured. */
+function refuseTransactionalOptions(spec: SinkSpec, settings: ProducerSettings): void {
+  const given = settings.transactionalId !== undefined ? 'kafka.transactional.id' : spec.transactionalIdPrefix !== undefined ? 'transactionalIdPrefix' : undefined;
+  if (given === undefined) return;
+  throw new SpillwayError(
+    ErrorCode.InvalidConfig,
+    `sink "${spec.name}": \`${given.replace(/^kafka\./, '')}\` makes writes transactional, which is exactly-once delivery; set delivery "exactly-once", or remove it`,
+    { details: { sink: spec.name, field: given, hint: 'set delivery "exactly-once", or remove it' } },
+  );
 }
 
 /** Deephaven's last_by_key_columns: the last row per key of the key spec's columns. */
@@ -66,22 +112,9 @@ function partitionChooser(partitioner: Partitioner): PartitionChooser {
  */
 export function planSink(table: Table, specInput: unknown): SinkPlan {
   const spec = parseSinkSpec(specInput);
-  if (spec.delivery === 'exactly-once') {
-    throw new SpillwayError(
-      ErrorCode.InvalidConfig,
-      `sink "${spec.name}": delivery "exactly-once" is not available in this version; use "at-least-once" (the default)`,
-      { details: { sink: spec.name, field: 'delivery', hint: 'use "at-least-once"' } },
-    );
-  }
-  const { settings, warnings } = parseKafkaProperties(spec.kafka, { sink: spec.name, guarantee: spec.delivery });
-  if (settings.transactionalId !== undefined) {
-    throw new SpillwayError(
-      ErrorCode.InvalidConfig,
-      `sink "${spec.name}": \`transactional.id\` makes every write transactional, which is exactly-once delivery, not available in this version; ` +
-        'remove it (at-least-once writes with the idempotent producer)',
-      { details: { sink: spec.name, field: 'kafka.transactional.id', hint: 'remove transactional.id' } },
-    );
-  }
+  const { settings, warnings } = parseKafkaProperties(kafkaPropertiesFor(spec), { sink: spec.name, guarantee: spec.delivery });
+  if (spec.delivery === 'exactly-once') warnings.push(...checkExactlyOnce(spec, settings, table));
+  else refuseTransactionalOptions(spec, settings);
   const keyEncoder = createEncoder(spec.key, table.schema, 'key');
   const valueEncoder = createEncoder(spec.value, table.schema, 'value');
   const written = spec.lastByKeyColumns ? lastByKey(table, keyEncoder, spec.name) : table;

@@ -203,6 +203,26 @@ export class RecordBuilder {
     return this.#draft(row, key, value, changeOp, trigger, rowIdentity);
   }
 
+  /**
+   * Which part of the record a failed build failed on, found by encoding the parts one at a time;
+   * called only after a failure, so the hot path pays nothing for it.
+   */
+  failedPart(intent: RecordIntent): 'key' | 'value' | 'record' {
+    const row = RecordBuilder.rowOf(intent);
+    try {
+      if (intent.type === 'change' && this.#valueEncoder.encodeChange !== undefined) this.#valueEncoder.encodeChange(intent.change);
+      else if (intent.type !== 'tombstone') this.#valueEncoder.encode(row);
+    } catch {
+      return 'value';
+    }
+    try {
+      if (intent.type === 'change' || intent.key === undefined) this.#keyEncoder.encode(row);
+    } catch {
+      return 'key';
+    }
+    return 'record';
+  }
+
   /** One record holding many intents (a value format with `arrays`, such as Feldera's `array: true`). */
   buildArray(intents: readonly RecordIntent[], trigger: number): RecordDraft {
     const first = intents[0];

@@ -73,8 +73,11 @@ const partitionerSchema = z.custom<PartitionerChoice>(
 
 export const sinkSpecSchema = z
   .object({
-    /** Names the sink in errors, metrics, client ids and (later) transactional ids. */
-    name: z.string().min(1).max(200).describe('Names the sink in errors, metrics and client ids.'),
+    /**
+     * Names the sink in errors, metrics and client ids; under exactly-once it is the sink's
+     * identity: its transactional id and its progress key, so a restart under the same name resumes.
+     */
+    name: z.string().min(1).max(200).describe('Names the sink in errors, metrics and client ids; under exactly-once, its transactional id and progress key (a restart under the same name resumes).'),
     /** The topic written to; with a topicColumn, the topic of rows whose column is null or empty. */
     topic: topicSchema.optional().describe('The topic written to; with a topicColumn, the topic of rows whose column is null or empty.'),
     key: keyValueSpecSchema.default({ kind: 'ignore' }).describe('How the record key is encoded (ignore, simple, json, csv, avro, raw, influx).'),
@@ -83,7 +86,14 @@ export const sinkSpecSchema = z
     lastByKeyColumns: z.boolean().default(false).describe('Keep only the last row per key before writing.'),
     /** Kafka producer properties by their librdkafka / Java names. */
     kafka: z.record(z.string(), kafkaPropertyValueSchema).describe('Kafka producer properties by their librdkafka / Java names (docs/properties.md).'),
-    delivery: z.enum(['none', 'at-least-once', 'exactly-once']).default('at-least-once').describe('The delivery guarantee: at-least-once (idempotent, acks=all) or none (fire and forget); exactly-once is refused in this version.'),
+    delivery: z
+      .enum(['none', 'at-least-once', 'exactly-once'])
+      .default('at-least-once')
+      .describe('The delivery guarantee: at-least-once (idempotent, acks=all), exactly-once (a Kafka transaction per epoch, committed with the source position), or none (fire and forget).'),
+    /** Flink's `sink.transactional-id-prefix`: the transactional id becomes `<prefix>-<shard>` instead of `spillway-<name>-<shard>`. */
+    transactionalIdPrefix: z.string().min(1).optional().describe('Exactly-once: the transactional id is `<prefix>-0` instead of `spillway-<name>-0` (for ACLs on a prefix).'),
+    /** The compacted topic where an exactly-once sink commits its progress with its records. */
+    progressTopic: topicSchema.default('_spillway-progress').describe('Exactly-once: the compacted topic where the sink commits its source position with its records, keyed by sink name.'),
     /**
      * How a record's partition is chosen: a partitioner by name, a function `(key, value,
      * partitions) => partition` (the TypeScript API), or — where configuration is text (SQL, REST) —
@@ -93,8 +103,13 @@ export const sinkSpecSchema = z
     partitioner: partitionerSchema
       .default('hash')
       .describe('How records are spread over partitions: hash (Java murmur2 of the key), round-robin, least-bytes, fixed, kafka-go-hash, a function (key, value, partitions) => partition, or the path of a module exporting one.'),
-    /** What a row that cannot be encoded does: fail the sink, or be skipped and counted. */
-    errorPolicy: z.enum(['fail', 'skip']).default('fail').describe('What a row that cannot be encoded does: fail the sink, or be skipped and counted.'),
+    /** What a row that cannot be written does: fail the sink, be skipped and counted, or go to the dead-letter topic. */
+    errorPolicy: z
+      .enum(['fail', 'skip', 'dead-letter'])
+      .default('fail')
+      .describe('What a row that cannot be written (not encodable, or larger than message.max.bytes) does: fail the sink, be skipped and counted, or go to deadLetterTopic with the error in __connect.errors.* headers.'),
+    /** The dead-letter policy's topic. */
+    deadLetterTopic: topicSchema.optional().describe("errorPolicy 'dead-letter': the topic that receives what cannot be written, with the error in __connect.errors.* headers."),
     /** Write the table's current rows first (default), or only the changes after the start. */
     snapshot: z.boolean().default(true).describe("Write the table's current rows first, or only the changes after the start."),
     /** What each change becomes: append, retract, upsert, complete or update. Default: append for tables that only grow, upsert otherwise. */
@@ -118,13 +133,21 @@ export const sinkSpecSchema = z
     headerColumns: z.array(columnName).min(1).optional(),
     /** A json column of headers, Spark's `headers`: an array of { key, value } or an object. */
     headersColumn: columnName.optional(),
-    /** Where progress is kept (Spark's checkpointLocation); exactly-once delivery gives it meaning. */
-    checkpointLocation: z.string().min(1).optional(),
+    /**
+     * Spark's checkpointLocation: a directory holding the sink's identity and its last committed
+     * (or, at-least-once, acknowledged) source position, so a restart with it resumes there; a
+     * location of another query is refused.
+     */
+    checkpointLocation: z.string().min(1).optional().describe("A directory mirroring the sink's identity and last committed source position; a restart with it resumes there."),
   })
   .strict()
   .refine((spec) => spec.topic !== undefined || spec.topicColumn !== undefined, {
     path: ['topic'],
     message: 'no topic; name one, or a topicColumn that routes each row',
+  })
+  .refine((spec) => (spec.errorPolicy === 'dead-letter') === (spec.deadLetterTopic !== undefined), {
+    path: ['deadLetterTopic'],
+    message: "errorPolicy 'dead-letter' and deadLetterTopic go together: name the topic that receives what cannot be written, or choose another errorPolicy",
   });
 
 export type SinkSpecInput = z.input<typeof sinkSpecSchema>;

@@ -8,23 +8,32 @@
  * partitions; `running` writes at each trigger; `stopping` writes what is queued and waits for
  * every acknowledgement.
  *
- * At each trigger (every batch of changes when continuous, every interval for micro-batches, once
- * for `once`), the queued changes go through the update mode, whose record intents are encoded and
- * written. Records for one key always go to one partition and are sent in change order, one batch
- * at a time, so a reader sees each key's changes in the order the table made them.
+ * The sink is three stages, each knowing nothing of the others' choices:
+ * - the trigger loop (here): at each trigger (every batch of changes when continuous, every
+ *   interval for micro-batches, once for `once`) the queued changes go through the update mode;
+ *   it tracks the source position the written changes reach, and after a restart skips what the
+ *   recovered position covers;
+ * - the encode stage (encode-stage.ts): record intents become records, with the error policy;
+ * - delivery (delivery.ts): at-least-once or transactional, ending each epoch at a position.
+ * Records for one key always go to one partition and are handed over in change order, so a
+ * reader sees each key's changes in the order the table made them.
  */
 import { ErrorCode, SpillwayError, asSpillwayError } from '../errors.ts';
 import type { Encoder } from '../formats/encoder.ts';
-import type { Change, ChangeBatch, Subscription, Table } from '../model/table.ts';
+import { type SourcePosition, describePosition, positionAtOrBefore } from '../model/position.ts';
+import type { Change, ChangeBatch, RowId, Subscription, Table } from '../model/table.ts';
 import { sourceFailure } from '../model/table.ts';
 import type { ProducerSettings } from '../kafka/producer-settings.ts';
-import type { KafkaRecord, RecordWriter, WriterOptions } from '../kafka/record-writer.ts';
-import { EpochClock, type SinkProgress } from './epoch-clock.ts';
-import { type PartitionChooser, type SinkPlan, planSink } from './plan.ts';
+import type { RecordWriter, TopicLog, WriterOptions } from '../kafka/record-writer.ts';
+import { isSource, sourcesOf } from '../sources/source.ts';
+import { CheckpointLocation } from './checkpoint-location.ts';
+import { AcknowledgedDelivery, type Delivery, TransactionalDelivery, isTransactionalWriter } from './delivery.ts';
+import { EncodeStage } from './encode-stage.ts';
+import { DEFAULT_EPOCH_MS, EpochClock, type SinkProgress } from './epoch-clock.ts';
+import { type SinkPlan, planSink } from './plan.ts';
 import { QueueGate } from './queue-gate.ts';
-import type { RecordBuilder, RecordDraft } from './record-builder.ts';
 import type { SinkSpec, Trigger } from './sink-spec.ts';
-import type { RecordIntent, UpdateMode, UpdateModeName } from './update-modes.ts';
+import type { UpdateMode, UpdateModeName } from './update-modes.ts';
 
 
 export const SinkState = {
@@ -61,6 +70,8 @@ export interface SinkMetrics {
   readonly dropped: number;
   /** Triggers that have written (every batch when continuous). */
   readonly triggers: number;
+  /** Kafka transactions committed (exactly-once: one per epoch). */
+  readonly transactions: number;
 }
 
 export interface SinkHandle {
@@ -82,6 +93,8 @@ export interface SinkHandle {
 export interface SinkDependencies {
   /** Builds the writer from the validated settings; the Kafka client adapter by default. */
   readonly createWriter: WriterFactory;
+  /** Reaches the progress topic of an exactly-once sink; the Kafka client adapter by default. */
+  readonly createTopicLog?: TopicLogFactory;
   /** Told of a failure as it happens (the `done` promise rejects as well). */
   readonly onError?: (error: SpillwayError) => void;
   /** Told at the end of each epoch of a continuous trigger with an epoch (`{ continuous: '5 seconds' }`). */
@@ -93,7 +106,23 @@ export interface SinkDependencies {
 /** Builds a run's writer from the plan's settings; the sink hears the writer's warnings through `options`. */
 export type WriterFactory = (settings: ProducerSettings, options: WriterOptions) => RecordWriter;
 
+/** Reaches the cluster of the plan's settings for the sink's progress topic. */
+export type TopicLogFactory = (settings: ProducerSettings) => TopicLog;
+
+/** Writes kept in flight: encoding the next batch overlaps the acknowledgement of earlier ones. */
+const MAX_WRITES_IN_FLIGHT = 4;
+
+
+/** Where the changes a sink has queued reach a new source position. */
+interface PositionMark {
+  /** Changes enqueued (counted from the sink's start) once the source reached `position`. */
+  readonly upTo: number;
+  readonly position: SourcePosition;
+}
+
 export interface RunOptions {
+  /** Reaches the progress topic of an exactly-once sink (required for exactly-once). */
+  readonly createTopicLog?: TopicLogFactory;
   /** Told of a failure as it happens (the `done` promise rejects as well). */
   readonly onError?: (error: SpillwayError) => void;
   /** Told at the end of each epoch of a continuous trigger with an epoch (`{ continuous: '5 seconds' }`). */
@@ -115,24 +144,32 @@ class Sink implements SinkHandle {
   readonly #keyEncoder: Encoder;
   readonly #valueEncoder: Encoder;
   readonly #updateMode: UpdateMode;
-  readonly #builder: RecordBuilder;
-  readonly #partitioner: PartitionChooser;
+  readonly #encoder: EncodeStage;
   readonly #writer: RecordWriter;
+  readonly #createTopicLog: TopicLogFactory | undefined;
+  #delivery: Delivery | undefined;
   readonly #onError: ((error: SpillwayError) => void) | undefined;
   readonly #onProgress: ((progress: SinkProgress) => void) | undefined;
   readonly #onWarning: ((warning: string) => void) | undefined;
   readonly #warnings: string[];
-  readonly #partitionCounts = new Map<string, number>();
   readonly #gate: QueueGate;
   #releaseGate: (() => void) | undefined;
   #state: SinkState = SinkState.Created;
   #subscription: Subscription | undefined;
   #queue: Change[] = [];
   #queueHead = 0;
+  /** Changes ever enqueued and taken, and where the source was as they were: the taken changes' position is known. */
+  #enqueued = 0;
+  #takenCount = 0;
+  #marks: PositionMark[] = [];
+  #markHead = 0;
+  #takenPosition: SourcePosition | undefined;
+  /** After a restart: the committed position whose changes the replaying source gives again, to be skipped. */
+  #skipping: { readonly committed: SourcePosition; readonly emittedBy: ((id: RowId) => boolean) | undefined } | undefined;
+  #recovering = true;
   #rowsSeen = 0;
   #records = 0;
   #bytes = 0;
-  #errors = 0;
   #triggers = 0;
   #tableEnded = false;
   #wake: (() => void) | undefined;
@@ -154,11 +191,18 @@ class Sink implements SinkHandle {
     this.#table = plan.table;
     this.mode = plan.mode;
     this.#updateMode = plan.newUpdateMode();
-    this.#builder = plan.builder;
-    this.#partitioner = plan.newPartitioner();
+    this.#encoder = new EncodeStage({
+      spec,
+      builder: plan.builder,
+      arrays: plan.valueEncoder.capabilities.arrays,
+      maxMessageBytes: plan.settings.maxMessageBytes,
+      partitioner: plan.newPartitioner(),
+      describeTopic: (topic) => this.#writer.describeTopic(topic),
+    });
     this.#gate = new QueueGate(plan.settings.maxQueuedChanges);
     // Connection trouble while the writer retries is reported as it happens, not only at the end.
     this.#writer = typeof writer === 'function' ? writer(plan.settings, { onWarning: (warning) => this.#warn(warning) }) : writer;
+    this.#createTopicLog = options.createTopicLog;
     this.#onWarning = options.onWarning;
     this.#onError = options.onError;
     this.#onProgress = options.onProgress;
@@ -179,10 +223,11 @@ class Sink implements SinkHandle {
       rows: this.#rowsSeen,
       records: this.#records,
       bytes: this.#bytes,
-      errors: this.#errors,
+      errors: this.#encoder.errors,
       queued: this.#queued(),
       dropped: this.#updateMode.dropped,
       triggers: this.#triggers,
+      transactions: this.#delivery?.transactions ?? 0,
     };
   }
 
@@ -202,10 +247,15 @@ class Sink implements SinkHandle {
   start(): void {
     this.#transition(SinkState.Starting);
     if (this.#spec.snapshot) {
-      for (const [id, row] of this.#table.rows()) this.#queue.push({ kind: 'insert', id, row });
+      const snapshot: Change[] = [];
+      for (const [id, row] of this.#table.rows()) snapshot.push({ kind: 'insert', id, row });
+      this.#enqueue(snapshot, this.#table.position);
+    } else if (this.#table.position !== undefined) {
+      this.#enqueue([], this.#table.position);
     }
     this.#subscription = this.#table.subscribe({
-      onChanges: (batch) => this.#enqueue(batch),
+      onChanges: (batch, position) => this.#enqueue(batch, position),
+      onPosition: (position) => this.#enqueue([], position),
       onEnd: () => {
         this.#tableEnded = true;
         this.#wake?.();
@@ -217,11 +267,75 @@ class Sink implements SinkHandle {
     void this.#run();
   }
 
-  #enqueue(batch: ChangeBatch): void {
+  #enqueue(batch: ChangeBatch, position: SourcePosition | undefined): void {
     if (this.#state === SinkState.Stopped || this.#state === SinkState.Failed) return;
-    for (const change of batch) this.#queue.push(change);
+    const changes = this.#skipping === undefined ? batch : this.#skipCommitted(batch, position);
+    for (const change of changes) this.#queue.push(change);
+    this.#enqueued += changes.length;
+    if (position !== undefined) this.#marks.push({ upTo: this.#enqueued, position });
     this.#gate.update(this.#queued());
+    if (this.#recovering) return;
     if (this.#trigger.kind === 'continuous' || this.#bufferFull()) this.#wake?.();
+  }
+
+  /**
+   * After a restart the program rebuilds its table and the source replays from its start: what
+   * is at or before the committed position was written already and is skipped. Within the batch
+   * that crosses it, a source that can tell which rows it had emitted by then (file, time, static
+   * and append-mode Kafka tables through row-wise operators) keeps exactly the rest.
+   */
+  #skipCommitted(batch: ChangeBatch, position: SourcePosition | undefined): ChangeBatch {
+    const skipping = this.#skipping;
+    if (skipping === undefined) return batch;
+    if (position !== undefined && positionAtOrBefore(position, skipping.committed) === true) {
+      if (positionAtOrBefore(skipping.committed, position) === true) this.#skipping = undefined;
+      return [];
+    }
+    const emittedBy = skipping.emittedBy;
+    if (emittedBy !== undefined) {
+      // Positions are only partly ordered (a topic's partitions move apart): a batch past the
+      // committed position in one partition may still replay another, so every batch is filtered
+      // until the source is past the committed position everywhere.
+      if (position !== undefined && positionAtOrBefore(skipping.committed, position) === true) this.#skipping = undefined;
+      return batch.filter((change) => !(change.kind === 'insert' && emittedBy(change.id)));
+    }
+    this.#skipping = undefined;
+    if (batch.length > 0) {
+      this.#warn(
+        `sink "${this.name}": resuming after ${describePosition(skipping.committed)}, the source's batch that crosses it ` +
+          `${position === undefined ? '(with no position)' : `(up to ${describePosition(position)})`} cannot be split, so up to ${batch.length} changes of it may be written again`,
+      );
+    }
+    return batch;
+  }
+
+  /** How the replaying source tells the rows it had emitted by `committed`, when it can. */
+  #emittedByOf(committed: SourcePosition): ((id: RowId) => boolean) | undefined {
+    if (!this.#table.appendOnly) return undefined;
+    const sources = sourcesOf(this.#table);
+    const source = sources.length === 1 ? sources[0] : undefined;
+    if (source === undefined || !isSource(source) || source.rowEmittedBy === undefined) return undefined;
+    return (id) => source.rowEmittedBy?.(id, committed) === true;
+  }
+
+  /** Applies the recovered position to what was queued while recovering, then lets writing begin. */
+  #resumeAfter(committed: SourcePosition | undefined): void {
+    this.#recovering = false;
+    if (committed === undefined) return;
+    this.#skipping = { committed, emittedBy: this.#emittedByOf(committed) };
+    const queued = this.#queue;
+    const marks = this.#marks;
+    this.#queue = [];
+    this.#queueHead = 0;
+    this.#marks = [];
+    this.#markHead = 0;
+    this.#enqueued = 0;
+    let start = 0;
+    for (const mark of marks) {
+      this.#enqueue(queued.slice(start, mark.upTo), mark.position);
+      start = mark.upTo;
+    }
+    if (start < queued.length) this.#enqueue(queued.slice(start), undefined);
   }
 
   /** An interval trigger with maxRows has that many changes waiting, so its micro-batch is written now. */
@@ -229,9 +343,9 @@ class Sink implements SinkHandle {
     return this.#trigger.kind === 'interval' && this.#trigger.maxRows !== undefined && this.#queued() >= this.#trigger.maxRows;
   }
 
-  /** True once nothing more will arrive: a stop was asked for, or the table ended. */
+  /** True once nothing more will be written: a stop was asked for, the table ended, or the sink failed. */
   #closing(): boolean {
-    return this.#state === SinkState.Stopping || this.#tableEnded;
+    return this.#state === SinkState.Stopping || this.#state === SinkState.Failed || this.#tableEnded;
   }
 
   /** Resolves after `ms`, or earlier when the sink is woken (stop, table end, new changes). */
@@ -255,8 +369,12 @@ class Sink implements SinkHandle {
       };
       await this.#keyEncoder.prepare?.({ ...context, part: 'key' });
       await this.#valueEncoder.prepare?.({ ...context, part: 'value' });
+      this.#delivery = await this.#openDelivery();
+      // Recover first (exactly-once: fence, then read the committed progress), then skip what it covers.
+      const committed = await this.#delivery.open();
+      this.#resumeAfter(committed?.position);
       // Learn the partitions now, so a wrong address or a missing topic fails before the first trigger.
-      if (this.topic !== undefined) await this.#partitionCount(this.topic);
+      await this.#encoder.prepare();
       if (this.#state === SinkState.Starting) this.#transition(SinkState.Running);
       switch (this.#trigger.kind) {
         case 'continuous':
@@ -269,6 +387,7 @@ class Sink implements SinkHandle {
           await this.#writeTrigger(this.#takeAll());
           break;
       }
+      await this.#delivery.endEpoch(this.#takenPosition);
       // Everything the table gave is written; a source that ended by failing fails the sink too.
       const failure = this.#tableEnded ? sourceFailure(this.#table) : undefined;
       if (failure !== undefined) {
@@ -280,13 +399,61 @@ class Sink implements SinkHandle {
     }
   }
 
+  /**
+   * Opens the checkpoint location (refusing another query's), then the delivery stage: a
+   * transaction per epoch for exactly-once, acknowledged writes otherwise.
+   */
+  async #openDelivery(): Promise<Delivery> {
+    const spec = this.#spec;
+    const checkpoint =
+      spec.checkpointLocation === undefined
+        ? undefined
+        : await CheckpointLocation.open(spec.checkpointLocation, { sink: this.name, topic: this.topic ?? `(topic column ${spec.topicColumn ?? ''})` });
+    const common = {
+      sink: this.name,
+      checkpoint,
+      maxWritesInFlight: MAX_WRITES_IN_FLIGHT,
+      onDelivered: (records: number, bytes: number) => {
+        this.#records += records;
+        this.#bytes += bytes;
+      },
+      onFailure: (error: SpillwayError) => void this.#fail(error),
+    };
+    if (spec.delivery !== 'exactly-once') return new AcknowledgedDelivery(this.#writer, common);
+    if (!isTransactionalWriter(this.#writer) || this.#createTopicLog === undefined) {
+      throw new SpillwayError(
+        ErrorCode.InvalidConfig,
+        `sink "${this.name}": exactly-once delivery needs a transactional writer and the progress topic's log; run it with openSink (the Kafka client), or give runSink both`,
+      );
+    }
+    return new TransactionalDelivery(this.#writer, { ...common, log: this.#createTopicLog(this.#settings), progressTopic: spec.progressTopic, shard: 0, consumerGroup: spec.transactionalIdPrefix ?? `spillway-${this.name}`, onWarning: (warning) => this.#warn(warning) });
+  }
+
+  get #deliveryStage(): Delivery {
+    if (this.#delivery === undefined) throw new SpillwayError(ErrorCode.Internal, `sink "${this.name}" wrote before its delivery stage was open`);
+    return this.#delivery;
+  }
+
+  /** Ends an epoch at delivery: what was sent is acknowledged, or committed with the position it reaches. */
+  async #commitEpoch(): Promise<void> {
+    await this.#deliveryStage.endEpoch(this.#takenPosition);
+  }
+
+  /** Epochs bound a continuous sink's transactions (exactly-once) and checkpoints; default 1 s where those need them. */
+  #epochMs(): number | undefined {
+    if (this.#trigger.kind !== 'continuous') return undefined;
+    if (this.#trigger.epochMs !== undefined) return this.#trigger.epochMs;
+    return this.#spec.delivery === 'exactly-once' || this.#spec.checkpointLocation !== undefined ? DEFAULT_EPOCH_MS : undefined;
+  }
+
   async #runContinuous(): Promise<void> {
-    const epochs = this.#trigger.kind === 'continuous' && this.#trigger.epochMs !== undefined ? new EpochClock(this.#trigger.epochMs) : undefined;
+    const epochMs = this.#epochMs();
+    const epochs = epochMs === undefined ? undefined : new EpochClock(epochMs);
     for (;;) {
       if (epochs?.due() === true) await this.#endEpoch(epochs);
       if (this.#queued() === 0) {
         if (this.#closing()) {
-          if (epochs !== undefined) this.#reportEpoch(epochs);
+          if (epochs !== undefined) await this.#endEpoch(epochs);
           return;
         }
         await this.#sleep(epochs?.remaining() ?? 2 ** 31 - 1);
@@ -314,12 +481,19 @@ class Sink implements SinkHandle {
       owed -= batch.length;
       await this.#writeTrigger(batch);
     }
-    this.#reportEpoch(epochs);
-  }
-
-  #reportEpoch(epochs: EpochClock): void {
+    await this.#commitEpoch();
     const epoch = epochs.advance();
-    this.#onProgress?.({ sink: this.name, epoch, rows: this.#rowsSeen, records: this.#records, bytes: this.#bytes, at: Date.now() });
+    const position = this.#takenPosition;
+    this.#onProgress?.({
+      sink: this.name,
+      epoch,
+      rows: this.#rowsSeen,
+      records: this.#records,
+      bytes: this.#bytes,
+      transactions: this.#deliveryStage.transactions,
+      ...(position === undefined ? {} : { position }),
+      at: Date.now(),
+    });
   }
 
   /** A trigger every interval (skipping intervals with nothing new), and a last one when closing. */
@@ -331,6 +505,7 @@ class Sink implements SinkHandle {
       if (Date.now() >= next) next += intervalMs * Math.max(1, Math.ceil((Date.now() - next) / intervalMs));
       const final = this.#closing();
       await this.#writeTrigger(this.#takeAll());
+      await this.#commitEpoch();
       if (final) return;
     }
   }
@@ -339,10 +514,28 @@ class Sink implements SinkHandle {
     return this.#queue.length - this.#queueHead;
   }
 
+  /** Counts changes as taken, and moves the taken position past every mark they reach. */
+  #taken(count: number): void {
+    this.#takenCount += count;
+    const marks = this.#marks;
+    while (this.#markHead < marks.length && (marks[this.#markHead] as PositionMark).upTo <= this.#takenCount) {
+      this.#takenPosition = (marks[this.#markHead] as PositionMark).position;
+      this.#markHead++;
+    }
+    if (this.#markHead === marks.length) {
+      this.#marks = [];
+      this.#markHead = 0;
+    } else if (this.#markHead > 1024 && this.#markHead * 2 > marks.length) {
+      this.#marks = marks.slice(this.#markHead);
+      this.#markHead = 0;
+    }
+  }
+
   #take(limit: number): Change[] {
     const end = Math.min(this.#queue.length, this.#queueHead + limit);
     const taken = this.#queue.slice(this.#queueHead, end);
     this.#queueHead = end;
+    this.#taken(taken.length);
     // Drop the consumed prefix once all is taken, or now and then, so the queue does not hold written changes.
     if (this.#queueHead === this.#queue.length) {
       this.#queue = [];
@@ -359,6 +552,7 @@ class Sink implements SinkHandle {
     const taken = this.#queueHead === 0 ? this.#queue : this.#queue.slice(this.#queueHead);
     this.#queue = [];
     this.#queueHead = 0;
+    this.#taken(taken.length);
     this.#gate.update(0);
     return taken;
   }
@@ -381,109 +575,11 @@ class Sink implements SinkHandle {
       this.#triggers++;
       const perBatch = this.#settings.batchNumMessages;
       for (let start = 0; start < intents.length; start += perBatch) {
-        const slice = intents.slice(start, start + perBatch);
-        await this.#writeDrafts(this.#valueEncoder.capabilities.arrays ? this.#arrayDrafts(slice) : this.#drafts(slice));
+        const { records, bytes } = await this.#encoder.encode(intents.slice(start, start + perBatch), this.#triggers);
+        if (records.length > 0) await this.#deliveryStage.send(records, bytes);
       }
     }
     if (refused !== undefined) throw refused;
-  }
-
-  #drafts(intents: readonly RecordIntent[]): RecordDraft[] {
-    const drafts: RecordDraft[] = [];
-    const build = (intent: RecordIntent) => this.#builder.build(intent, this.#triggers);
-    for (const intent of intents) {
-      const draft = this.#encodeOrReject(intent, build);
-      if (draft !== undefined) drafts.push(draft);
-    }
-    return drafts;
-  }
-
-  /** Many intents per message; a message over message.max.bytes is split in halves until it fits. */
-  #arrayDrafts(intents: readonly RecordIntent[]): RecordDraft[] {
-    if (intents.length === 0) return [];
-    const first = intents[0] as RecordIntent;
-    const draft = this.#encodeOrReject(first, () => this.#builder.buildArray(intents, this.#triggers), intents.length > 1);
-    if (draft !== undefined) return [draft];
-    if (intents.length === 1) return [];
-    const middle = Math.ceil(intents.length / 2);
-    return [...this.#arrayDrafts(intents.slice(0, middle)), ...this.#arrayDrafts(intents.slice(middle))];
-  }
-
-  /**
-   * Encodes, applying the error policy to an intent that cannot be written. With `splittable`, an
-   * oversized result is returned as undefined without counting it, so the caller can split it.
-   */
-  #encodeOrReject(intent: RecordIntent, encode: (intent: RecordIntent) => RecordDraft, splittable = false): RecordDraft | undefined {
-    let draft: RecordDraft;
-    try {
-      draft = encode(intent);
-    } catch (error) {
-      this.#reject(intent, asSpillwayError(error, ErrorCode.EncodeFailed));
-      return undefined;
-    }
-    const size = (draft.key?.length ?? 0) + (draft.value?.length ?? 0);
-    if (size <= this.#settings.maxMessageBytes) return draft;
-    if (splittable) return undefined;
-    this.#reject(
-      intent,
-      new SpillwayError(
-        ErrorCode.EncodeFailed,
-        `a record of ${size} bytes exceeds message.max.bytes (${this.#settings.maxMessageBytes}); ` +
-          "raise message.max.bytes (and the topic's max.message.bytes) or write smaller rows",
-      ),
-    );
-    return undefined;
-  }
-
-  async #partitionCount(topic: string): Promise<number> {
-    let count = this.#partitionCounts.get(topic);
-    if (count === undefined) {
-      count = (await this.#writer.describeTopic(topic)).partitions;
-      this.#partitionCounts.set(topic, count);
-    }
-    return count;
-  }
-
-  async #writeDrafts(drafts: readonly RecordDraft[]): Promise<void> {
-    const records: KafkaRecord[] = [];
-    let bytes = 0;
-    for (const draft of drafts) {
-      // Known topics are looked up without a wait per record; only a new topic is described.
-      const partitions = this.#partitionCounts.get(draft.topic) ?? (await this.#partitionCount(draft.topic));
-      const size = (draft.key?.length ?? 0) + (draft.value?.length ?? 0);
-      if (draft.partition !== undefined && (draft.partition < 0 || draft.partition >= partitions || !Number.isInteger(draft.partition))) {
-        throw new SpillwayError(
-          ErrorCode.InvalidValue,
-          `sink "${this.name}": partition column value ${draft.partition} is not a partition of "${draft.topic}" (0..${partitions - 1})`,
-        );
-      }
-      const record: { -readonly [K in keyof KafkaRecord]: KafkaRecord[K] } = {
-        topic: draft.topic,
-        partition: draft.partition ?? this.#partitioner(draft.partitionKey, draft.value, partitions),
-        key: draft.key,
-        value: draft.value,
-      };
-      if (draft.headers !== undefined) record.headers = draft.headers;
-      if (draft.timestamp !== undefined) record.timestamp = draft.timestamp;
-      records.push(record);
-      bytes += size;
-    }
-    if (records.length === 0) return;
-    await this.#writer.write(records);
-    this.#records += records.length;
-    this.#bytes += bytes;
-  }
-
-  /** Applies the error policy to a record that cannot be written. */
-  #reject(intent: RecordIntent, error: SpillwayError): void {
-    if (this.#spec.errorPolicy === 'skip') {
-      this.#errors++;
-      return;
-    }
-    const what = intent.type === 'change' ? ` (${intent.change.op})` : intent.type === 'tombstone' ? ' (tombstone)' : '';
-    throw new SpillwayError(error.code, `sink "${this.name}": row ${String(intent.id)}${what} cannot be written: ${error.message}`, {
-      cause: error,
-    });
   }
 
   /** Stops listening, and stops holding back the sources. */
@@ -498,7 +594,7 @@ class Sink implements SinkHandle {
   async #finish(): Promise<void> {
     this.#detach();
     if (this.#state !== SinkState.Stopping) this.#transition(SinkState.Stopping);
-    await this.#writer.close();
+    await (this.#delivery === undefined ? this.#writer.close() : this.#delivery.close());
     this.#transition(SinkState.Stopped);
     this.#resolveDone();
   }
@@ -510,7 +606,9 @@ class Sink implements SinkHandle {
     this.#transition(SinkState.Failed);
     this.#queue = [];
     this.#queueHead = 0;
-    await this.#writer.close().catch(() => {});
+    // A failure noticed outside the run loop (a write in flight) ends the loop's wait as well.
+    this.#wake?.();
+    await (this.#delivery === undefined ? this.#writer.close() : this.#delivery.abandon()).catch(() => {});
     this.#onError?.(error);
     this.#rejectDone(error);
   }

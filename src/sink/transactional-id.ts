@@ -70,3 +70,18 @@ export function checkTransactionTimeout(check: TransactionTimeoutCheck): void {
     );
   }
 }
+
+/**
+ * Front doors name a sink after its topic when the user gives no name; under exactly-once that
+ * name would be shared by every sink writing the topic, so they fence each other and share
+ * progress. Such a front door asks for a name instead, saying how to give one.
+ */
+export function requireOwnName(delivery: unknown, name: string | undefined, where: string, how: string): void {
+  if (delivery !== 'exactly-once' || name !== undefined) return;
+  throw new SpillwayError(
+    ErrorCode.InvalidConfig,
+    `${where}: exactly-once delivery needs a name of the sink's own — its transactional id and progress key, the same on every restart; ${how}. ` +
+      'A name made from the topic would be shared by every sink writing that topic',
+    { details: { field: 'name', hint: how } },
+  );
+}

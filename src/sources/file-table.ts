@@ -22,6 +22,7 @@ import { z } from 'zod';
 import { ErrorCode, SpillwayError } from '../errors.ts';
 import { type FilePosition, PositionKind, type SourcePosition } from '../model/position.ts';
 import { type Column, type Schema, columnNames, findColumn } from '../model/schema.ts';
+import type { RowId } from '../model/table.ts';
 import { type FeedEntry, FeedTable, type FeedChange, type FeedRow, parseSourceOptions } from './iterable-table.ts';
 import { type ResumableSource, checkResumePosition } from './source.ts';
 
@@ -204,6 +205,12 @@ export class FileTable extends FeedTable implements ResumableSource {
       line: this.#line,
       rows: this.appendedRows,
     };
+  }
+
+  /** Row ids count the rows appended, so row `id` was emitted by a position that counts more rows. */
+  rowEmittedBy(id: RowId, position: SourcePosition): boolean | undefined {
+    if (position.kind !== PositionKind.File || position.path !== this.path || typeof id !== 'number') return undefined;
+    return id < position.rows;
   }
 
   /** The same file, with the same options, read from `position` on. */

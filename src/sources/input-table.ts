@@ -3,7 +3,7 @@ import { LiveTable } from '../model/live-table.ts';
 import { type InputLogPosition, PositionKind } from '../model/position.ts';
 import { type Row, type Schema, keyOf, normalizeRow, requireColumns } from '../model/schema.ts';
 import type { Change } from '../model/table.ts';
-import type { Source } from './source.ts';
+import type { Source, SourceCapabilities } from './source.ts';
 
 /**
  * A table the program edits. With a primary key, `add` inserts or replaces rows by key and
@@ -11,21 +11,29 @@ import type { Source } from './source.ts';
  *
  * Its position counts the program's edits (each `add` or `delete` call is one). It keeps no log
  * of them, so it cannot be replayed: after a restart only the program can give its rows again.
+ * A program that does keep its edits and makes them again, in order, after a restart (the REST
+ * service's ingress journal) says so with `replayedBy`: the same edits reach the same positions,
+ * so a sink resuming after a committed position skips exactly what it wrote.
  */
 export class InputTable extends LiveTable implements Source {
   readonly appendOnly: boolean;
-  readonly capabilities = {
-    replayable: false,
-    positionKind: PositionKind.InputLog,
-    reason: 'the program edits it and it keeps no log of the edits',
-  } as const;
-  readonly description = 'input table';
+  readonly capabilities: SourceCapabilities;
+  readonly description: string;
   readonly #key: readonly string[] | undefined;
   #nextId = 0;
   #edits = 0;
 
-  constructor(schema: Schema) {
+  /**
+   * `replayedBy`: who keeps the edits and makes them again in order after a restart, in words;
+   * `notReplayed`: why not, when the default reason (no log of the edits) says too little.
+   */
+  constructor(schema: Schema, options: { readonly replayedBy?: string; readonly notReplayed?: string } = {}) {
     super(schema);
+    this.capabilities =
+      options.replayedBy === undefined
+        ? { replayable: false, positionKind: PositionKind.InputLog, reason: options.notReplayed ?? 'the program edits it and it keeps no log of the edits' }
+        : { replayable: true, positionKind: PositionKind.InputLog };
+    this.description = options.replayedBy === undefined ? 'input table' : `input table (${options.replayedBy})`;
     this.#key = schema.primaryKey;
     this.appendOnly = this.#key === undefined;
   }
@@ -91,6 +99,6 @@ export class InputTable extends LiveTable implements Source {
   protected override onLastConsumerLeft(): void {}
 }
 
-export function inputTable(schema: Schema): InputTable {
-  return new InputTable(schema);
+export function inputTable(schema: Schema, options: { readonly replayedBy?: string; readonly notReplayed?: string } = {}): InputTable {
+  return new InputTable(schema, options);
 }

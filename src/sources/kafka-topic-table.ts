@@ -195,6 +195,18 @@ export class KafkaTopicTable extends LiveTable implements ResumableSource {
     };
   }
 
+  /**
+   * In append mode a row's id is its record's `partition@offset`, emitted by a position whose
+   * next offset in that partition is past it; an upsert table's rows are keys, which it cannot tell.
+   */
+  rowEmittedBy(id: RowId, position: SourcePosition): boolean | undefined {
+    if (!this.appendOnly || position.kind !== PositionKind.Kafka || position.topic !== this.topic || typeof id !== 'string') return undefined;
+    const at = id.indexOf('@');
+    const partition = Number(id.slice(0, at));
+    const next = position.offsets.find((entry) => entry.partition === partition)?.offset;
+    return next !== undefined && BigInt(id.slice(at + 1)) < BigInt(next);
+  }
+
   /** Follows the same topic with the same options from `position` on. */
   resumeFrom(position: SourcePosition): KafkaTopicTable {
     const resume = checkResumePosition(`kafkaTopicTable("${this.topic}")`, PositionKind.Kafka, position);

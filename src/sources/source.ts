@@ -12,7 +12,7 @@
  */
 import { ErrorCode, SpillwayError } from '../errors.ts';
 import { type PositionKind, type SourcePosition, parseSourcePosition } from '../model/position.ts';
-import type { Table } from '../model/table.ts';
+import type { RowId, Table } from '../model/table.ts';
 
 export type SourceCapabilities =
   | { readonly replayable: true; readonly positionKind: PositionKind }
@@ -25,6 +25,12 @@ export interface Source extends Table {
   readonly description: string;
   /** Where the source is now: resuming from it yields exactly what comes next. */
   readonly position: SourcePosition;
+  /**
+   * Whether the row inserted with this id had been emitted when the source reported `position`
+   * (undefined when the source cannot tell). A sink resuming after `position` uses it to skip
+   * exactly the replayed rows it committed, even inside a batch that crosses the position.
+   */
+  rowEmittedBy?(id: RowId, position: SourcePosition): boolean | undefined;
 }
 
 /** A source that can be replayed from any position it reported. */

@@ -1,7 +1,7 @@
 import { LiveTable } from '../model/live-table.ts';
 import { PositionKind, type RowPosition, type SourcePosition } from '../model/position.ts';
 import { type Row, type Schema, normalizeRow } from '../model/schema.ts';
-import type { Change } from '../model/table.ts';
+import type { Change, RowId } from '../model/table.ts';
 import { type ResumableSource, checkResumePosition } from './source.ts';
 
 /** Rows already checked against the schema, and where a resumed table starts in them. */
@@ -40,6 +40,12 @@ export class StaticTable extends LiveTable implements ResumableSource {
 
   override get position(): RowPosition {
     return this.#position;
+  }
+
+  /** Row ids are indexes: row `id` was emitted by a position that counts more rows. */
+  rowEmittedBy(id: RowId, position: SourcePosition): boolean | undefined {
+    if (position.kind !== PositionKind.Row || typeof id !== 'number') return undefined;
+    return id < position.index;
   }
 
   /** The rows from `position.index` on (none when it is at the end). */

@@ -2,7 +2,7 @@ import { ErrorCode, SpillwayError } from '../errors.ts';
 import { LiveTable } from '../model/live-table.ts';
 import { parsePeriod } from '../model/period.ts';
 import { PositionKind, type SourcePosition, type TimePosition } from '../model/position.ts';
-import type { Change } from '../model/table.ts';
+import type { Change, RowId } from '../model/table.ts';
 import { type ResumableSource, checkResumePosition } from './source.ts';
 
 /** The most rows one batch holds when many are due at once (a late timer, a resume). */
@@ -61,6 +61,12 @@ export class TimeTable extends LiveTable implements ResumableSource {
 
   override get position(): TimePosition {
     return { kind: PositionKind.Time, sequence: this.#count, timestampNs: String(this.#timestampNs(this.#count)) };
+  }
+
+  /** Row ids are sequence numbers: row `id` was emitted by a position whose next sequence is past it. */
+  rowEmittedBy(id: RowId, position: SourcePosition): boolean | undefined {
+    if (position.kind !== PositionKind.Time || typeof id !== 'number') return undefined;
+    return id < position.sequence;
   }
 
   /** The same time table from row `position.sequence` on, at its scheduled time; rows already due arrive at once. */

@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -177,6 +177,24 @@ INSERT INTO sink_out SELECT n FROM ticks;`);
       ['{"id":2}', '{"id":2,"v":"b"}'],
       ['{"id":9007199254740993}', '{"id":9007199254740993,"v":"a"}'],
     ]);
+  });
+
+  it('produce --delivery exactly-once writes a file once: a rerun under the same --name writes only new lines', async () => {
+    const topic = randomTopic('cli-eos');
+    const name = `cli-eos-${topic.slice(-6)}`;
+    const file = write(`${name}.csv`, 'id,name\n1,ann\n2,bob\n');
+    const args = ['produce', '-b', bootstrapServers(), '-t', topic, '-f', file, '--delivery', 'exactly-once', '--name', name, '--no-progress', '-X', 'linger.ms=5'];
+    const first = await cli(args);
+    assert.equal(first.code, 0, first.stderr);
+    appendFileSync(file, '3,cy\n');
+    const second = await cli(args);
+    assert.equal(second.code, 0, second.stderr);
+    assert.match(second.stderr, /1 records \(\d+ bytes\) to /);
+    const values = (await kcatRead(topic, { readCommitted: true })).map((record) => (JSON.parse(record.value?.toString() ?? '{}') as { id: string }).id).sort();
+    assert.deepEqual(values, ['1', '2', '3']);
+    const unnamed = await cli(['produce', '-b', '127.0.0.1:9', '-t', 't', '-f', file, '--delivery', 'exactly-once']);
+    assert.equal(unnamed.code, EXIT_CODES.INVALID_CONFIG);
+    assert.match(unnamed.stderr, /spillway produce: exactly-once delivery needs a name of the sink's own — its transactional id and progress key, the same on every restart; give --name orders-to-kafka/);
   });
 
   it('produce refuses what it cannot do, before connecting', async () => {

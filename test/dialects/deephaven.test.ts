@@ -128,6 +128,12 @@ describe('produce() on the real broker', () => {
       code: ErrorCode.InvalidConfig,
       message: 'sink "produce-t": lastByKeyColumns needs a key spec (simpleSpec or jsonSpec), not KeyValueSpec.IGNORE',
     });
+    // A name made from the topic would be shared by every exactly-once sink on that topic.
+    assert.throws(() => produce({ table, kafkaConfig: { 'bootstrap.servers': bootstrapServers() }, topic: 't', valueSpec: simpleSpec('v'), delivery: 'exactly-once' }), {
+      code: ErrorCode.InvalidConfig,
+      message:
+        "produce(): exactly-once delivery needs a name of the sink's own — its transactional id and progress key, the same on every restart; pass name: 'orders-to-kafka' in the options. A name made from the topic would be shared by every sink writing that topic",
+    });
   });
 
   it('waits for the topic to hold every record when the table ends', async () => {

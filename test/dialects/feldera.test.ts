@@ -65,3 +65,24 @@ describe('Feldera output connector: total sales as insert_delete', () => {
     });
   });
 });
+
+describe("Feldera output connector: fault_tolerance", () => {
+  const body = (transport: Record<string, unknown>) => ({ config: { transport: { name: 'kafka_output', config: { 'bootstrap.servers': 'b:9092', topic: 't', ...transport } }, format: { name: 'json' } } });
+
+  it('turns on exactly-once, its producer_options over the transport properties; absent or null stays at-least-once', () => {
+    const spec = felderaConnectorSpec('c', body({ acks: 'all', 'linger.ms': 5, fault_tolerance: { producer_options: { 'linger.ms': '20' } } }));
+    assert.equal(spec.delivery, 'exactly-once');
+    assert.deepEqual(spec.kafka, { 'bootstrap.servers': 'b:9092', acks: 'all', 'linger.ms': '20' });
+    assert.equal(felderaConnectorSpec('c', body({ fault_tolerance: {} })).delivery, 'exactly-once');
+    assert.equal(felderaConnectorSpec('c', body({ fault_tolerance: null })).delivery, undefined);
+    assert.equal(felderaConnectorSpec('c', body({})).delivery, undefined);
+  });
+
+  it('refuses consumer_options and unknown fault_tolerance fields, naming them', () => {
+    assert.throws(() => felderaConnectorSpec('c', body({ fault_tolerance: { consumer_options: { 'fetch.min.bytes': '1' } } })), (error: Error & { details?: { field?: string } }) => {
+      assert.equal(error.details?.field, 'config.transport.config.fault_tolerance.consumer_options');
+      return true;
+    });
+    assert.throws(() => felderaConnectorSpec('c', body({ fault_tolerance: { mode: 'exactly_once' } })), /fault_tolerance: unknown option\(s\) "mode"/);
+  });
+});

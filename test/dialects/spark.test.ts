@@ -4,6 +4,9 @@
  * record columns (key, value, topic, partition, headers).
  */
 import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { type StreamingQuery, streamTriggerInterval, stream_write_kafka, writeStream } from '../../src/dialects/spark.ts';
 import { ErrorCode } from '../../src/errors.ts';
@@ -49,7 +52,7 @@ describe('Spark output modes on a grouped count', () => {
       .trigger({ processingTime: '100 milliseconds' })
       .option('kafka.bootstrap.servers', bootstrapServers())
       .option('topic', topic)
-      .option('checkpointLocation', '/tmp/spillway-checkpoints/complete')
+      .option('checkpointLocation', mkdtempSync(join(tmpdir(), 'spillway-checkpoint-')))
       .start();
     await feed(words, query);
     const records = fromKcat(await kcatRead(topic));
@@ -123,7 +126,7 @@ describe("Spark's record columns", () => {
     const query = stream_write_kafka(newTable(defineSchema({ region: 'string', n: 'int32' }), rows), {
       mode: 'append',
       trigger: streamTriggerInterval(50),
-      checkpoint: '/tmp/spillway-checkpoints/sparklyr',
+      checkpoint: mkdtempSync(join(tmpdir(), 'spillway-checkpoint-')),
       options: { 'kafka.bootstrap.servers': bootstrapServers(), topic },
       partition_by: ['region'],
     });

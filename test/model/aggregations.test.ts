@@ -439,8 +439,13 @@ function replay(start: ReadonlyMap<RowId, Row>, changes: readonly Change[]): Map
   return state;
 }
 
+/**
+ * Rows in group order, the decimal maximum by value: among equal decimals written at different
+ * scales ('241' and '241.0') either one is the maximum, and which the aggregation keeps depends
+ * on the order rows came and went.
+ */
 const sortRows = (rows: Iterable<Row>): Row[] =>
-  [...rows].sort((a, b) => {
+  [...rows].map((row) => (row.costHigh === undefined || row.costHigh === null ? row : { ...row, costHigh: Number(row.costHigh) })).sort((a, b) => {
     const x = JSON.stringify([a.region, a.flag]);
     const y = JSON.stringify([b.region, b.flag]);
     return x < y ? -1 : x > y ? 1 : 0;

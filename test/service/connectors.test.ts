@@ -34,7 +34,7 @@ describe('REST connectors', () => {
 
   const invalid: { name: string; body: unknown; field: string; message: RegExp }[] = [
     { name: 'a misspelt Kafka property', body: connectorBody('t', 'b:9092', { 'bootstrap.servrs': 'x' }), field: 'config.transport.config', message: /`bootstrap\.servrs` is not a Kafka producer property of librdkafka or the Java client; did you mean `bootstrap\.servers`\?/ },
-    { name: 'a transport other than kafka_output', body: { config: { transport: { name: 'kafka_input', config: { topic: 't' } }, format: { name: 'json' } } }, field: 'config.transport.name', message: /config\.transport\.name: .*kafka_output/ },
+    { name: 'a transport other than kafka_output', body: { config: { transport: { name: 'http_output', config: { topic: 't' } }, format: { name: 'json' } } }, field: 'config.transport.name', message: /config\.transport\.name: .*kafka_output/ },
     { name: 'an unknown update_format', body: { config: { transport: { name: 'kafka_output', config: { 'bootstrap.servers': 'b:9092', topic: 't' } }, format: { name: 'json', config: { update_format: 'snowflake' } } } }, field: 'config.format.config.update_format', message: /update_format/ },
     { name: 'no topic', body: { config: { transport: { name: 'kafka_output', config: { 'bootstrap.servers': 'b:9092' } }, format: { name: 'json' } } }, field: 'config.transport.config.topic', message: /config\.transport\.config\.topic/ },
     { name: 'an unknown top-level field', body: { ...connectorBody('t'), colour: 'red' }, field: '', message: /unknown option\(s\) "colour"/ },
@@ -103,11 +103,15 @@ describe('REST connectors', () => {
     const document = response.json<{ openapi: string; paths: Record<string, unknown>; components: { schemas: Record<string, { properties?: Record<string, unknown> }> } }>();
     assert.equal(document.openapi, '3.1.0');
     for (const path of ['/v0/connectors/{name}', '/v0/pipelines/{name}', '/v0/pipelines/{name}/ingress/{table}', '/v0/api_keys']) assert.ok(path in document.paths, path);
-    assert.ok(document.components.schemas.Connector?.properties?.config);
+    assert.deepEqual(document.components.schemas.Connector, { oneOf: [{ $ref: '#/components/schemas/OutputConnector' }, { $ref: '#/components/schemas/InputConnector' }] });
+    assert.ok(document.components.schemas.OutputConnector?.properties?.config);
+    const input = document.components.schemas.InputConnector as { properties: { config: { properties: { transport: { oneOf?: { properties: { name: { const: string } } }[]; anyOf?: { properties: { name: { const: string } } }[] } } } } };
+    const transports = input.properties.config.properties.transport;
+    assert.deepEqual((transports.oneOf ?? transports.anyOf ?? []).map((option) => option.properties.name.const), ['kafka_input', 'file_input']);
     assert.ok(document.components.schemas.SinkSpec?.properties?.topic);
     // The transport config is described by the sink spec's own topic and kafka fields.
     const spec = document.components.schemas.SinkSpec as { properties: { topic: unknown; kafka: { additionalProperties: unknown } } };
-    const transport = (document.components.schemas.Connector as { properties: { config: { properties: { transport: { properties: { config: { properties: { topic: unknown }; additionalProperties: unknown } } } } } } }).properties.config.properties.transport.properties.config;
+    const transport = (document.components.schemas.OutputConnector as { properties: { config: { properties: { transport: { properties: { config: { properties: { topic: unknown }; additionalProperties: unknown } } } } } } }).properties.config.properties.transport.properties.config;
     assert.deepEqual(transport.properties.topic, spec.properties.topic);
     assert.deepEqual(transport.additionalProperties, spec.properties.kafka.additionalProperties);
   });

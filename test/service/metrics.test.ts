@@ -23,6 +23,23 @@ describe('the documented metrics', () => {
     assert.deepEqual([...documented].sort(), [...(await exported())].sort());
   });
 
+  it('count committed transactions where the sink reports them, and none where it does not', async () => {
+    const metrics = { rows: 5, records: 5, bytes: 50, errors: 0, queued: 0, dropped: 0, triggers: 2 };
+    const connector = (name: string, extra: Record<string, number>) => ({ name, connector_name: name, relation_name: 'v', topic: 't', state: 'running', metrics: { ...metrics, ...extra } as never, errors: [] });
+    const runtime = {
+      name: 'p',
+      state: 'Running' as const,
+      connectors: () => [connector('exactly-once', { transactions: 4 }), connector('at-least-once', {})],
+      inputConnectors: () => [{ name: 'in', connector_name: 'in', relation_name: 'sales', transport: 'kafka_input' as const, state: 'running', metrics: { messages: 7, changes: 6, errors: 1 }, errors: [] }],
+    };
+    const text = await serviceMetrics(() => [runtime]).metrics();
+    assert.match(text, /^spillway_connector_transactions_total\{pipeline="p",connector="exactly-once",topic="t"\} 4$/m);
+    assert.match(text, /^spillway_connector_transactions_total\{pipeline="p",connector="at-least-once",topic="t"\} 0$/m);
+    assert.match(text, /^spillway_input_connector_messages_total\{pipeline="p",connector="in",table="sales"\} 7$/m);
+    assert.match(text, /^spillway_input_connector_changes_total\{pipeline="p",connector="in",table="sales"\} 6$/m);
+    assert.match(text, /^spillway_input_connector_errors_total\{pipeline="p",connector="in",table="sales"\} 1$/m);
+  });
+
   it('named anywhere in the documentation exist', async () => {
     const names = await exported();
     const files = [join(root, 'README.md'), ...readdirSync(join(root, 'docs')).filter((file) => file.endsWith('.md')).map((file) => join(root, 'docs', file))];

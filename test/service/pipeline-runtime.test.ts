@@ -5,6 +5,9 @@
  * a table without a primary key are refused.
  */
 import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { MemoryWriter } from '../../src/kafka/memory-writer.ts';
 import { buildPipelineProgram } from '../../src/service/pipeline-program.ts';
@@ -79,5 +82,52 @@ describe('pipeline programs', () => {
     // No name is reserved: the program is built without probe statements.
     assert.deepEqual([...(await buildPipelineProgram('p', 'CREATE TABLE spillway_probe_0 (x INT);')).inputs.keys()], ['spillway_probe_0']);
     await assert.rejects(buildPipelineProgram('p', 'CREATE TABLE t (x INT); CREATE TABLE t (y INT);'), /^SpillwayError: pipeline "p":1:\d+: table "t" is already defined$/);
+  });
+});
+
+describe('pipeline programs with source tables', () => {
+  it('reads a file and generated rows through SQL source tables, and builds nothing until started', async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'spillway-program-')), 'sales.ndjson');
+    writeFileSync(path, '{"id":1,"book":"Dune","amount":3}\n{"id":2,"book":"Emma","amount":4}\n{"id":3,"book":"Dune","amount":5}\n');
+    const program = `CREATE TABLE sales (id INT, book STRING, amount INT) WITH ('connector' = 'filesystem', 'path' = '${path}', 'format' = 'json');
+CREATE TABLE seq (n INT) WITH ('connector' = 'datagen', 'number-of-rows' = '3', 'fields.n.kind' = 'sequence', 'fields.n.start' = '1', 'fields.n.end' = '3');
+CREATE VIEW totals AS SELECT book, SUM(amount) AS total FROM sales GROUP BY book;
+CREATE VIEW big AS SELECT n FROM seq WHERE n > 1;`;
+    // Planned, the sources are empty stand-ins of the declared columns: nothing is read.
+    const planned = await buildPipelineProgram('p', program);
+    assert.deepEqual([...planned.inputs.keys()], []);
+    assert.deepEqual([...planned.sources.keys()], ['sales', 'seq']);
+    assert.equal(planned.sources.get('sales')?.size, 0);
+    await planned.close();
+
+    // Both sources end, so each sink stops (closing its writer) when its view is written: one writer each.
+    const writers: MemoryWriter[] = [];
+    const runtime = new PipelineRuntime('p', { dependencies: { createWriter: () => writers[writers.push(new MemoryWriter()) - 1] as MemoryWriter } });
+    const attached = [
+      { name: 'totals', connector_name: 'c', relation_name: 'totals', is_input: false },
+      { name: 'big', connector_name: 'c', relation_name: 'big', is_input: false },
+    ];
+    await runtime.start({ name: 'p', program, attached }, lookup('out'));
+    const rows = () => foldRetract(fromKafkaRecords(writers.flatMap((writer) => writer.topics.get('out')?.flat() ?? [])), insertDeleteDecoder);
+    const expected = ['{"book":"Dune","total":8}', '{"book":"Emma","total":4}', '{"n":2}', '{"n":3}'];
+    await settle(() => JSON.stringify(rows()) === JSON.stringify(expected));
+    assert.deepEqual(rows(), expected);
+    assert.deepEqual(runtime.errors, []);
+    assert.deepEqual(runtime.tables, [], 'tables with a connector take no ingress');
+    await runtime.shutdown();
+  });
+
+  it('fails the pipeline when a Kafka source table cannot reach its broker, naming the topic', async () => {
+    const program = `CREATE TABLE sales (id INT, book STRING, amount INT) WITH ('connector' = 'kafka', 'topic' = 'nowhere',
+  'properties.bootstrap.servers' = '127.0.0.1:1', 'properties.request.timeout.ms' = '1000', 'format' = 'json');
+CREATE VIEW totals AS SELECT book, SUM(amount) AS total FROM sales GROUP BY book;`;
+    const runtime = new PipelineRuntime('p', { dependencies: { createWriter: () => new MemoryWriter() } });
+    await runtime.start({ name: 'p', program, attached: [{ name: 'out', connector_name: 'c', relation_name: 'totals', is_input: false }] }, lookup('out'));
+    for (let i = 0; i < 100 && runtime.state !== 'Failed'; i++) await new Promise((resolve) => setTimeout(resolve, 100));
+    assert.equal(runtime.state, 'Failed');
+    assert.match(runtime.errors[0]?.message ?? '', /no Kafka broker answered within 1000 ms; tried 127\.0\.0\.1:1/);
+    assert.equal(runtime.errors[0]?.connector, 'out');
+    await runtime.shutdown();
+    assert.equal(runtime.state, 'Shutdown');
   });
 });

@@ -132,12 +132,13 @@ describe('REST pipeline definitions refused at their field', () => {
   const cases: { name: string; body: unknown; field?: string; message: RegExp }[] = [
     { name: 'an unknown relation', body: { program: SALES_PROGRAM, attached_connectors: [{ ...attached[0], relation_name: 'totals' }] }, field: 'attached_connectors.0.relation_name', message: /no table or view "totals"; .*sales, total_sales/ },
     { name: 'an unknown connector', body: { program: SALES_PROGRAM, attached_connectors: [{ ...attached[0], connector_name: 'missing' }] }, field: 'attached_connectors.0.connector_name', message: /no connector "missing"/ },
-    { name: 'an input connector', body: { program: SALES_PROGRAM, attached_connectors: [{ ...attached[0], is_input: true }] }, field: 'attached_connectors.0.is_input', message: /input connectors are not supported in this version/ },
+    { name: 'an input connector', body: { program: SALES_PROGRAM, attached_connectors: [{ ...attached[0], is_input: true }] }, field: 'attached_connectors.0.is_input', message: /^pipeline "p": attached_connectors\.0\.is_input: the connector "total-sales" is an output connector; set is_input to false, or attach an input connector$/ },
     { name: 'a missing is_input', body: { program: SALES_PROGRAM, attached_connectors: [{ name: 'out', connector_name: 'total-sales', relation_name: 'total_sales' }] }, field: 'attached_connectors.0.is_input', message: /attached_connectors\.0\.is_input/ },
     { name: 'an INSERT INTO', body: { program: `${SALES_PROGRAM} INSERT INTO sales SELECT * FROM sales;`, attached_connectors: [] }, field: 'program', message: /declares tables and views only/ },
     { name: 'a SQL syntax error', body: { program: 'CREATE TABLE sales (id INT,, book STRING);' }, message: /pipeline "p":1:/ },
     { name: 'a view over an unknown table', body: { program: 'CREATE TABLE a (x INT); CREATE VIEW v AS SELECT x FROM b;' }, message: /unknown table or view "b"/ },
-    { name: 'a Kafka source table', body: { program: "CREATE TABLE a (x INT) WITH ('connector' = 'datagen');" }, field: 'program', message: /has a 'datagen' connector; a pipeline's tables are fed over HTTP ingress in this version/ },
+    { name: 'a Kafka source table with a misspelt property', body: { program: "CREATE TABLE a (x INT) WITH ('connector' = 'kafka', 'topic' = 't', 'properties.bootstrap.servers' = 'b:9092', 'properties.fetch.max.bytez' = '1', 'format' = 'json');" }, field: 'program', message: /^pipeline "p": table "a" has invalid Kafka properties:\n {2}- `fetch\.max\.bytez` is not a Kafka consumer property/ },
+    { name: 'a source table with a bad option', body: { program: "CREATE TABLE a (x INT) WITH ('connector' = 'datagen', 'rows-per-second' = '0');" }, field: 'program', message: /^pipeline "p":1:\d+: table "a": 'rows-per-second' must be positive/ },
     { name: 'an unknown field', body: { program: SALES_PROGRAM, config: {} }, message: /unknown option\(s\) "config"/ },
   ];
   for (const { name, body, field, message } of cases) {
@@ -155,7 +156,8 @@ describe('REST pipeline definitions refused at their field', () => {
 
 describe('REST pipeline failures', () => {
   it('records a failing connector\'s error with its secrets redacted, in responses, the status and the log', async () => {
-    const t: TestService = testService();
+    const writers: MemoryWriter[] = [];
+    const t: TestService = testService(undefined, () => writers[writers.push(new MemoryWriter()) - 1] as MemoryWriter);
     try {
       const inject = t.service.app.inject.bind(t.service.app);
       const secret = 's3cr3t-that-must-not-leak';
@@ -163,7 +165,7 @@ describe('REST pipeline failures', () => {
       assert.equal((await inject({ method: 'PUT', url: '/v0/pipelines/books', headers: t.write, payload: { program: SALES_PROGRAM, attached_connectors: attached } })).statusCode, 201);
       assert.equal((await inject({ method: 'POST', url: '/v0/pipelines/books/start', headers: t.write })).statusCode, 200);
       // The client's error quotes the password, as a careless library might.
-      t.writer.failNextWrite = new Error(`SASL authentication failed for user u with password ${secret}`);
+      (writers[0] as MemoryWriter).failNextWrite = new Error(`SASL authentication failed for user u with password ${secret}`);
       await inject({ method: 'POST', url: '/v0/pipelines/books/ingress/sales', headers: { ...t.write, 'content-type': 'text/plain' }, payload: '{"insert":{"id":1,"book":"Dune","amount":1}}' });
       let status = await inject({ method: 'GET', url: '/v0/pipelines/books', headers: t.read });
       for (let i = 0; i < 100 && status.json<{ state: { current_status: string } }>().state.current_status !== 'Failed'; i++) {
@@ -179,9 +181,11 @@ describe('REST pipeline failures', () => {
       assert.match(overview.body, /password \[redacted\]/);
       for (const text of [status.body, overview.body, t.logs.join('\n')]) assert.ok(!text.includes(secret), text);
       assert.match(t.logs.join('\n'), /pipeline "books" connector "out": .*password \[redacted\]/);
-      // A failed pipeline can be started again, with fresh tables.
+      // A failed pipeline can be started again: a new sink (and writer) writes the kept ingress.
       const again = await inject({ method: 'POST', url: '/v0/pipelines/books/start', headers: t.write });
       assert.equal(again.json<{ state: { current_status: string } }>().state.current_status, 'Running');
+      await settle(() => (writers[1]?.topics.get('total-sales')?.flat().length ?? 0) > 0);
+      assert.deepEqual(foldRetract(fromKafkaRecords(writers[1]?.topics.get('total-sales')?.flat() ?? []), insertDeleteDecoder), ['{"book":"Dune","total":1}']);
     } finally {
       await t.service.close();
     }

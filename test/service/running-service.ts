@@ -55,3 +55,15 @@ export async function createKeyWithCli(dataDir: string, name: string, role: 'rea
   const { stdout } = await run(process.execPath, [CLI, 'api-key', 'create', name, '--role', role, '--data-dir', dataDir]);
   return stdout.trim();
 }
+
+/** Calls a running service's API with a key: a JSON (or text) body in, the status and the JSON body out. */
+export function serviceApi(url: () => string, key: string) {
+  return async (method: string, path: string, body?: unknown): Promise<{ status: number; body: Record<string, unknown> }> => {
+    const response = await fetch(`${url()}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${key}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
+    });
+    return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+  };
+}

@@ -26,11 +26,14 @@ export interface TestService {
   readonly logs: string[];
 }
 
-/** A service on a fresh data directory with the in-memory writer, a write key and a read key. */
-export function testService(dataDir = mkdtempSync(join(tmpdir(), 'spillway-service-'))): TestService {
+/**
+ * A service on a fresh data directory with the in-memory writer, a write key and a read key.
+ * `createWriter` gives each sink its own writer instead (a sink closes its writer when it stops).
+ */
+export function testService(dataDir = mkdtempSync(join(tmpdir(), 'spillway-service-')), createWriter?: () => MemoryWriter): TestService {
   const writer = new MemoryWriter();
   const logs: string[] = [];
-  const service = createService({ dataDir, dependencies: { createWriter: () => writer }, log: (line) => logs.push(line), bodyLimit: 64 * 1024 });
+  const service = createService({ dataDir, dependencies: { createWriter: createWriter ?? (() => writer) }, log: (line) => logs.push(line), bodyLimit: 64 * 1024 });
   const write = { authorization: `Bearer ${createApiKey(service.store, `writer-${logs.length}-${Date.now()}`, 'write').key}` };
   const read = { authorization: `Bearer ${createApiKey(service.store, `reader-${Date.now()}`, 'read').key}` };
   return { service, writer, dataDir, write, read, logs };

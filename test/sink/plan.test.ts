@@ -44,13 +44,40 @@ describe('planSink', () => {
     );
   });
 
-  it('refuses exactly-once, naming the field', () => {
-    assert.throws(() => planSink(newTable(schema, []), { ...base, delivery: 'exactly-once' }), (error: unknown) => {
-      assert.ok(error instanceof SpillwayError);
-      assert.equal(error.details.field, 'delivery');
-      assert.match(error.message, /delivery "exactly-once" is not available in this version; use "at-least-once"/);
-      return true;
+  it('plans exactly-once with a stable transactional id from the name, or the prefix, or the one given', () => {
+    const table = newTable(schema, []);
+    assert.equal(planSink(table, { ...base, delivery: 'exactly-once' }).settings.transactionalId, `spillway-${base.name}-0`);
+    assert.equal(planSink(table, { ...base, delivery: 'exactly-once', transactionalIdPrefix: 'orders' }).settings.transactionalId, 'orders-0');
+    assert.equal(planSink(table, { ...base, delivery: 'exactly-once', kafka: { ...base.kafka, 'transactional.id': 'mine' } }).settings.transactionalId, 'mine');
+    assert.equal(planSink(table, base).settings.transactionalId, undefined);
+  });
+
+  it('refuses exactly-once without acks=all and idempotence, with both id options, or a timeout shorter than two epochs', () => {
+    const table = newTable(schema, []);
+    const refused = (spec: object, field: string, message: string) =>
+      assert.throws(() => planSink(table, { ...base, delivery: 'exactly-once', ...spec }), (error: unknown) => {
+        assert.ok(error instanceof SpillwayError);
+        assert.equal(error.details.field, field);
+        assert.equal(error.message, message);
+        return true;
+      });
+    refused({ kafka: { ...base.kafka, acks: 1 } }, 'kafka.acks', `sink "${base.name}": exactly-once delivery needs acks=all and enable.idempotence=true; remove the acks or enable.idempotence override`);
+    refused(
+      { kafka: { ...base.kafka, 'transactional.id': 'a' }, transactionalIdPrefix: 'b' },
+      'transactionalIdPrefix',
+      `sink "${base.name}": give transactional.id or transactionalIdPrefix (sink.transactional-id-prefix), not both`,
+    );
+    assert.throws(() => planSink(table, { ...base, delivery: 'exactly-once', trigger: { interval: '40 seconds' } }), {
+      code: ErrorCode.InvalidConfig,
+      message: `sink "${base.name}": transaction.timeout.ms is 60000 but an epoch lasts 40000 ms, so the broker could abort an epoch before it commits; set transaction.timeout.ms to at least 80000 (twice the epoch), or use a shorter trigger interval`,
     });
+  });
+
+  it('warns, under exactly-once, about a source it cannot replay', () => {
+    const plan = planSink(inputTable(defineSchema({ a: 'int32' })), { ...base, delivery: 'exactly-once' });
+    assert.equal(plan.warnings.length, 1);
+    assert.match(plan.warnings[0] ?? '', /cannot be replayed .*: after a restart its rows are not read again/);
+    assert.deepEqual(planSink(newTable(schema, []), { ...base, delivery: 'exactly-once' }).warnings, []);
   });
 
   it('checks the update mode against the table at plan time', () => {

@@ -30,7 +30,7 @@ describe('sink', () => {
     assert.equal(sink.state, 'stopped');
     const records = writer.records('out');
     assert.deepEqual(records.map((r) => r.value?.toString()).sort(), ['{"k":"a","v":1}', '{"k":"b","v":2}']);
-    assert.deepEqual(sink.metrics, { rows: 2, records: 2, bytes: 2 + 30, errors: 0, queued: 0, dropped: 0, triggers: 1 });
+    assert.deepEqual(sink.metrics, { rows: 2, records: 2, bytes: 2 + 30, errors: 0, queued: 0, dropped: 0, triggers: 1, transactions: 0 });
   });
 
   it('does not publish the snapshot when told not to', async () => {
@@ -86,15 +86,16 @@ describe('sink', () => {
     await assert.rejects(sink.stop(), { message: 'broker said no' });
   });
 
-  it('refuses a changing table with an IGNORE key, and exactly-once for now', () => {
+  it('refuses a changing table with an IGNORE key, and exactly-once without a transactional writer', async () => {
     const keyed = inputTable(defineSchema({ id: 'int32' }, { primaryKey: ['id'] }));
     assert.throws(() => sinkOn(keyed, { key: KeyValueSpec.IGNORE }), {
       code: ErrorCode.IncompatibleMode,
       message: 'sink "test": update mode "upsert" needs a record key, but the key spec is IGNORE; give a key spec over the table\'s primary key (for example simpleSpec or jsonSpec of its key columns)',
     });
-    assert.throws(() => sinkOn(keyed, { key: simpleSpec('id'), delivery: 'exactly-once' }), {
+    const { sink } = sinkOn(keyed, { key: simpleSpec('id'), delivery: 'exactly-once' });
+    await assert.rejects(sink.done, {
       code: ErrorCode.InvalidConfig,
-      message: /delivery "exactly-once" is not available in this version/,
+      message: 'sink "test": exactly-once delivery needs a transactional writer and the progress topic\'s log; run it with openSink (the Kafka client), or give runSink both',
     });
   });
 
@@ -106,12 +107,17 @@ describe('sink', () => {
     assert.deepEqual(writer.records('f').map((r) => r.partition), [0, 0, 0, 0, 0]);
   });
 
-  it('refuses transactional.id, which would make every write transactional (it was accepted and ignored)', () => {
+  it('refuses transactional.id and transactionalIdPrefix without exactly-once (they would be accepted and ignored)', () => {
     const table = inputTable(defineSchema({ id: 'int32' }));
-    assert.throws(() => startSink(table, { name: 'tx', topic: 't', kafka: { 'bootstrap.servers': 'a:1', 'transactional.id': 'tx-1' }, value: { kind: 'json' } }, { createWriter: () => new MemoryWriter() }), {
+    const spec = { name: 'tx', topic: 't', kafka: { 'bootstrap.servers': 'a:1' }, value: { kind: 'json' } };
+    const open = (extra: object) => () => startSink(table, { ...spec, ...extra }, { createWriter: () => new MemoryWriter() });
+    assert.throws(open({ kafka: { 'bootstrap.servers': 'a:1', 'transactional.id': 'tx-1' } }), {
       code: ErrorCode.InvalidConfig,
-      message:
-        'sink "tx": `transactional.id` makes every write transactional, which is exactly-once delivery, not available in this version; remove it (at-least-once writes with the idempotent producer)',
+      message: 'sink "tx": `transactional.id` makes writes transactional, which is exactly-once delivery; set delivery "exactly-once", or remove it',
+    });
+    assert.throws(open({ transactionalIdPrefix: 'orders' }), {
+      code: ErrorCode.InvalidConfig,
+      message: 'sink "tx": `transactionalIdPrefix` makes writes transactional, which is exactly-once delivery; set delivery "exactly-once", or remove it',
     });
   });
 

@@ -474,16 +474,20 @@ export async function validateSql(text: string, options: SqlOptions = {}): Promi
   // Sources are stood in for by input tables of their declared schemas: the plan depends only on
   // the schema and on whether the table only grows, which each stand-in keeps.
   const standIns = new Map<string, LiveTable>();
-  for (const [name, translation] of program.sources) {
-    const declared = (program.tables.get(name) as TableDeclaration).schema;
-    const keyed = translation.connector === 'input' || (translation.connector === 'kafka' && translation.mode === 'upsert');
-    standIns.set(name, inputTable(keyed ? declared : withoutKey(declared)));
-  }
+  for (const [name, translation] of program.sources) standIns.set(name, standInSource(translation, (program.tables.get(name) as TableDeclaration).schema));
   const { plans } = planAll(program, specs, standIns);
   return { program, plans, warnings: [...program.warnings, ...plans.flatMap((plan) => plan.warnings.map((warning) => `table "${plan.name}": ${warning}`))] };
 }
 
 export interface SqlRelationsOptions extends SqlOptions {
+  /**
+   * Tables with a connector (Kafka, filesystem, datagen): `refuse` them (the default), build
+   * `stand-in` input tables of their declared schemas (to plan, reading nothing), or `open` their
+   * real sources (a Kafka table starts following its topic).
+   */
+  readonly connectorTables?: 'refuse' | 'stand-in' | 'open';
+  /** Makes the input table of a table without a connector (default: a plain input table of its schema). */
+  readonly inputTable?: (name: string, schema: Schema) => InputTable;
   /** What feeds the input tables, for the message refusing a table with a connector (default: "a program's tables are input tables in this version"). */
   readonly inputsAre?: string;
   /** The hint for that message, per table. */
@@ -496,15 +500,22 @@ export interface SqlRelationsOptions extends SqlOptions {
 export interface SqlRelations {
   /** Tables with no connector, fed by the caller. */
   readonly inputs: ReadonlyMap<string, InputTable>;
+  /** Tables with a connector, by name, as built (stand-ins or the opened sources). */
+  readonly sources: ReadonlyMap<string, LiveTable>;
+  /** What each table is as a source (its connector's options, translated), by name. */
+  readonly translations: ReadonlyMap<string, SourceTranslation>;
   /** Every table and view by name, in declaration order. */
   readonly relations: ReadonlyMap<string, Table>;
   readonly warnings: readonly string[];
+  /** Stops the opened sources (Kafka followers, files, generators) and ends the input tables; harmless when nothing was opened. */
+  close(): Promise<void>;
 }
 
 /**
  * Builds a program of CREATE TABLE and CREATE VIEW only (Feldera's shape: outputs attach to a
- * relation by name, so there is no INSERT INTO): every table becomes an input table of its declared
- * schema, and every view the live table of its query over them. Nothing is read or connected.
+ * relation by name, so there is no INSERT INTO): a table without a connector becomes an input
+ * table of its declared schema, a table with one its source (see `connectorTables`), and every
+ * view the live table of its query over them. Nothing is read or connected unless sources are opened.
  */
 export async function buildSqlRelations(text: string, options: SqlRelationsOptions = {}): Promise<SqlRelations> {
   const source = options.source ?? 'SQL';
@@ -517,23 +528,47 @@ export async function buildSqlRelations(text: string, options: SqlRelationsOptio
     throw new SpillwayError(ErrorCode.InvalidConfig, `${source}: the program declares no table; declare the input tables with CREATE TABLE`);
   }
   const { tables, views, warnings } = declareAll(statements, source);
-  const inputs = new Map<string, InputTable>();
+  const mode = options.connectorTables ?? 'refuse';
+  const baseDir = baseDirOf(options);
+  // Every table's options are checked before any source is opened, so a bad one opens nothing.
+  const translations = new Map<string, SourceTranslation>();
   for (const [name, declared] of tables) {
-    if (declared.connector !== 'input') {
+    if (declared.connector !== 'input' && mode === 'refuse') {
       throw new SpillwayError(ErrorCode.InvalidConfig, `${source}: the table "${name}" has a '${declared.connector}' connector; ${options.inputsAre ?? "a program's tables are input tables in this version"}`, {
         details: { line: declared.at.line, column: declared.at.column, hint: options.inputHint?.(name) ?? `declare "${name}" without WITH (…) and feed it rows` },
       });
     }
-    inputs.set(name, inputTable(declared.schema));
+    translations.set(name, sourceTranslation(declared, parseDuration));
   }
-  const program: SqlProgram = { source, tables, views, inserts: [], sources: new Map(), warnings };
-  const builder = new QueryBuilder(program, inputs);
-  const relations = new Map<string, Table>();
-  for (const statement of statements) {
-    if (statement.kind === 'createTable') relations.set(statement.name, inputs.get(statement.name) as InputTable);
-    else if (statement.kind === 'createView') relations.set(statement.name, builder.table(statement.name).table);
+  const inputs = new Map<string, InputTable>();
+  const sources = new Map<string, LiveTable>();
+  const closers: (() => unknown)[] = [];
+  const close = async () => {
+    for (const input of inputs.values()) input.close();
+    await Promise.allSettled(closers.map((closer) => Promise.resolve(closer())));
+  };
+  try {
+    for (const [name, translation] of translations) {
+      const schema = (tables.get(name) as TableDeclaration).schema;
+      if (translation.connector === 'input') inputs.set(name, options.inputTable?.(name, schema) ?? inputTable(schema));
+      else if (mode === 'open') {
+        const opened = openSource(translation, schema, baseDir);
+        closers.push(opened.close);
+        sources.set(name, opened.table);
+      } else sources.set(name, standInSource(translation, schema));
+    }
+    const program: SqlProgram = { source, tables, views, inserts: [], sources: translations, warnings };
+    const builder = new QueryBuilder(program, new Map<string, LiveTable>([...inputs, ...sources]));
+    const relations = new Map<string, Table>();
+    for (const statement of statements) {
+      if (statement.kind === 'createTable') relations.set(statement.name, (inputs.get(statement.name) ?? sources.get(statement.name)) as LiveTable);
+      else if (statement.kind === 'createView') relations.set(statement.name, builder.table(statement.name).table);
+    }
+    return { inputs, sources, translations, relations, warnings, close };
+  } catch (error) {
+    await close();
+    throw error;
   }
-  return { inputs, relations, warnings };
 }
 
 function withoutKey(schema: Schema): Schema {
@@ -559,6 +594,52 @@ function readFileText(path: string): string {
   return readFileSync(path, 'utf8');
 }
 
+/** A table's source as it runs: the live table, and how to stop it. */
+interface OpenedSource {
+  readonly table: LiveTable;
+  readonly close: () => unknown;
+}
+
+/**
+ * Builds the real source of a table read by a job or program: generated rows, a file or a Kafka
+ * topic (an input table is the caller's, since only the caller knows what feeds it). Opening a
+ * Kafka source starts following its topic.
+ */
+function openSource(translation: Exclude<SourceTranslation, { connector: 'input' }>, schema: Schema, baseDir: string): OpenedSource {
+  switch (translation.connector) {
+    case 'datagen': {
+      const generated = datagenTable(withoutKey(schema), translation);
+      return { table: generated.table, close: () => generated.close() };
+    }
+    case 'filesystem': {
+      const path = isAbsolute(translation.path) ? translation.path : resolve(baseDir, translation.path);
+      const table = fromFile(path, {
+        format: translation.format,
+        schema: withoutKey(schema),
+        ...(translation.followMs === undefined ? {} : { follow: true, pollIntervalMs: Math.max(10, Math.min(60_000, translation.followMs)) }),
+        ...(translation.format === 'csv' ? { csv: { header: false, ...(translation.delimiter === undefined ? {} : { delimiter: translation.delimiter }), ...(translation.quote === undefined ? {} : { quote: translation.quote }) } } : {}),
+      });
+      return { table, close: () => table.close() };
+    }
+    case 'kafka': {
+      const table = kafkaTopicTable({
+        kafkaConfig: translation.kafkaConfig,
+        topic: translation.topic,
+        schema: translation.mode === 'upsert' ? schema : withoutKey(schema),
+        mode: translation.mode,
+        startFrom: translation.startFrom,
+      });
+      return { table, close: () => table.close() };
+    }
+  }
+}
+
+/** A stand-in for a source when nothing may be read: an input table of the declared schema, keyed only when the source keeps a key. */
+function standInSource(translation: SourceTranslation, schema: Schema): InputTable {
+  const keyed = translation.connector === 'input' || (translation.connector === 'kafka' && translation.mode === 'upsert');
+  return inputTable(keyed ? schema : withoutKey(schema));
+}
+
 /** Runs a job: builds its sources, opens every sink, and returns the running job. */
 export async function runSql(text: string, options: RunSqlOptions = {}): Promise<SqlJob> {
   const program = await translateSql(text, options);
@@ -568,47 +649,17 @@ export async function runSql(text: string, options: RunSqlOptions = {}): Promise
   const inputs = new Map<string, InputTable>();
   const sources = new Map<string, LiveTable>();
   for (const [name, translation] of program.sources) {
-    const declaration = program.tables.get(name) as TableDeclaration;
-    const schema = declaration.schema;
-    switch (translation.connector) {
-      case 'input': {
-        const table = inputTable(schema);
-        inputs.set(name, table);
-        closers.push(() => table.close());
-        sources.set(name, table);
-        break;
-      }
-      case 'datagen': {
-        const generated = datagenTable(withoutKey(schema), translation);
-        closers.push(() => generated.close());
-        sources.set(name, generated.table);
-        break;
-      }
-      case 'filesystem': {
-        const path = isAbsolute(translation.path) ? translation.path : resolve(baseDir, translation.path);
-        const table = fromFile(path, {
-          format: translation.format,
-          schema: withoutKey(schema),
-          ...(translation.followMs === undefined ? {} : { follow: true, pollIntervalMs: Math.max(10, Math.min(60_000, translation.followMs)) }),
-          ...(translation.format === 'csv' ? { csv: { header: false, ...(translation.delimiter === undefined ? {} : { delimiter: translation.delimiter }), ...(translation.quote === undefined ? {} : { quote: translation.quote }) } } : {}),
-        });
-        closers.push(() => table.close());
-        sources.set(name, table);
-        break;
-      }
-      case 'kafka': {
-        const table = kafkaTopicTable({
-          kafkaConfig: translation.kafkaConfig,
-          topic: translation.topic,
-          schema: translation.mode === 'upsert' ? schema : withoutKey(schema),
-          mode: translation.mode,
-          startFrom: translation.startFrom,
-        });
-        closers.push(() => table.close());
-        sources.set(name, table);
-        break;
-      }
+    const schema = (program.tables.get(name) as TableDeclaration).schema;
+    if (translation.connector === 'input') {
+      const table = inputTable(schema);
+      inputs.set(name, table);
+      closers.push(() => table.close());
+      sources.set(name, table);
+      continue;
     }
+    const opened = openSource(translation, schema, baseDir);
+    closers.push(opened.close);
+    sources.set(name, opened.table);
   }
   const closeSources = async () => {
     await Promise.all(closers.map((close) => Promise.resolve(close())));

@@ -60,9 +60,9 @@ export const WITH_KEYS: readonly WithKey[] = [
   { key: 'connector.sink-partitioner-class', connectors: KAFKA, role: 'sink', field: 'partitioner', description: 'A JavaScript module (a path such as `./my-partitioner.js`, relative to the SQL file) exporting `partition(key, value, partitions)`.' },
   { key: 'sink.partitioner', connectors: KAFKA, role: 'sink', field: 'partitioner', description: '`default` (the Java client\'s murmur2 of the key), `fixed`, `round-robin`, or a JavaScript module path as for `connector.sink-partitioner-class`.' },
   { key: 'update-mode', connectors: KAFKA, role: 'sink', field: 'mode', description: 'DLI: `append` (default), `retract` or `upsert`.' },
-  { key: 'sink.delivery-guarantee', connectors: BOTH_KAFKA, role: 'sink', field: 'delivery', description: '`at-least-once` (default) or `none`; `exactly-once` is refused in this version.' },
+  { key: 'sink.delivery-guarantee', connectors: BOTH_KAFKA, role: 'sink', field: 'delivery', description: '`at-least-once` (default), `exactly-once` (a Kafka transaction per epoch, committed with the source position; the table\'s name is the sink\'s name, so a restarted job resumes) or `none`.' },
   { key: 'sink.semantic', connectors: KAFKA, role: 'sink', field: 'delivery', description: "Flink's older name of `sink.delivery-guarantee`." },
-  { key: 'sink.transactional-id-prefix', connectors: BOTH_KAFKA, role: 'sink', description: 'Applies to exactly-once delivery only, which this version refuses; so it is refused too.' },
+  { key: 'sink.transactional-id-prefix', connectors: BOTH_KAFKA, role: 'sink', field: 'transactionalIdPrefix', description: 'Exactly-once: the transactional id is `<prefix>-0` instead of `spillway-<table>-0`; refused with another guarantee.' },
   { key: 'sink.buffer-flush.interval', connectors: [Connector.UpsertKafka], role: 'sink', field: 'trigger', description: 'Buffer changes for this long (`1s`, `500 ms`) and write the last row of each key: an interval trigger; `0` writes every change (no buffer).' },
   { key: 'sink.buffer-flush.max-rows', connectors: [Connector.UpsertKafka], role: 'sink', field: 'trigger', description: 'With `sink.buffer-flush.interval`: the buffer is also written as soon as this many changes wait; both `0`: no buffer.' },
   { key: 'csv.field-delimiter', connectors: [Connector.Kafka, Connector.Filesystem], role: 'both', field: 'value', description: 'The CSV field delimiter (default `,`); also `key.csv.field-delimiter`, `value.csv.field-delimiter`.' },
@@ -422,8 +422,9 @@ export function sinkTranslation(table: TableDeclaration): SinkTranslation {
   if (delivery !== undefined && !['at-least-once', 'exactly-once', 'none'].includes(delivery)) {
     throw reader.error(deliveryKey, `'${deliveryKey}' is at-least-once, exactly-once or none, not '${delivery}'`);
   }
-  if (reader.value('sink.transactional-id-prefix') !== undefined) {
-    throw reader.error('sink.transactional-id-prefix', "'sink.transactional-id-prefix' applies to exactly-once delivery, which this version does not offer", 'remove it, and use at-least-once delivery');
+  const transactionalIdPrefix = reader.value('sink.transactional-id-prefix');
+  if (transactionalIdPrefix !== undefined && delivery !== 'exactly-once') {
+    throw reader.error('sink.transactional-id-prefix', `'sink.transactional-id-prefix' applies to exactly-once delivery only`, `set '${deliveryKey}' = 'exactly-once', or remove it`);
   }
   // Flink's buffer: max-rows and interval, both set (flush at whichever comes first) or both 0 (no buffer).
   const maxRowsText = reader.value('sink.buffer-flush.max-rows');
@@ -453,6 +454,7 @@ export function sinkTranslation(table: TableDeclaration): SinkTranslation {
     ...(upsertKey === undefined ? {} : { key: upsertKey }),
     mode,
     ...(delivery === undefined ? {} : { delivery: delivery as 'none' }),
+    ...(transactionalIdPrefix === undefined ? {} : { transactionalIdPrefix }),
     ...(partitioner === undefined ? {} : { partitioner }),
     ...(interval === undefined ? {} : { trigger: maxRows === undefined || maxRows === 0 ? { interval } : { interval, maxRows } }),
   };

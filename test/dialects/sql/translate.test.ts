@@ -144,12 +144,20 @@ describe("SQL: today's Flink keys", () => {
     assert.equal(error.code, ErrorCode.InvalidConfig);
   });
 
-  it('refuses what it cannot do: other timestamp standards, transactional ids, exactly-once, a missing primary key', async () => {
+  it('maps exactly-once and sink.transactional-id-prefix onto the sink', async () => {
+    const { plans } = await validateSql(
+      `CREATE TABLE s (a STRING) WITH ('connector' = 'kafka', 'topic' = 't', ${BOOT}, 'format' = 'json', 'sink.delivery-guarantee' = 'exactly-once', 'sink.transactional-id-prefix' = 'orders'); CREATE TABLE i (a STRING); INSERT INTO s SELECT a FROM i;`,
+    );
+    assert.equal(plans[0]?.spec.delivery, 'exactly-once');
+    assert.equal(plans[0]?.settings.transactionalId, 'orders-0');
+  });
+
+  it('refuses what it cannot do: other timestamp standards, a transactional id prefix without exactly-once, a missing primary key', async () => {
     const tail = 'CREATE TABLE i (a STRING); INSERT INTO s SELECT a FROM i;';
     const standard = await refuses(`CREATE TABLE s (a STRING) WITH ('connector' = 'kafka', 'topic' = 't', ${BOOT}, 'format' = 'json', 'json.timestamp-format.standard' = 'RFC-3339'); ${tail}`, /'json\.timestamp-format\.standard' = 'RFC-3339' is not supported$/);
     assert.equal(standard.details.hint, "use 'ISO-8601' or 'SQL'");
-    await refuses(`CREATE TABLE s (a STRING) WITH ('connector' = 'kafka', 'topic' = 't', ${BOOT}, 'format' = 'json', 'sink.transactional-id-prefix' = 'x'); ${tail}`, /applies to exactly-once delivery, which this version does not offer/);
-    await refuses(`CREATE TABLE s (a STRING) WITH ('connector' = 'kafka', 'topic' = 't', ${BOOT}, 'format' = 'json', 'sink.delivery-guarantee' = 'exactly-once'); ${tail}`, /^job\.sql:1:1: table "s": sink "s": delivery "exactly-once" is not available in this version/);
+    const prefix = await refuses(`CREATE TABLE s (a STRING) WITH ('connector' = 'kafka', 'topic' = 't', ${BOOT}, 'format' = 'json', 'sink.transactional-id-prefix' = 'x'); ${tail}`, /'sink\.transactional-id-prefix' applies to exactly-once delivery only$/);
+    assert.equal(prefix.details.hint, "set 'sink.delivery-guarantee' = 'exactly-once', or remove it");
     await refuses(`CREATE TABLE s (a STRING) WITH ('connector' = 'upsert-kafka', 'topic' = 't', ${BOOT}, 'key.format' = 'json', 'value.format' = 'json'); ${tail}`, /an upsert-kafka table needs a primary key/);
     await refuses(`CREATE TABLE s (a STRING) WITH ('connector' = 'kafka', 'topic' = 't', ${BOOT}, 'format' = 'json', 'scan.startup.mode' = 'latest-offset'); ${tail}`, /the option 'scan\.startup\.mode' has no effect when the table is written/);
     await refuses(`CREATE TABLE s (a STRING) WITH ('connector' = 'kafka', 'topic' = 't', ${BOOT}, 'format' = 'json', 'properties.colour' = 'red'); ${tail}`, /`colour` is not a Kafka producer property of librdkafka or the Java client/);

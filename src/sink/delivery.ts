@@ -1,0 +1,264 @@
+/**
+ * Delivery: the sink's last stage. The trigger loop and the encode stage hand it records and,
+ * at the end of each epoch, the source position those records bring the sink to; delivery makes
+ * that true at the guarantee chosen, and the stages before it do not know which:
+ *
+ * - at-least-once (and `none`): records are written with several writes in flight, so encoding
+ *   the next batch overlaps the acknowledgement of the last; an epoch ends once every write is
+ *   acknowledged. With a checkpoint location the epoch's position is mirrored there, so a restart
+ *   skips what was acknowledged (what came after it may be written twice).
+ * - exactly-once: one Kafka transaction per epoch. The epoch's records, and a progress record
+ *   (src/sink/progress.ts) in the sink's compacted progress topic, commit together or not at all.
+ *   A Kafka source's offsets also commit, in the same transaction, for the sink's consumer group.
+ *   Recovery runs fence → read → resume: initialising the stable transactional id fences a
+ *   zombie and aborts what it left open, and only then is the last committed progress read, so
+ *   nothing a zombie could still commit is missed.
+ */
+import { ErrorCode, SpillwayError, asSpillwayError } from '../errors.ts';
+import type { KafkaRecord, RecordWriter, TopicLog, TransactionalRecordWriter } from '../kafka/record-writer.ts';
+import { TransactionState } from '../kafka/transaction-state.ts';
+import { PositionKind, type SourcePosition, describePosition, positionAtOrBefore } from '../model/position.ts';
+import type { CheckpointLocation } from './checkpoint-location.ts';
+import { type ProgressRecord, encodeProgress, lastCommittedProgress, progressKey } from './progress.ts';
+
+export interface Delivery {
+  /** Recovers: the last progress this sink committed (or acknowledged, with a checkpoint), if any. */
+  open(): Promise<ProgressRecord | undefined>;
+  /**
+   * Hands records over. Resolves once there is room for more (a bounded number of writes stays in
+   * flight); a failed earlier write rejects a later call with its cause.
+   */
+  send(records: readonly KafkaRecord[], bytes: number): Promise<void>;
+  /**
+   * Ends the epoch: every record sent is acknowledged (at-least-once) or committed (exactly-once)
+   * together with `position`, the source position of everything sent so far.
+   */
+  endEpoch(position: SourcePosition | undefined): Promise<void>;
+  /** Committed transactions so far (0 unless exactly-once). */
+  readonly transactions: number;
+  /** Ends what is open after a failure (an open transaction is aborted), then closes. */
+  abandon(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface DeliveryOptions {
+  readonly sink: string;
+  /** Told of records (and their key and value bytes) once acknowledged, or committed under exactly-once. */
+  readonly onDelivered: (records: number, bytes: number) => void;
+  /** Writes kept in flight before `send` waits for the oldest. */
+  readonly maxWritesInFlight: number;
+  /** Told at once of the first write that fails, so a sink with nothing more to send fails now, not at its next epoch. */
+  readonly onFailure: (error: SpillwayError) => void;
+  readonly checkpoint?: CheckpointLocation | undefined;
+}
+
+export interface TransactionalDeliveryOptions extends DeliveryOptions {
+  readonly log: TopicLog;
+  readonly progressTopic: string;
+  readonly shard: number;
+  /** The consumer group whose offsets on a Kafka source commit with each epoch, for lag monitoring. */
+  readonly consumerGroup: string;
+  readonly onWarning: (warning: string) => void;
+}
+
+export function isTransactionalWriter(writer: RecordWriter): writer is TransactionalRecordWriter {
+  return typeof (writer as Partial<TransactionalRecordWriter>).beginTransaction === 'function';
+}
+
+/** Writes in flight, at most a few at a time; the first failure is kept and rethrown. */
+class WritesInFlight {
+  readonly #writer: RecordWriter;
+  readonly #max: number;
+  readonly #onDone: (records: number, bytes: number) => void;
+  readonly #onFailure: (error: SpillwayError) => void;
+  #pending: Promise<void>[] = [];
+  #failure: SpillwayError | undefined;
+
+  constructor(writer: RecordWriter, max: number, onDone: (records: number, bytes: number) => void, onFailure: (error: SpillwayError) => void) {
+    this.#writer = writer;
+    this.#max = max;
+    this.#onDone = onDone;
+    this.#onFailure = onFailure;
+  }
+
+  async add(records: readonly KafkaRecord[], bytes: number): Promise<void> {
+    this.check();
+    const write = this.#writer.write(records).then(
+      () => this.#onDone(records.length, bytes),
+      (error: unknown) => {
+        if (this.#failure !== undefined) return;
+        this.#failure = asSpillwayError(error, ErrorCode.DeliveryFailed);
+        this.#onFailure(this.#failure);
+      },
+    );
+    this.#pending.push(write);
+    while (this.#pending.length > this.#max) await this.#pending.shift();
+    this.check();
+  }
+
+  /** Resolves once every write is acknowledged; rejects with the first failure. */
+  async settle(): Promise<void> {
+    const pending = this.#pending;
+    this.#pending = [];
+    await Promise.all(pending);
+    this.check();
+  }
+
+  check(): void {
+    if (this.#failure !== undefined) throw this.#failure;
+  }
+}
+
+/** At-least-once (and `none`): acknowledged writes, progress mirrored to the checkpoint if there is one. */
+export class AcknowledgedDelivery implements Delivery {
+  readonly transactions = 0;
+  readonly #writer: RecordWriter;
+  readonly #options: DeliveryOptions;
+  readonly #writes: WritesInFlight;
+  #epoch = 0;
+  #mirrored: SourcePosition | undefined;
+
+  constructor(writer: RecordWriter, options: DeliveryOptions) {
+    this.#writer = writer;
+    this.#options = options;
+    this.#writes = new WritesInFlight(writer, options.maxWritesInFlight, options.onDelivered, options.onFailure);
+  }
+
+  async open(): Promise<ProgressRecord | undefined> {
+    const last = await this.#options.checkpoint?.readProgress(0);
+    if (last !== undefined) {
+      this.#epoch = last.epoch + 1;
+      this.#mirrored = last.position;
+    }
+    return last;
+  }
+
+  send(records: readonly KafkaRecord[], bytes: number): Promise<void> {
+    return this.#writes.add(records, bytes);
+  }
+
+  async endEpoch(position: SourcePosition | undefined): Promise<void> {
+    await this.#writes.settle();
+    const checkpoint = this.#options.checkpoint;
+    if (checkpoint === undefined || position === undefined) return;
+    if (this.#mirrored !== undefined && positionAtOrBefore(position, this.#mirrored) === true) return;
+    await checkpoint.writeProgress({ sink: this.#options.sink, shard: 0, epoch: this.#epoch++, position });
+    this.#mirrored = position;
+  }
+
+  async abandon(): Promise<void> {
+    // The writes in flight were accepted: they finish (or fail) before the connection closes.
+    await this.#writes.settle().catch(() => {});
+    await this.#writer.close().catch(() => {});
+  }
+
+  async close(): Promise<void> {
+    await this.#writes.settle();
+    await this.#writer.close();
+  }
+}
+
+/** Exactly-once: a transaction per epoch, committing the records with the sink's progress. */
+export class TransactionalDelivery implements Delivery {
+  readonly #writer: TransactionalRecordWriter;
+  readonly #options: TransactionalDeliveryOptions;
+  readonly #writes: WritesInFlight;
+  readonly #key: Buffer;
+  /** Records and bytes of the open transaction, counted as delivered once it commits. */
+  #openRecords = 0;
+  #openBytes = 0;
+  #epoch = 0;
+  #committed: SourcePosition | undefined;
+  #transactions = 0;
+
+  constructor(writer: TransactionalRecordWriter, options: TransactionalDeliveryOptions) {
+    this.#writer = writer;
+    this.#options = options;
+    this.#key = progressKey(options.sink, options.shard);
+    this.#writes = new WritesInFlight(
+      writer,
+      options.maxWritesInFlight,
+      (records, bytes) => {
+        this.#openRecords += records;
+        this.#openBytes += bytes;
+      },
+      options.onFailure,
+    );
+  }
+
+  get transactions(): number {
+    return this.#transactions;
+  }
+
+  async open(): Promise<ProgressRecord | undefined> {
+    const { sink, shard, progressTopic, log, checkpoint } = this.#options;
+    // Fence first: a zombie with this id can no longer commit, and what it left open is aborted.
+    await this.#writer.initTransactions();
+    await log.ensureCompacted(progressTopic);
+    const last = lastCommittedProgress(await log.readCommitted(progressTopic), sink, shard);
+    const mirrored = await checkpoint?.readProgress(shard);
+    if (mirrored !== undefined && (last === undefined || mirrored.epoch > last.epoch)) {
+      // The topic commits with the records, so it is the truth; a mirror ahead of it means the
+      // progress topic was deleted or is another cluster's.
+      this.#options.onWarning(
+        `sink "${sink}": the checkpoint location says epoch ${mirrored.epoch} (${describePosition(mirrored.position)}) was committed, but the progress topic "${progressTopic}" ` +
+          (last === undefined ? 'has no progress for this sink' : `says epoch ${last.epoch}`) +
+          '; resuming from the progress topic, which commits with the records — if the topic was deleted, rows already written will be written again',
+      );
+    }
+    if (last !== undefined) {
+      this.#epoch = last.epoch + 1;
+      this.#committed = last.position;
+    }
+    return last;
+  }
+
+  async send(records: readonly KafkaRecord[], bytes: number): Promise<void> {
+    if (this.#writer.transactionState !== TransactionState.InTransaction) await this.#writer.beginTransaction();
+    await this.#writes.add(records, bytes);
+  }
+
+  async endEpoch(position: SourcePosition | undefined): Promise<void> {
+    await this.#writes.settle();
+    const moved = position !== undefined && (this.#committed === undefined || positionAtOrBefore(position, this.#committed) !== true);
+    const open = this.#writer.transactionState === TransactionState.InTransaction;
+    if (!open && !moved) return;
+    if (!open) await this.#writer.beginTransaction();
+    const { sink, shard, progressTopic, checkpoint } = this.#options;
+    const progress: ProgressRecord | undefined = position === undefined ? undefined : { sink, shard, epoch: this.#epoch, position };
+    if (progress !== undefined) {
+      await this.#writer.write([{ topic: progressTopic, partition: 0, key: this.#key, value: encodeProgress(progress) }]);
+      if (progress.position.kind === PositionKind.Kafka) {
+        // The progress record is what recovery reads; the group's offsets show the sink's lag to Kafka's tools.
+        const { topic, offsets } = progress.position;
+        await this.#writer.sendOffsets(this.#options.consumerGroup, offsets.map(({ partition, offset }) => ({ topic, partition, offset: BigInt(offset) })));
+      }
+    }
+    await this.#writer.commitTransaction();
+    this.#transactions++;
+    this.#epoch++;
+    this.#options.onDelivered(this.#openRecords, this.#openBytes);
+    this.#openRecords = 0;
+    this.#openBytes = 0;
+    if (progress !== undefined) {
+      this.#committed = progress.position;
+      await checkpoint?.writeProgress(progress);
+    }
+  }
+
+  async abandon(): Promise<void> {
+    if (this.#writer.transactionState === TransactionState.InTransaction || this.#writer.transactionState === TransactionState.AbortRequired) {
+      // What this epoch wrote is discarded now rather than when transaction.timeout.ms runs out.
+      await this.#writer.abortTransaction().catch(() => {});
+    }
+    await this.#writer.close().catch(() => {});
+  }
+
+  async close(): Promise<void> {
+    await this.#writes.settle();
+    if (this.#writer.transactionState === TransactionState.InTransaction) {
+      throw new SpillwayError(ErrorCode.Internal, `sink "${this.#options.sink}": closing with a transaction open; its epoch was not ended`);
+    }
+    await this.#writer.close();
+  }
+}

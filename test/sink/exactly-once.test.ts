@@ -1,0 +1,166 @@
+/**
+ * Exactly-once delivery against the broker: a transaction per epoch with the progress record in
+ * it; a restart under the same name fences, reads the committed progress and skips what the
+ * replaying source gives again; a read_committed reader (kcat) sees every row once.
+ */
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { appendFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execFile } from 'node:child_process';
+import { describe, it } from 'node:test';
+import { promisify } from 'node:util';
+import { ensureKafkaJars } from '../../src/broker/embedded-broker.ts';
+import { ErrorCode } from '../../src/errors.ts';
+import { jsonSpec } from '../../src/formats/key-value-spec.ts';
+import { createTopic, createTransactionalWriter } from '../../src/kafka/kafka-client.ts';
+import { parseKafkaProperties } from '../../src/kafka/kafka-properties.ts';
+import { defineSchema } from '../../src/model/schema.ts';
+import { fromFile } from '../../src/sources/file-table.ts';
+import { kafkaTopicTable } from '../../src/sources/kafka-topic-table.ts';
+import { newTable } from '../../src/sources/static-table.ts';
+import { openSink } from '../../src/sink/open-sink.ts';
+import { decodeProgress, progressKey } from '../../src/sink/progress.ts';
+import { bootstrapServers, kcatRead, randomTopic } from '../helpers/kafka.ts';
+
+const run = promisify(execFile);
+const schema = defineSchema({ n: 'int32', name: 'string' });
+const values = async (topic: string) => (await kcatRead(topic, { readCommitted: true })).map((r) => JSON.parse(r.value?.toString() ?? 'null') as { n: number });
+const numbers = async (topic: string) => (await values(topic)).map((v) => v.n).sort((a, b) => a - b);
+const range = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => from + i);
+const csvLines = (from: number, to: number) => range(from, to).map((n) => `${n},row-${n}\n`).join('');
+
+function spec(name: string, topic: string, progressTopic: string, extra: Record<string, unknown> = {}) {
+  return { name, topic, progressTopic, kafka: { 'bootstrap.servers': bootstrapServers() }, value: jsonSpec(), delivery: 'exactly-once', trigger: { interval: '50 ms' }, ...extra };
+}
+
+/** Runs one sink over a CSV file to its end, as a restarted program would: the file read from its start. */
+async function runOverFile(path: string, name: string, topic: string, progressTopic: string, extra: Record<string, unknown> = {}) {
+  const sink = openSink(fromFile(path, { format: 'csv', schema, csv: { header: false } }), spec(name, topic, progressTopic, extra));
+  await sink.done;
+  return sink;
+}
+
+describe('exactly-once delivery', () => {
+  it('commits each epoch with its progress; a restart under the same name writes only what is new', async () => {
+    const topic = randomTopic('eos-file');
+    const progressTopic = randomTopic('eos-progress');
+    await createTopic([bootstrapServers()], topic, { partitions: 3 });
+    const name = `eos-file-${randomBytes(4).toString('hex')}`;
+    const path = join(mkdtempSync(join(tmpdir(), 'spillway-eos-')), 'rows.csv');
+    writeFileSync(path, csvLines(0, 500));
+
+    const first = await runOverFile(path, name, topic, progressTopic);
+    assert.equal(first.metrics.records, 500);
+    assert.ok(first.metrics.transactions >= 1);
+    assert.deepEqual(await numbers(topic), range(0, 500));
+
+    // The same program again: the file is replayed from its start and nothing is written twice.
+    const again = await runOverFile(path, name, topic, progressTopic);
+    assert.equal(again.metrics.records, 0);
+    assert.deepEqual(await numbers(topic), range(0, 500));
+
+    // Rows appended since: only they are written.
+    appendFileSync(path, csvLines(500, 650));
+    const more = await runOverFile(path, name, topic, progressTopic);
+    assert.equal(more.metrics.records, 150);
+    assert.deepEqual(await numbers(topic), range(0, 650));
+
+    // The progress topic holds the sink's position, keyed by its name, readable by anyone.
+    const progress = (await kcatRead(progressTopic, { readCommitted: true })).filter((r) => r.key?.equals(progressKey(name, 0)));
+    const last = decodeProgress(progress.at(-1)?.value ?? Buffer.alloc(0), 'the last progress record');
+    assert.equal(last.position.kind, 'file');
+    assert.equal(last.position.kind === 'file' ? last.position.rows : -1, 650);
+  });
+
+  it('mirrors the committed progress into the checkpoint location, and refuses another query\'s location', async () => {
+    const topic = randomTopic('eos-checkpoint');
+    const progressTopic = randomTopic('eos-progress');
+    const name = `eos-checkpoint-${randomBytes(4).toString('hex')}`;
+    const checkpointLocation = mkdtempSync(join(tmpdir(), 'spillway-checkpoint-'));
+    const path = join(checkpointLocation, '..', `${name}.csv`);
+    writeFileSync(path, csvLines(0, 20));
+    await runOverFile(path, name, topic, progressTopic, { checkpointLocation });
+    const mirrored = decodeProgress(readFileSync(join(checkpointLocation, 'progress-0.json')), 'progress-0.json');
+    assert.equal(mirrored.sink, name);
+    assert.equal(mirrored.position.kind === 'file' ? mirrored.position.rows : -1, 20);
+
+    const other = openSink(newTable(schema, [{ n: 1, name: 'x' }]), spec(`${name}-other`, topic, progressTopic, { checkpointLocation }));
+    await assert.rejects(other.done, (error: Error & { code?: string }) => {
+      assert.equal(error.code, ErrorCode.InvalidConfig);
+      assert.match(error.message, new RegExp(`^checkpoint location ".*" belongs to another query: sink "${name}" writing topic "${topic}" .*not sink "${name}-other" writing topic "${topic}"; give each query its own checkpoint location`));
+      return true;
+    });
+  });
+
+  it('at-least-once with a checkpoint location resumes after the acknowledged position', async () => {
+    const topic = randomTopic('alo-checkpoint');
+    const name = `alo-checkpoint-${randomBytes(4).toString('hex')}`;
+    const checkpointLocation = mkdtempSync(join(tmpdir(), 'spillway-checkpoint-'));
+    const path = join(checkpointLocation, '..', `${name}.csv`);
+    writeFileSync(path, csvLines(0, 30));
+    const alo = { delivery: 'at-least-once', checkpointLocation };
+    await runOverFile(path, name, topic, 'unused-progress', alo);
+    appendFileSync(path, csvLines(30, 40));
+    const second = await runOverFile(path, name, topic, 'unused-progress', alo);
+    assert.equal(second.metrics.records, 10);
+    assert.deepEqual(await numbers(topic), range(0, 40));
+  });
+
+  it('a newer sink with the same name fences the older one, which fails saying so', async () => {
+    const topic = randomTopic('eos-fence');
+    const progressTopic = randomTopic('eos-progress');
+    const name = `eos-fence-${randomBytes(4).toString('hex')}`;
+    const id = `spillway-${name}-0`;
+    // The zombie: a writer with the sink's transactional id and an open transaction.
+    const zombie = createTransactionalWriter(parseKafkaProperties({ 'bootstrap.servers': bootstrapServers(), 'transactional.id': id }, { sink: name }).settings);
+    await zombie.beginTransaction();
+    await zombie.write([{ topic, partition: 0, key: null, value: Buffer.from('{"n":-1,"name":"zombie"}') }]);
+    const sink = openSink(newTable(schema, [{ n: 1, name: 'a' }, { n: 2, name: 'b' }]), spec(name, topic, progressTopic, { trigger: 'once' }));
+    await sink.done;
+    await assert.rejects(zombie.commitTransaction(), { code: ErrorCode.DeliveryFailed, message: new RegExp(`^the writer with transactional.id "${id}" was fenced`) });
+    await zombie.close();
+    // The zombie's open transaction was aborted by the fence: a read_committed reader never sees it.
+    assert.deepEqual(await numbers(topic), [1, 2]);
+  });
+
+  it('copies a Kafka topic exactly once across a restart, skipping the replayed records it committed', async () => {
+    const input = randomTopic('eos-in');
+    const output = randomTopic('eos-out');
+    const progressTopic = randomTopic('eos-progress');
+    await createTopic([bootstrapServers()], input, { partitions: 2 });
+    const name = `eos-copy-${randomBytes(4).toString('hex')}`;
+    const feed = createTransactionalWriter(parseKafkaProperties({ 'bootstrap.servers': bootstrapServers(), 'transactional.id': `${name}-feed` }, { sink: 'feed' }).settings);
+    const produce = async (from: number, to: number) => {
+      await feed.beginTransaction();
+      await feed.write(range(from, to).map((n) => ({ topic: input, partition: n % 2, key: null, value: Buffer.from(JSON.stringify({ n, name: `r${n}` })) })));
+      await feed.commitTransaction();
+    };
+    const copy = async (expected: number) => {
+      const source = kafkaTopicTable({ topic: input, kafkaConfig: { 'bootstrap.servers': bootstrapServers() }, schema, mode: 'append', startFrom: 'earliest' });
+      const sink = openSink(source, spec(name, output, progressTopic));
+      const deadline = Date.now() + 30_000;
+      while (sink.metrics.rows < expected && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+      await source.close();
+      await sink.done;
+      return sink;
+    };
+    await produce(0, 100);
+    await copy(100);
+    await produce(100, 160);
+    const second = await copy(60);
+    assert.equal(second.metrics.records, 60);
+    assert.deepEqual(await numbers(output), range(0, 160));
+    await feed.close();
+    // The input's offsets committed with the records, for the sink's group, as Kafka's own tool reads them:
+    // each partition holds 80 records and 2 commit markers, so the next record to read is at 81, the end at 82.
+    const { stdout } = await run('java', ['-cp', `${ensureKafkaJars()}/*`, 'org.apache.kafka.tools.consumer.group.ConsumerGroupCommand', '--bootstrap-server', bootstrapServers(), '--describe', '--group', `spillway-${name}`]);
+    const committed = stdout
+      .split('\n')
+      .filter((line) => line.includes(input))
+      .map((line) => line.trim().split(/\s+/))
+      .map(([, topic, partition, current, end]) => [topic, Number(partition), Number(current), Number(end)]);
+    assert.deepEqual(committed.sort(), [[input, 0, 81, 82], [input, 1, 81, 82]]);
+  });
+});
