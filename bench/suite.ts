@@ -489,7 +489,7 @@ async function sqlScenario(rows: number, repeat: number, bootstrap: string): Pro
   console.log(`\nscenario 6-sql: INSERT INTO a Kafka table (raw keys, JSON values) SELECT * FROM a datagen table, ${rows} rows, through runSql`);
   console.log(`${'subject'.padEnd(14)} ${'rows/s'.padStart(10)} ${'MB/s'.padStart(7)} ${'peak RSS'.padStart(9)} ${'CPU s'.padStart(6)} ${'records'.padStart(9)}`);
   console.log(
-    `${'sql'.padEnd(10)} ${String(Math.round(median(results.map((r) => r.rate)))).padStart(10)} ${median(results.map((r) => r.mb)).toFixed(1).padStart(7)} ${`${Math.round(Math.max(...results.map((r) => r.rss)))} MiB`.padStart(9)} ${median(results.map((r) => r.cpu)).toFixed(1).padStart(6)} ${String(results[0]?.records ?? 0).padStart(9)}   runs: ${results.map((r) => Math.round(r.rate)).join(', ')}`,
+    `${'sql'.padEnd(14)} ${String(Math.round(median(results.map((r) => r.rate)))).padStart(10)} ${median(results.map((r) => r.mb)).toFixed(1).padStart(7)} ${`${Math.round(Math.max(...results.map((r) => r.rss)))} MiB`.padStart(9)} ${median(results.map((r) => r.cpu)).toFixed(1).padStart(6)} ${String(results[0]?.records ?? 0).padStart(9)}   runs: ${results.map((r) => Math.round(r.rate)).join(', ')}`,
   );
 }
 
