@@ -32,9 +32,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { KAFKA_VERSION, defaultCacheDir, startBroker } from '../src/broker/embedded-broker.ts';
 import { startRegistry } from '../src/broker/embedded-registry.ts';
-import { Kafka, logLevel } from 'kafkajs';
 import { produce } from '../src/dialects/deephaven.ts';
-import { runSql } from '../src/dialects/sql/job.ts';
 import type { Encoder } from '../src/formats/encoder.ts';
 import { type KeyValueSpecInput, avroSpec, createEncoder, csvSpec, jsonSpec, keyValueSpecSchema, simpleSpec } from '../src/formats/key-value-spec.ts';
 import { createKafkaWriter, createTopic } from '../src/kafka/kafka-client.ts';
@@ -209,6 +207,8 @@ async function kafkajsChild(topic: string, file: string, bootstrap: string): Pro
   }
   // kafkajs 2.2.4 arms a timer with a negative delay on Node 23 and later; the warning is noise.
   process.removeAllListeners('warning');
+  // Imported here, so the other children's memory holds no KafkaJS.
+  const { Kafka, logLevel } = await import('kafkajs');
   const kafka = new Kafka({ clientId: 'bench-kafkajs', brokers: [bootstrap], logLevel: logLevel.NOTHING });
   const producer = kafka.producer({ idempotent: true, allowAutoTopicCreation: false });
   await producer.connect();
@@ -305,6 +305,8 @@ async function sqlChild(topic: string, rows: number, bootstrap: string): Promise
     CREATE TABLE bench_out (id BIGINT, key STRING, a DOUBLE, b DOUBLE, n INT, note STRING) WITH ('connector' = 'kafka', 'topic' = '${topic}',
       'properties.bootstrap.servers' = '${bootstrap}', 'properties.linger.ms' = '${LINGER_MS}', 'key.format' = 'raw', 'key.fields' = 'key', 'value.format' = 'json');
     INSERT INTO bench_out SELECT * FROM gen`;
+  // Imported here, so the other children's memory holds no SQL parser.
+  const { runSql } = await import('../src/dialects/sql/job.ts');
   const started = performance.now();
   const job = await runSql(sql);
   await job.done;
