@@ -14,7 +14,12 @@
  *   BENCH_QUICK=1 npm run bench         scenario 1 (JSON) at 200,000 rows with every peer, once
  *   BENCH_SCENARIOS=1-json,3-upsert     a subset;  BENCH_ROWS=n  another row count
  *   BENCH_BEFORE=<checkout>             also runs Spillway from that checkout: spillway/before
+ *   BENCH_SUBJECTS=spillway,raw         only these subjects;  BENCH_IN_FLIGHT=n  writes the raw peer keeps in flight (1)
  * Each scenario also runs `sink`: Spillway's sink with a writer that acknowledges at once (no Kafka).
+ * Scenario 1 also runs `kafkajs`: KafkaJS sending the same pre-encoded records. Scenario 4 runs
+ * exactly-once (a transaction every 100 ms) beside `at-least-once` on the same rows.
+ * 5-latency (BENCH_LATENCY_RATE rows/s, 10,000, for BENCH_LATENCY_SECONDS, 60) measures p50/p99/max from a
+ * row entering the table to its record acknowledged; 6-sql runs INSERT INTO from datagen through runSql.
  * Uses the embedded broker unless KAFKA_BOOTSTRAP_SERVERS is set; scenario 2's Avro starts the
  * embedded schema registry unless SCHEMA_REGISTRY_URL is set.
  */
@@ -41,6 +46,8 @@ import { sensorRow, sensorSchema } from './sensor-table.ts';
 const PARTITIONS = 6;
 const LINGER_MS = 5;
 const BATCH = 1000;
+/** Writes the raw peer keeps in flight at once. */
+const IN_FLIGHT = Number(process.env.BENCH_IN_FLIGHT ?? 1);
 const run = promisify(execFile);
 
 /** What a scenario writes: its rows, key and value formats, and whether peers can send its records. */
@@ -50,32 +57,33 @@ interface Scenario {
   readonly value: 'json' | 'avro' | 'csv';
   readonly compression?: 'lz4';
   readonly upsert?: boolean;
+  /** Exactly-once with an epoch (a transaction) every 100 ms; `at-least-once` runs beside it on the same data. */
+  readonly exactlyOnce?: boolean;
   /** Peers that can send these records (Java's tool sends keyless values; kcat sends text lines). */
   readonly peers: readonly Peer[];
 }
-type Peer = 'kcat' | 'java' | 'raw';
+type Peer = 'kcat' | 'java' | 'raw' | 'kafkajs';
 /**
  * Extra subjects: `sink` is Spillway's sink with a writer that acknowledges at once (no Kafka), the
  * ceiling the transport leaves; `before` is the same Spillway run from another checkout
  * (BENCH_BEFORE=<dir>, which holds this file too), for before/after figures in one run.
  */
-type Extra = 'sink' | 'before';
+type Extra = 'sink' | 'before' | 'at-least-once';
 
 const SCENARIOS: readonly Scenario[] = [
-  { name: '1-json', title: 'append, JSON values, string keys', value: 'json', peers: ['kcat', 'java', 'raw'] },
+  { name: '1-json', title: 'append, JSON values, string keys', value: 'json', peers: ['kcat', 'java', 'raw', 'kafkajs'] },
   { name: '1-json-lz4', title: 'append, JSON values, string keys, lz4', value: 'json', compression: 'lz4', peers: ['kcat', 'java', 'raw'] },
   // Avro's binary may hold any byte, so the line-based peers cannot carry it; the raw writer can.
   { name: '2-avro', title: 'append, Avro (Confluent wire format, registry)', value: 'avro', peers: ['raw'] },
   { name: '2-csv', title: 'append, CSV values', value: 'csv', peers: ['kcat', 'java', 'raw'] },
   // Java's tool writes no keys and no tombstones, so it cannot send an upsert changelog.
   { name: '3-upsert', title: 'upsert, 100k keys, 10% deletes', value: 'json', upsert: true, peers: ['kcat', 'raw'] },
+  { name: '4-exactly-once', title: 'append, JSON values, exactly-once: a transaction every 100 ms (continuous trigger, 100 ms epochs)', value: 'json', exactlyOnce: true, peers: [] },
 ];
 /** Scenarios of the performance issue that wait on other work; listed so the table says so. */
-const PENDING = [
-  '4 exactly-once (a transaction every 100 ms) beside at-least-once: waits for exactly-once delivery',
-  '5 continuous trigger at 10,000 rows/s for 60 s, p50/p99/max latency: not yet measured',
-  '6 SQL (INSERT INTO from datagen) and REST ingress: waits for those paths',
-];
+const PENDING = ['6 REST ingress: not measured yet'];
+/** Scenarios with their own measures (latency; the SQL path), run after the throughput scenarios. */
+const OTHER_SCENARIOS = ['5-latency', '6-sql'] as const;
 
 const keysOf = (rows: number) => Math.max(1, Math.floor(rows / 10));
 
@@ -119,9 +127,11 @@ interface Measured {
 }
 
 /** Spillway end to end: a generated stream (never an array of all rows) through a sink. */
-async function spillwayChild(scenario: Scenario, topic: string, rows: number, bootstrap: string, registry: string | undefined, sinkOnly: boolean): Promise<Measured> {
+async function spillwayChild(scenario: Scenario, topic: string, rows: number, bootstrap: string, registry: string | undefined, subject: string): Promise<Measured> {
   const kafka = kafkaConfig(scenario, bootstrap, registry);
-  const dependencies = sinkOnly ? { createWriter: () => nullWriter } : {};
+  const dependencies = subject === 'sink' ? { createWriter: () => nullWriter } : {};
+  const delivery =
+    scenario.exactlyOnce === true && subject !== 'at-least-once' ? { delivery: 'exactly-once' as const, trigger: { continuous: '100 ms' }, name: `bench-eos-${topic}` } : {};
   if (scenario.upsert === true) {
     // Puts and deletes in changelog order, a batch at a time, upserted by the primary key.
     function* changes() {
@@ -148,7 +158,7 @@ async function spillwayChild(scenario: Scenario, topic: string, rows: number, bo
     }
   }
   const started = performance.now();
-  const sink = produce({ table: fromAsyncIterable(sensorSchema, generated()), kafkaConfig: kafka, topic, keySpec: simpleSpec('key'), valueSpec: valueSpec(scenario), dependencies });
+  const sink = produce({ table: fromAsyncIterable(sensorSchema, generated()), kafkaConfig: kafka, topic, keySpec: simpleSpec('key'), valueSpec: valueSpec(scenario), dependencies, ...delivery });
   await sink.done;
   return { rows, records: sink.metrics.records, bytes: sink.metrics.bytes, seconds: (performance.now() - started) / 1000 };
 }
@@ -172,10 +182,137 @@ async function rawChild(scenario: Scenario, topic: string, file: string, bootstr
   const writer = createKafkaWriter(settings);
   await writer.describeTopic(topic);
   const started = performance.now();
-  for (let i = 0; i < records.length; i += settings.batchNumMessages) await writer.write(records.slice(i, i + settings.batchNumMessages));
+  // Up to BENCH_IN_FLIGHT writes at once (default 1: one write acknowledged before the next).
+  const inFlight = new Set<Promise<void>>();
+  for (let i = 0; i < records.length; i += settings.batchNumMessages) {
+    const write = writer.write(records.slice(i, i + settings.batchNumMessages)).then(() => {
+      inFlight.delete(write);
+    });
+    inFlight.add(write);
+    if (inFlight.size >= IN_FLIGHT) await Promise.race(inFlight);
+  }
+  await Promise.all(inFlight);
   const seconds = (performance.now() - started) / 1000;
   await writer.close();
   return { rows: records.length, records: records.length, bytes, seconds };
+}
+
+/** KafkaJS sending the same pre-encoded records: sendBatch of batch.num.messages records, BENCH_IN_FLIGHT at once. */
+async function kafkajsChild(topic: string, file: string, bootstrap: string): Promise<Measured> {
+  const messages: { partition: number; key: Buffer; value: Buffer | null }[] = [];
+  let bytes = 0;
+  for (const [key, value] of readRecordsFile(file)) {
+    messages.push({ partition: javaKeyPartition(key, PARTITIONS), key, value });
+    bytes += key.length + (value?.length ?? 0);
+  }
+  // kafkajs 2.2.4 arms a timer with a negative delay on Node 23 and later; the warning is noise.
+  process.removeAllListeners('warning');
+  // Imported here, so the other children's memory holds no KafkaJS.
+  const { Kafka, logLevel } = await import('kafkajs');
+  const kafka = new Kafka({ clientId: 'bench-kafkajs', brokers: [bootstrap], logLevel: logLevel.NOTHING });
+  const producer = kafka.producer({ idempotent: true, allowAutoTopicCreation: false });
+  await producer.connect();
+  const per = 5_000;
+  const started = performance.now();
+  const inFlight = new Set<Promise<void>>();
+  for (let i = 0; i < messages.length; i += per) {
+    const send = producer.sendBatch({ acks: -1, topicMessages: [{ topic, messages: messages.slice(i, i + per) }] }).then(() => {
+      inFlight.delete(send);
+    });
+    inFlight.add(send);
+    if (inFlight.size >= Math.max(1, IN_FLIGHT)) await Promise.race(inFlight);
+  }
+  await Promise.all(inFlight);
+  const seconds = (performance.now() - started) / 1000;
+  await producer.disconnect();
+  return { rows: messages.length, records: messages.length, bytes, seconds };
+}
+
+interface Latency {
+  readonly rows: number;
+  readonly seconds: number;
+  readonly p50: number;
+  readonly p99: number;
+  readonly max: number;
+}
+
+/**
+ * Scenario 5: once the sink has connected, rows enter the table at a steady rate (every 5 ms, the
+ * rows due by the clock) and a continuous sink writes them. A writer wrapping the real one notes when each write is
+ * acknowledged; a record's latency is that moment minus the moment its row entered the table
+ * (found by the row's id, the record's key).
+ */
+async function latencyChild(topic: string, seconds: number, rate: number, bootstrap: string): Promise<Latency> {
+  const total = Math.round(seconds * rate);
+  const entered = new Float64Array(total);
+  const latencies = new Float64Array(total);
+  let acknowledged = 0;
+  // The clock starts once the sink has connected and learned the topic: connecting is not latency.
+  let connected!: () => void;
+  const ready = new Promise<void>((resolve) => (connected = resolve));
+  async function* steady() {
+    await ready;
+    const started = performance.now();
+    let sent = 0;
+    while (sent < total) {
+      const due = Math.min(total, Math.floor(((performance.now() - started) / 1000) * rate));
+      if (due > sent) {
+        const batch: Record<string, unknown>[] = [];
+        const now = performance.now();
+        for (; sent < due; sent++) {
+          entered[sent] = now;
+          batch.push(sensorRow(sent));
+        }
+        yield batch;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+  }
+  const kafka = { 'bootstrap.servers': bootstrap, 'linger.ms': LINGER_MS };
+  const createWriter = (settings: Parameters<typeof createKafkaWriter>[0], options: Parameters<typeof createKafkaWriter>[1]): RecordWriter => {
+    const writer = createKafkaWriter(settings, options);
+    return {
+      describeTopic: async (name) => {
+        const description = await writer.describeTopic(name);
+        connected();
+        return description;
+      },
+      close: () => writer.close(),
+      write: async (records) => {
+        await writer.write(records);
+        const now = performance.now();
+        for (const record of records) {
+          const id = Number((record.key as Buffer).readBigInt64BE(0));
+          latencies[acknowledged++] = now - (entered[id] as number);
+        }
+      },
+    };
+  };
+  const started = performance.now();
+  const sink = produce({ table: fromAsyncIterable(sensorSchema, steady()), kafkaConfig: kafka, topic, keySpec: simpleSpec('id'), valueSpec: jsonSpec(), dependencies: { createWriter } });
+  await sink.done;
+  const elapsed = (performance.now() - started) / 1000;
+  const sorted = latencies.subarray(0, acknowledged).sort();
+  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? Number.NaN;
+  return { rows: acknowledged, seconds: elapsed, p50: at(0.5), p99: at(0.99), max: sorted[sorted.length - 1] ?? Number.NaN };
+}
+
+/** Scenario 6: `INSERT INTO` a Kafka table (JSON) from a datagen table of `rows` rows, through runSql. */
+async function sqlChild(topic: string, rows: number, bootstrap: string): Promise<Measured> {
+  const sql = `CREATE TABLE gen (id BIGINT, key STRING, a DOUBLE, b DOUBLE, n INT, note STRING) WITH ('connector' = 'datagen',
+      'rows-per-second' = '100000000', 'number-of-rows' = '${rows}', 'fields.id.kind' = 'sequence', 'fields.id.start' = '0', 'fields.id.end' = '${rows - 1}',
+      'fields.key.length' = '16', 'fields.n.min' = '0', 'fields.n.max' = '999', 'fields.note.length' = '41');
+    CREATE TABLE bench_out (id BIGINT, key STRING, a DOUBLE, b DOUBLE, n INT, note STRING) WITH ('connector' = 'kafka', 'topic' = '${topic}',
+      'properties.bootstrap.servers' = '${bootstrap}', 'properties.linger.ms' = '${LINGER_MS}', 'key.format' = 'raw', 'key.fields' = 'key', 'value.format' = 'json');
+    INSERT INTO bench_out SELECT * FROM gen`;
+  // Imported here, so the other children's memory holds no SQL parser.
+  const { runSql } = await import('../src/dialects/sql/job.ts');
+  const started = performance.now();
+  const job = await runSql(sql);
+  await job.done;
+  const seconds = (performance.now() - started) / 1000;
+  const metrics = job.sinks.map((sink) => sink.metrics);
+  return { rows, records: metrics.reduce((n, m) => n + m.records, 0), bytes: metrics.reduce((n, m) => n + m.bytes, 0), seconds };
 }
 
 /**
@@ -291,9 +428,11 @@ async function measure(subject: Result['subject'], scenario: Scenario, rows: num
     case 'spillway':
     case 'sink':
     case 'before':
+    case 'at-least-once':
+    case 'kafkajs':
     case 'raw': {
       const script = subject === 'before' ? join(process.env.BENCH_BEFORE ?? '', 'bench', 'suite.ts') : self;
-      const args = [script, 'child', subject === 'before' ? 'spillway' : subject, scenario.name, topic, String(rows), subject === 'raw' ? files.records : ''];
+      const args = [script, 'child', subject === 'before' ? 'spillway' : subject, scenario.name, topic, String(rows), subject === 'raw' || subject === 'kafkajs' ? files.records : ''];
       const time = await timed(process.execPath, args, { ...process.env, KAFKA_BOOTSTRAP_SERVERS: bootstrap, ...(registry === undefined ? {} : { SCHEMA_REGISTRY_URL: registry }) });
       return result(JSON.parse(time.stdout.trim().split('\n').at(-1) ?? '{}') as Measured, time);
     }
@@ -324,16 +463,51 @@ const median = (values: readonly number[]) => {
   return sorted.length % 2 === 1 ? (sorted[middle] as number) : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
 };
 
+/** Scenario 5: BENCH_LATENCY_RATE rows/s (10,000) for BENCH_LATENCY_SECONDS (60), continuous trigger. */
+async function latencyScenario(bootstrap: string): Promise<void> {
+  const rate = Number(process.env.BENCH_LATENCY_RATE ?? 10_000);
+  const seconds = Number(process.env.BENCH_LATENCY_SECONDS ?? 60);
+  const topic = `bench-5-latency-${Date.now()}`;
+  await createTopic([bootstrap], topic, { partitions: PARTITIONS });
+  const time = await timed(process.execPath, [fileURLToPath(import.meta.url), 'child', 'latency', '', topic, String(seconds), String(rate)], { ...process.env, KAFKA_BOOTSTRAP_SERVERS: bootstrap });
+  const latency = JSON.parse(time.stdout.trim().split('\n').at(-1) ?? '{}') as Latency;
+  console.log(`\nscenario 5-latency: continuous trigger, ${rate} rows/s for ${seconds} s, JSON values; latency from a row entering the table to its record acknowledged`);
+  console.log(`${'rows'.padStart(9)} ${'rows/s'.padStart(8)} ${'p50 ms'.padStart(7)} ${'p99 ms'.padStart(7)} ${'max ms'.padStart(7)} ${'peak RSS'.padStart(9)} ${'CPU s'.padStart(6)}`);
+  console.log(
+    `${String(latency.rows).padStart(9)} ${String(Math.round(latency.rows / latency.seconds)).padStart(8)} ${latency.p50.toFixed(1).padStart(7)} ${latency.p99.toFixed(1).padStart(7)} ${latency.max.toFixed(1).padStart(7)} ${`${Math.round(time.rssMiB)} MiB`.padStart(9)} ${time.cpu.toFixed(1).padStart(6)}`,
+  );
+}
+
+/** Scenario 6: the SQL path, INSERT INTO a Kafka table from datagen, `rows` rows. */
+async function sqlScenario(rows: number, repeat: number, bootstrap: string): Promise<void> {
+  const results: { rate: number; mb: number; rss: number; cpu: number; records: number }[] = [];
+  for (let round = 0; round < repeat; round++) {
+    const topic = `bench-6-sql-${Date.now()}`;
+    await createTopic([bootstrap], topic, { partitions: PARTITIONS });
+    const time = await timed(process.execPath, [fileURLToPath(import.meta.url), 'child', 'sql', '', topic, String(rows)], { ...process.env, KAFKA_BOOTSTRAP_SERVERS: bootstrap });
+    const measured = JSON.parse(time.stdout.trim().split('\n').at(-1) ?? '{}') as Measured;
+    results.push({ rate: measured.rows / measured.seconds, mb: measured.bytes / 1024 / 1024 / measured.seconds, rss: time.rssMiB, cpu: time.cpu, records: measured.records });
+  }
+  console.log(`\nscenario 6-sql: INSERT INTO a Kafka table (raw keys, JSON values) SELECT * FROM a datagen table, ${rows} rows, through runSql`);
+  console.log(`${'subject'.padEnd(14)} ${'rows/s'.padStart(10)} ${'MB/s'.padStart(7)} ${'peak RSS'.padStart(9)} ${'CPU s'.padStart(6)} ${'records'.padStart(9)}`);
+  console.log(
+    `${'sql'.padEnd(14)} ${String(Math.round(median(results.map((r) => r.rate)))).padStart(10)} ${median(results.map((r) => r.mb)).toFixed(1).padStart(7)} ${`${Math.round(Math.max(...results.map((r) => r.rss)))} MiB`.padStart(9)} ${median(results.map((r) => r.cpu)).toFixed(1).padStart(6)} ${String(results[0]?.records ?? 0).padStart(9)}   runs: ${results.map((r) => Math.round(r.rate)).join(', ')}`,
+  );
+}
+
 async function parent(): Promise<void> {
   const quick = process.env.BENCH_QUICK === '1';
   const rows = Number(process.env.BENCH_ROWS ?? (quick ? 200_000 : 1_000_000));
   const repeat = Number(process.env.BENCH_REPEAT ?? (quick ? 1 : 2));
-  const chosen = process.env.BENCH_SCENARIOS?.split(',') ?? (quick ? ['1-json'] : SCENARIOS.map((scenario) => scenario.name));
-  const scenarios = chosen.map((name) => {
-    const scenario = SCENARIOS.find((candidate) => candidate.name === name);
-    if (scenario === undefined) throw new Error(`no scenario "${name}"; the scenarios are ${SCENARIOS.map((s) => s.name).join(', ')}`);
-    return scenario;
-  });
+  const chosen = process.env.BENCH_SCENARIOS?.split(',') ?? (quick ? ['1-json'] : [...SCENARIOS.map((scenario) => scenario.name), ...OTHER_SCENARIOS]);
+  const others = OTHER_SCENARIOS.filter((name) => chosen.includes(name));
+  const scenarios = chosen
+    .filter((name) => !(OTHER_SCENARIOS as readonly string[]).includes(name))
+    .map((name) => {
+      const scenario = SCENARIOS.find((candidate) => candidate.name === name);
+      if (scenario === undefined) throw new Error(`no scenario "${name}"; the scenarios are ${[...SCENARIOS.map((s) => s.name), ...OTHER_SCENARIOS].join(', ')}`);
+      return scenario;
+    });
   const bootstrap = process.env.KAFKA_BOOTSTRAP_SERVERS ?? (await startBroker()).bootstrapServers ?? '';
   let registry = process.env.SCHEMA_REGISTRY_URL;
   const ownRegistry = registry === undefined && scenarios.some((scenario) => scenario.value === 'avro') ? await startRegistry() : undefined;
@@ -346,14 +520,19 @@ async function parent(): Promise<void> {
   try {
     for (const scenario of scenarios) {
       const files = await writeRecordFiles(scenario, rows, dir, registry);
-      const subjects: Result['subject'][] = ['spillway', ...scenario.peers, 'sink', ...(process.env.BENCH_BEFORE === undefined ? [] : ['before' as const])];
+      const only = process.env.BENCH_SUBJECTS?.split(',');
+      // Exactly-once needs the transactional Kafka writer, so its scenario has no `sink` run.
+      const extras: Extra[] = [scenario.exactlyOnce === true ? 'at-least-once' : 'sink', ...(process.env.BENCH_BEFORE === undefined ? [] : ['before' as const])];
+      const subjects: Result['subject'][] = (['spillway', ...scenario.peers, ...extras] as Result['subject'][]).filter(
+        (subject) => only === undefined || only.includes(subject),
+      );
       const runs = new Map<Result['subject'], Result[]>(subjects.map((subject) => [subject, []]));
       for (let round = 0; round < repeat; round++) {
         // Alternate the order so that a slow spell on a shared machine does not favour one subject.
         for (const subject of round % 2 === 0 ? subjects : [...subjects].reverse()) runs.get(subject)?.push(await measure(subject, scenario, rows, files, bootstrap, registry));
       }
       console.log(`\nscenario ${scenario.name}: ${scenario.title}`);
-      console.log(`${'subject'.padEnd(10)} ${'rows/s'.padStart(10)} ${'MB/s'.padStart(7)} ${'peak RSS'.padStart(9)} ${'CPU s'.padStart(6)} ${'records'.padStart(9)}`);
+      console.log(`${'subject'.padEnd(14)} ${'rows/s'.padStart(10)} ${'MB/s'.padStart(7)} ${'peak RSS'.padStart(9)} ${'CPU s'.padStart(6)} ${'records'.padStart(9)}`);
       const summary = new Map<Result['subject'], number>();
       for (const subject of subjects) {
         const results = runs.get(subject) ?? [];
@@ -363,12 +542,14 @@ async function parent(): Promise<void> {
         const rss = Math.max(...results.map((r) => r.peakRssMiB));
         const cpuSeconds = median(results.map((r) => r.cpuSeconds));
         const all = results.map((r) => Math.round(r.rowsPerSecond)).join(', ');
-        console.log(`${subject.padEnd(10)} ${String(Math.round(rate)).padStart(10)} ${mb.toFixed(1).padStart(7)} ${`${Math.round(rss)} MiB`.padStart(9)} ${cpuSeconds.toFixed(1).padStart(6)} ${String(results[0]?.records ?? 0).padStart(9)}   runs: ${all}`);
+        console.log(`${subject.padEnd(14)} ${String(Math.round(rate)).padStart(10)} ${mb.toFixed(1).padStart(7)} ${`${Math.round(rss)} MiB`.padStart(9)} ${cpuSeconds.toFixed(1).padStart(6)} ${String(results[0]?.records ?? 0).padStart(9)}   runs: ${all}`);
       }
       const ours = summary.get('spillway') ?? Number.NaN;
       const compared = subjects.filter((subject) => subject !== 'spillway' && subject !== 'sink');
       console.log(compared.map((peer) => `spillway/${peer} = ${(ours / (summary.get(peer) ?? Number.NaN)).toFixed(2)}x`).join('   '));
     }
+    if (others.includes('5-latency')) await latencyScenario(bootstrap);
+    if (others.includes('6-sql')) await sqlScenario(rows, repeat, bootstrap);
     console.log(`\nnot measured here:\n  ${PENDING.join('\n  ')}`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -381,9 +562,15 @@ if (process.argv[2] === 'child') {
   const scenario = SCENARIOS.find((candidate) => candidate.name === name) as Scenario;
   const bootstrap = process.env.KAFKA_BOOTSTRAP_SERVERS ?? '';
   const measured =
-    subject === 'raw'
-      ? await rawChild(scenario, topic ?? '', file ?? '', bootstrap)
-      : await spillwayChild(scenario, topic ?? '', Number(rows), bootstrap, process.env.SCHEMA_REGISTRY_URL, subject === 'sink');
+    subject === 'latency'
+      ? await latencyChild(topic ?? '', Number(rows), Number(file), bootstrap)
+      : subject === 'sql'
+        ? await sqlChild(topic ?? '', Number(rows), bootstrap)
+        : subject === 'raw'
+          ? await rawChild(scenario, topic ?? '', file ?? '', bootstrap)
+          : subject === 'kafkajs'
+            ? await kafkajsChild(topic ?? '', file ?? '', bootstrap)
+            : await spillwayChild(scenario, topic ?? '', Number(rows), bootstrap, process.env.SCHEMA_REGISTRY_URL, subject ?? 'spillway');
   process.stdout.write(`${JSON.stringify(measured)}\n`);
 } else {
   await parent();

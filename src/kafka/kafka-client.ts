@@ -4,9 +4,14 @@
  * functions here, so the client can be replaced by changing this file alone.
  *
  * The write path is the binding's plain Producer: produce() per record with the partition
- * Spillway chose, delivery reports for failed records only (no JavaScript callback per record),
- * and a write acknowledged by flush(): it resolves once librdkafka holds no unacknowledged record.
- * A failed record fails the writer; every later call rejects with that cause.
+ * Spillway chose, delivery reports for failed records only, and writes acknowledged by flush(),
+ * which returns once librdkafka holds no unacknowledged record. A delivery report per record
+ * would let each write count its own, but the binding builds a JavaScript object per report:
+ * measured on the benchmark's records, that doubles the CPU time and halves the rate (see
+ * docs/benchmarks.md). So one flush runs at a time and settles every write produced before it
+ * started; writes produced meanwhile wait for the next one, instead of each write holding a
+ * thread of libuv's pool in a flush of its own. A failed record fails the writer; every later
+ * call rejects with that cause.
  */
 import { randomUUID } from 'node:crypto';
 import { isIP } from 'node:net';
@@ -440,8 +445,41 @@ class LibrdkafkaRecordWriter implements TransactionalRecordWriter {
     const produced = this.#producing.then(() => this.#produce(records));
     this.#producing = produced.catch(() => {});
     await produced;
-    await this.#flush();
+    await this.#acknowledged();
     this.#check('write');
+  }
+
+  /** Writes produced since the running flush started: the next flush settles them. */
+  #unflushed: { readonly resolve: () => void; readonly reject: (error: unknown) => void }[] = [];
+  #flushRunning = false;
+
+  /** Resolves once a flush that started after this call has returned. */
+  #acknowledged(): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.#unflushed.push({ resolve, reject });
+      this.#startFlush();
+    });
+  }
+
+  #startFlush(): void {
+    if (this.#flushRunning || this.#unflushed.length === 0) return;
+    const writes = this.#unflushed;
+    this.#unflushed = [];
+    this.#flushRunning = true;
+    // A little past delivery.timeout.ms: by then librdkafka has failed what it could not deliver.
+    const timeout = this.#settings.deliveryTimeoutMs + 5_000;
+    this.#producer.flush(timeout, (error) => {
+      // Failed delivery reports are served just before flush returns; let them land.
+      setImmediate(() => {
+        this.#flushRunning = false;
+        const failure = error ? (this.#failure ?? unreachable(this.#settings.bootstrapServers, timeout, this.#diagnostics, error)) : undefined;
+        for (const write of writes) {
+          if (failure === undefined) write.resolve();
+          else write.reject(failure);
+        }
+        this.#startFlush();
+      });
+    });
   }
 
   async #produce(records: readonly KafkaRecord[]): Promise<void> {
@@ -497,19 +535,6 @@ class LibrdkafkaRecordWriter implements TransactionalRecordWriter {
     }
     if (isLibrdkafkaError(error) && FENCED_CODES.has(error.code)) return this.#fenced(error);
     return new SpillwayError(ErrorCode.DeliveryFailed, `Kafka refused a record for ${record.topic}[${record.partition}]: ${describe(error)}`, { cause: error });
-  }
-
-  async #flush(): Promise<void> {
-    // A little past delivery.timeout.ms: by then librdkafka has failed what it could not deliver.
-    const timeout = this.#settings.deliveryTimeoutMs + 5_000;
-    await new Promise<void>((resolve, reject) => {
-      this.#producer.flush(timeout, (error) => {
-        if (error) reject(this.#failure ?? unreachable(this.#settings.bootstrapServers, timeout, this.#diagnostics, error));
-        else resolve();
-      });
-    });
-    // Failed delivery reports are served just before flush returns; let them land.
-    await new Promise((resolve) => setImmediate(resolve));
   }
 
   // -- transactions -----------------------------------------------------------------------------

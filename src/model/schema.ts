@@ -256,36 +256,47 @@ function storedFormOf(column: Column): StoredForm | undefined {
   }
 }
 
-type RowNormalizer = (input: Readonly<Record<string, unknown>>, where: string) => Row;
+/**
+ * Where a row came from, for error messages only: text, or a function of the row's index in its
+ * batch, so a source need not build a label per row that is only read when the row is bad.
+ */
+export type RowWhere = string | ((index: number) => string);
+
+type RowNormalizer = (input: Readonly<Record<string, unknown>>, where: RowWhere, index: number) => Row;
+
+const whereText = (where: RowWhere, index: number): string => (typeof where === 'string' ? where : where(index));
 
 /** Normalizers compiled per schema: the per-column checks are chosen once, not per row. */
 const normalizers = new WeakMap<Schema, RowNormalizer>();
 
 function compileNormalizer(schema: Schema): RowNormalizer {
   const columns = schema.columns.map((column) => ({ column, name: column.name, stored: storedFormOf(column) }));
-  const slow = (column: Column, value: unknown, where: string): Value => {
+  const slow = (column: Column, value: unknown, where: RowWhere, index: number): Value => {
     try {
       return normalizeValue(column, value);
     } catch (error) {
-      if (error instanceof SpillwayError) throw new SpillwayError(error.code, `${where}: ${error.message}`);
+      if (error instanceof SpillwayError) throw new SpillwayError(error.code, `${whereText(where, index)}: ${error.message}`);
       throw error;
     }
   };
-  return (input, where) => {
+  return (input, where, index) => {
     const row: Record<string, Value> = {};
     let present = 0;
     for (const { column, name, stored } of columns) {
       const value = input[name];
       if (value !== undefined) present++;
-      row[name] = stored !== undefined && stored(value) ? (value as Value) : slow(column, value, where);
+      row[name] = stored !== undefined && stored(value) ? (value as Value) : slow(column, value, where, index);
     }
     // Every field was a column when the input has no more fields than the columns it filled.
-    if (Object.keys(input).length !== present) {
+    // (Counted with for-in: Object.keys would allocate an array per row.)
+    let fields = 0;
+    for (const field in input) if (Object.hasOwn(input, field)) fields++;
+    if (fields !== present) {
       for (const field of Object.keys(input)) {
         if (findColumn(schema, field) === undefined) {
           throw new SpillwayError(
             ErrorCode.UnknownColumn,
-            `${where}: field "${field}" is not a column; the columns are: ${columnNames(schema).join(', ')}`,
+            `${whereText(where, index)}: field "${field}" is not a column; the columns are: ${columnNames(schema).join(', ')}`,
           );
         }
       }
@@ -295,13 +306,13 @@ function compileNormalizer(schema: Schema): RowNormalizer {
 }
 
 /** Checks a whole row: every column present or nullable, no unknown fields. */
-export function normalizeRow(schema: Schema, input: Readonly<Record<string, unknown>>, where: string): Row {
+export function normalizeRow(schema: Schema, input: Readonly<Record<string, unknown>>, where: RowWhere, index = 0): Row {
   let normalize = normalizers.get(schema);
   if (normalize === undefined) {
     normalize = compileNormalizer(schema);
     normalizers.set(schema, normalize);
   }
-  return normalize(input, where);
+  return normalize(input, where, index);
 }
 
 /** The identity of a row under a list of key columns, usable as a Map key. */

@@ -4,7 +4,7 @@
  * or a sequence from start to end. The table ends after number-of-rows rows, or when a sequence
  * is exhausted, or when closed. Values follow each column's type; nulls appear at null-rate.
  */
-import { randomBytes, randomInt } from 'node:crypto';
+import { randomBytes, randomFillSync } from 'node:crypto';
 import type { Column, Schema } from '../model/schema.ts';
 import { type IterableTable, fromAsyncIterable } from './iterable-table.ts';
 
@@ -27,13 +27,37 @@ export interface DatagenOptions {
 
 const INT32 = { min: -(2 ** 31), max: 2 ** 31 - 1 };
 const ALPHABET = 'abcdefghijklmnopqrstuvwxyz0123456789';
+/** Rows handed over at once. */
+const BATCH = 1_000;
 
 function randomBetween(min: number, max: number, integer: boolean): number {
   if (!integer) return min + Math.random() * (max - min);
   const low = Math.ceil(min);
   const high = Math.floor(max);
-  // randomInt takes a range below 2^48; wider ranges fall back to Math.random.
-  return high - low < 2 ** 47 ? randomInt(low, high + 1) : Math.floor(low + Math.random() * (high - low + 1));
+  // Math.random's 52 bits spread any range of safe integers evenly enough for generated data (a
+  // cryptographic draw per value cost more than the rest of the row).
+  return Math.floor(low + Math.random() * (high - low + 1));
+}
+
+/**
+ * Random strings over ALPHABET from a pool of random bytes: a byte below 252 (7 × 36) picks a
+ * letter evenly; the rest are skipped. One draw of the pool serves many strings.
+ */
+const pool = Buffer.alloc(16_384);
+let poolAt = pool.length;
+const text = Buffer.alloc(256);
+
+function randomText(length: number): string {
+  const out = length <= text.length ? text : Buffer.alloc(length);
+  for (let i = 0; i < length; ) {
+    if (poolAt === pool.length) {
+      randomFillSync(pool);
+      poolAt = 0;
+    }
+    const byte = pool[poolAt++] as number;
+    if (byte < 252) out[i++] = ALPHABET.charCodeAt(byte % 36);
+  }
+  return out.toString('latin1', 0, length);
 }
 
 function generator(column: Column, field: DatagenFieldOptions | undefined): () => unknown {
@@ -71,7 +95,7 @@ function generator(column: Column, field: DatagenFieldOptions | undefined): () =
       return () => randomBetween(options.min ?? -limit, options.max ?? limit, false).toFixed(scale);
     }
     case 'string':
-      return () => Array.from({ length }, () => ALPHABET[randomInt(ALPHABET.length)]).join('');
+      return () => randomText(length);
     case 'bytes':
       return () => randomBytes(length);
     case 'date':
@@ -119,12 +143,16 @@ export function datagenTable(schema: Schema, options: DatagenOptions): DatagenTa
     let made = 0;
     while (made < total && !controller.signal.aborted) {
       const due = Math.min(total, Math.floor(((Date.now() - started) / 1000) * options.rowsPerSecond) + 1);
+      // At most BATCH rows at a time, so a high rate never builds its whole backlog at once.
+      const end = Math.min(due, made + BATCH);
       const batch: Record<string, unknown>[] = [];
-      while (made < due) {
-        batch.push(Object.fromEntries(generators.map(([name, make]) => [name, make()])));
-        made++;
+      for (; made < end; made++) {
+        const row: Record<string, unknown> = {};
+        for (const [name, make] of generators) row[name] = make();
+        batch.push(row);
       }
       if (batch.length > 0) yield batch;
+      if (made < due) continue;
       if (made < total) {
         await new Promise<void>((resolve) => {
           const timer = setTimeout(resolve, tickMs);

@@ -43,8 +43,8 @@ const changeOps: ReadonlySet<unknown> = new Set(['insert', 'upsert', 'delete']);
 
 function asEnvelope(schema: Schema, input: FeedRow | FeedChange): FeedChange | undefined {
   if (typeof input !== 'object' || input === null) return undefined;
-  const fields = Object.keys(input);
-  if (fields.length !== 2 || !('op' in input) || !('row' in input) || !changeOps.has(input.op)) return undefined;
+  // The cheap tests first: most items are rows, and Object.keys allocates.
+  if (!('op' in input) || !('row' in input) || !changeOps.has(input.op) || Object.keys(input).length !== 2) return undefined;
   if (schema.columns.some((column) => column.name === 'row')) return undefined;
   return input as FeedChange;
 }
@@ -133,7 +133,20 @@ export abstract class FeedTable extends LiveTable {
    * position; with `partial`, the entries before it are emitted first, otherwise none are.
    */
   protected apply(entries: readonly FeedEntry[], options: { readonly partial?: boolean } = {}): void {
+    this.applyInputs(
+      entries.map((entry) => entry.input),
+      (index) => (entries[index] as FeedEntry).where,
+      options,
+    );
+  }
+
+  /**
+   * `apply` for inputs whose positions are given by `whereOf(index)`, which is called only to
+   * word an error: a batch of a thousand good rows builds no label.
+   */
+  protected applyInputs(inputs: readonly (FeedRow | FeedChange)[], whereOf: (index: number) => string, options: { readonly partial?: boolean } = {}): void {
     const changes: Change[] = [];
+    const rowWhere = (index: number) => `${this.#source}: ${whereOf(index)}`;
     /** Rows already changed in this batch: row id → its latest row, or null once deleted. */
     const pending = new Map<RowId, Row | null>();
     const current = (id: RowId): Row | undefined => {
@@ -141,30 +154,31 @@ export abstract class FeedTable extends LiveTable {
       return seen === null ? undefined : (seen ?? this.row(id));
     };
     try {
-      for (const { input, where } of entries) {
+      for (let index = 0; index < inputs.length; index++) {
+        const input = inputs[index] as FeedRow | FeedChange;
         const envelope = asEnvelope(this.schema, input);
         const op = envelope?.op ?? 'insert';
         const fields: unknown = envelope === undefined ? input : envelope.row;
         if (typeof fields !== 'object' || fields === null || Array.isArray(fields)) {
-          throw new SpillwayError(ErrorCode.InvalidValue, `${this.#source}: ${where} is ${describeItem(fields)}, not a row; give an object of column values`);
+          throw new SpillwayError(ErrorCode.InvalidValue, `${rowWhere(index)} is ${describeItem(fields)}, not a row; give an object of column values`);
         }
         if (this.key === undefined) {
           if (op === 'delete') {
             throw new SpillwayError(
               ErrorCode.InvalidState,
-              `${this.#source}: ${where} deletes a row, but the table has no key columns to find it by; give the option key: ['column', …]`,
+              `${rowWhere(index)} deletes a row, but the table has no key columns to find it by; give the option key: ['column', …]`,
             );
           }
-          changes.push({ kind: 'insert', id: this.#nextId, row: normalizeRow(this.schema, fields as FeedRow, `${this.#source}: ${where}`) });
+          changes.push({ kind: 'insert', id: this.#nextId, row: normalizeRow(this.schema, fields as FeedRow, rowWhere, index) });
           this.#nextId++;
           continue;
         }
         if (op === 'delete') {
-          const keyColumns = requireColumns(this.schema, this.key, `${this.#source}: ${where}: delete`);
+          const keyColumns = requireColumns(this.schema, this.key, `${rowWhere(index)}: delete`);
           const keyRow = normalizeRow(
             { columns: keyColumns },
             Object.fromEntries(keyColumns.map((column) => [column.name, (fields as FeedRow)[column.name]])),
-            `${this.#source}: ${where}: the key of a delete`,
+            `${rowWhere(index)}: the key of a delete`,
           );
           const id = keyOf(keyRow, this.key);
           const before = current(id);
@@ -173,7 +187,7 @@ export abstract class FeedTable extends LiveTable {
           pending.set(id, null);
           continue;
         }
-        const row = normalizeRow(this.schema, fields as FeedRow, `${this.#source}: ${where}`);
+        const row = normalizeRow(this.schema, fields as FeedRow, rowWhere, index);
         const id = keyOf(row, this.key);
         const before = current(id);
         changes.push(before === undefined ? { kind: 'insert', id, row } : { kind: 'update', id, before, row });
@@ -266,10 +280,8 @@ export class IterableTable extends FeedTable implements Source {
       const where = `item ${this.#position}`;
       this.#position++;
       try {
-        const entries: FeedEntry[] = Array.isArray(item)
-          ? (item as readonly (FeedRow | FeedChange)[]).map((input, index) => ({ input, where: `${where}, row ${index}` }))
-          : [{ input: item as FeedRow | FeedChange, where }];
-        this.apply(entries);
+        if (Array.isArray(item)) this.applyInputs(item as readonly (FeedRow | FeedChange)[], (index) => `${where}, row ${index}`);
+        else this.applyInputs([item as FeedRow | FeedChange], () => where);
       } catch (error) {
         this.fail(error);
         this.#stopIterator();

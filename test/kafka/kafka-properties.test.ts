@@ -34,6 +34,23 @@ it('applies at-least-once defaults and maps librdkafka synonyms and Java names o
   assert.equal(none.idempotent, false);
 });
 
+it('bounds memory by default: 64 MiB of unsent records in librdkafka, two batches of changes in the sink; given values are honoured', () => {
+  const defaults = parseKafkaProperties({ 'bootstrap.servers': 'a:1' }, sink).settings;
+  assert.equal(defaults.clientConfig['queue.buffering.max.kbytes'], 65_536);
+  assert.equal(defaults.clientConfig['queue.buffering.max.messages'], undefined);
+  assert.equal(defaults.clientConfig['batch.num.messages'], undefined);
+  assert.equal(defaults.batchNumMessages, 10_000);
+  assert.equal(defaults.maxQueuedChanges, 20_000);
+  // Small batches still leave the sink a queue of 1000 changes.
+  assert.equal(parseKafkaProperties({ 'bootstrap.servers': 'a:1', 'batch.num.messages': 100 }, sink).settings.maxQueuedChanges, 1_000);
+  // Never more than librdkafka's own queue holds.
+  assert.equal(parseKafkaProperties({ 'bootstrap.servers': 'a:1', 'batch.num.messages': 80_000 }, sink).settings.maxQueuedChanges, 100_000);
+  const given = parseKafkaProperties({ 'bootstrap.servers': 'a:1', 'queue.buffering.max.messages': 50_000, 'queue.buffering.max.kbytes': 1_024 }, sink).settings;
+  assert.equal(given.maxQueuedChanges, 50_000);
+  assert.equal(given.clientConfig['queue.buffering.max.messages'], 50_000);
+  assert.equal(given.clientConfig['queue.buffering.max.kbytes'], 1_024);
+});
+
 it('passes batch.size and transactional.id to librdkafka instead of dropping them', () => {
   // Both were accepted and had no effect with the previous client.
   const { settings } = parseKafkaProperties({ 'bootstrap.servers': 'a:1', 'batch.size': 200, 'transactional.id': 'orders-1', 'transaction.timeout.ms': 30_000 }, sink);

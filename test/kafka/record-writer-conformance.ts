@@ -70,6 +70,34 @@ export function recordWriterConformance(name: string, create: (partitions: numbe
       await writer.close();
     });
 
+    it('keeps writes in flight at once in order; each resolves once its own records are readable', async () => {
+      const { writer, topic, read } = await create(3);
+      const sent: KafkaRecord[][] = [];
+      for (let batch = 0, i = 0; batch < 6; batch++) {
+        const records: KafkaRecord[] = [];
+        // Batch 4 leaves partition 2 out, so writes differ in the partitions they wait on.
+        for (let n = 0; n < 40; n++, i++) records.push(record(topic, batch === 4 ? i % 2 : i % 3, i));
+        sent.push(records);
+      }
+      const readable: number[] = [];
+      await Promise.all(
+        sent.map((records, batch) =>
+          writer.write(records).then(async () => {
+            // Every record of this write is readable when it resolves, whatever the later writes do.
+            const values = new Set((await read()).map((r) => r.value));
+            if (records.every((r) => values.has(r.value?.toString() ?? null))) readable.push(batch);
+          }),
+        ),
+      );
+      assert.deepEqual([...readable].sort(), [0, 1, 2, 3, 4, 5]);
+      const got = await read();
+      for (const partition of [0, 1, 2]) {
+        const expected = sent.flat().filter((r) => r.partition === partition).map((r) => r.value?.toString() ?? null);
+        assert.deepEqual(byPartition(got, partition), expected, `partition ${partition}`);
+      }
+      await writer.close();
+    });
+
     it('rejects a record for a partition that does not exist, and stays failed', async () => {
       const { writer, topic } = await create(2);
       await writer.describeTopic(topic);

@@ -131,6 +131,11 @@ describe('fromAsyncIterable', () => {
     const table = fromAsyncIterable(readings, [[{ sensor: 'a', value: 1 }], [{ sensor: 'b', value: 2 }, { sensor: 'c' }]]);
     await assert.rejects(table.whenEnded(), /fromAsyncIterable: item 1, row 1: column "value" is int32 but got undefined; expected a value \(declare \{ type: 'int32', nullable: true \} to allow nulls\)/);
     assert.deepEqual(rowsOf(table), [{ sensor: 'a', value: 1, at: null }]);
+    // The row's label is worded only when it is needed, for each kind of fault in a batch.
+    const unknown = fromAsyncIterable(readings, [[{ sensor: 'a', value: 1 }, { sensor: 'b', value: 2 }, { sensor: 'c', value: 3, colour: 'red' }]]);
+    await assert.rejects(unknown.whenEnded(), /fromAsyncIterable: item 0, row 2: field "colour" is not a column; the columns are: sensor, value, at/);
+    const scalar = fromAsyncIterable(readings, [[{ sensor: 'a', value: 1 }, 7]] as unknown as FeedItem[]);
+    await assert.rejects(scalar.whenEnded(), /fromAsyncIterable: item 0, row 1 is a number, not a row; give an object of column values/);
   });
 
   it('names unknown fields, non-objects, and deletes without key columns', async () => {
