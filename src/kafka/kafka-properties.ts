@@ -878,7 +878,7 @@ const SPILLWAY_ALSO: Readonly<Record<string, string>> = {
   'queue.buffering.max.messages': ' When given, a sink also holds at most this many changes before it holds back its sources (backpressure); by default a sink holds two batches (2 × batch.num.messages, at least 1000).',
   'message.max.bytes': ' A bigger record goes to the sink\'s error policy.',
   'delivery.timeout.ms': ' An unreachable cluster fails a write after this long, naming each address and why it failed.',
-  'transactional.id': ' Used by the transactional writer; a sink refuses it until exactly-once delivery is available.',
+  'transactional.id': ' The transactional id of an exactly-once sink (default `spillway-<name>-0`); refused with another delivery guarantee.',
   'auto.offset.reset': ' A Kafka-topic table starts there unless its startFrom says otherwise.',
   'isolation.level': ' Default read_committed.',
 };

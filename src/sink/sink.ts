@@ -548,11 +548,13 @@ class Sink implements SinkHandle {
     const taken = this.#queue.slice(this.#queueHead, end);
     this.#queueHead = end;
     this.#taken(taken.length);
-    // Drop the consumed prefix once all is taken, or now and then, so the queue does not hold written changes.
+    // Drop the consumed prefix once all is taken, or once it is most of the queue, so the queue
+    // does not keep written changes (and their rows) alive; copying the rest then costs no more
+    // than what was taken.
     if (this.#queueHead === this.#queue.length) {
       this.#queue = [];
       this.#queueHead = 0;
-    } else if (this.#queueHead > 65_536 && this.#queueHead * 2 > this.#queue.length) {
+    } else if (this.#queueHead > 1_024 && this.#queueHead * 2 > this.#queue.length) {
       this.#queue = this.#queue.slice(this.#queueHead);
       this.#queueHead = 0;
     }
