@@ -392,6 +392,16 @@ class LibrdkafkaRecordWriter implements TransactionalRecordWriter {
       );
     }
     if (FENCED_CODES.has(error.code)) return this.#fenced(error);
+    if (error.code === ERR.ERR_MSG_SIZE_TOO_LARGE) {
+      // The broker refuses a whole batch whose size passes the topic's limit, so the records
+      // around a large one fail with it: no single record can be set aside by an error policy.
+      return new SpillwayError(
+        ErrorCode.DeliveryFailed,
+        `the broker refused a batch of records for ${where} as too large: the topic's max.message.bytes is below the batches this producer builds ` +
+          `(up to message.max.bytes, ${this.#settings.maxMessageBytes} bytes); set message.max.bytes to at most the topic's max.message.bytes (larger records then go to the error policy), or raise the topic's`,
+        { cause: error },
+      );
+    }
     return new SpillwayError(ErrorCode.DeliveryFailed, `Kafka did not accept records for ${where}: ${redact(error.message, this.#settings.clientConfig)}`, { cause: error });
   }
 

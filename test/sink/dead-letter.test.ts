@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { ErrorCode, SpillwayError } from '../../src/errors.ts';
 import { jsonSpec } from '../../src/formats/key-value-spec.ts';
-import { readTopic } from '../../src/kafka/kafka-client.ts';
+import { createTopic, readTopic } from '../../src/kafka/kafka-client.ts';
 import { defineSchema } from '../../src/model/schema.ts';
 import { newTable } from '../../src/sources/static-table.ts';
 import { openSink } from '../../src/sink/open-sink.ts';
@@ -70,6 +70,35 @@ describe('the dead-letter error policy', () => {
       assert.match(headersOf(large)['__connect.errors.exception.message'] ?? '', /^sink ".*": row 2 cannot be written: a record of \d+ bytes exceeds message\.max\.bytes \(2000\)/);
     });
   }
+
+  it("a topic whose max.message.bytes is below the producer's fails the sink saying which to lower; with message.max.bytes lowered, the large row is dead-lettered", async () => {
+    const topic = randomTopic('dlq-small-topic');
+    const deadLetterTopic = randomTopic('dlq');
+    await createTopic([bootstrapServers()], topic, { partitions: 1, config: { 'max.message.bytes': '2000' } });
+    const rows = () => newTable(defineSchema({ id: 'int32', s: 'string' }), [{ id: 1, s: 'ok' }, { id: 2, s: 'y'.repeat(5000) }, { id: 3, s: 'ok' }]);
+    const spec = (kafka: Record<string, unknown>) => ({
+      name: `dlq-small-${randomBytes(4).toString('hex')}`,
+      topic,
+      kafka: { 'bootstrap.servers': bootstrapServers(), ...kafka },
+      key: jsonSpec(['id']),
+      value: jsonSpec(),
+      errorPolicy: 'dead-letter',
+      deadLetterTopic,
+    });
+    await assert.rejects(openSink(rows(), spec({})).done, {
+      code: ErrorCode.DeliveryFailed,
+      message: new RegExp(
+        `^the broker refused a batch of records for ${topic}\\[0\\] as too large: the topic's max\\.message\\.bytes is below the batches this producer builds \\(up to message\\.max\\.bytes, 1048576 bytes\\); set message\\.max\\.bytes to at most the topic's max\\.message\\.bytes`,
+      ),
+    });
+    const sink = openSink(rows(), spec({ 'message.max.bytes': 2000 }));
+    await sink.done;
+    assert.equal(sink.metrics.errors, 1);
+    const written = await eventually(() => kcatRead(topic), (records) => records.length >= 2);
+    assert.deepEqual(written.map((r) => r.key?.toString()).sort(), ['{"id":1}', '{"id":3}']);
+    const letters = await readTopic([bootstrapServers()], deadLetterTopic, { maxRecords: 1, timeoutMs: 15_000 });
+    assert.equal(letters[0]?.key?.toString(), '{"id":2}');
+  });
 
   it('needs its topic, and the topic needs the policy', () => {
     const base = { name: 'd', topic: 't', kafka: { 'bootstrap.servers': 'a:1' }, value: jsonSpec() };
