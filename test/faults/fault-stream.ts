@@ -11,7 +11,7 @@ import { fromAsyncIterable } from '../../src/sources/iterable-table.ts';
 import { openSink } from '../../src/sink/open-sink.ts';
 import type { SinkHandle } from '../../src/sink/sink.ts';
 import { type DeliveredRow, type Guarantee, assertDelivery, deliveredFrom } from '../helpers/delivery-invariants.ts';
-import { type KcatRecord, kcatRead } from '../helpers/kafka.ts';
+import { type KcatRecord, eventually, kcatRead } from '../helpers/kafka.ts';
 
 export const faultRowSchema = defineSchema({ key: 'string', seq: 'int32' });
 
@@ -99,7 +99,13 @@ export async function assertTopicKeeps(
   guarantee: Guarantee,
   keys = 8,
 ): Promise<DeliveredRow[]> {
-  const rows = deliveredFrom(await kcatRead(topic, { brokers: servers, readCommitted: true }), decodeRow);
+  // A commit returns before the broker has written its markers into every partition, so the last
+  // transaction may become visible to a read_committed reader a moment later: read until every
+  // row is there (or give up after a while), then judge what was read.
+  const read = await eventually(() => kcatRead(topic, { brokers: servers, readCommitted: true }), (records) => records.length >= total, 30_000).catch(() =>
+    kcatRead(topic, { brokers: servers, readCommitted: true }),
+  );
+  const rows = deliveredFrom(read, decodeRow);
   assertDelivery(rows, expectedRows(total, keys), guarantee);
   return rows;
 }
