@@ -172,8 +172,6 @@ export class TransactionalDelivery implements Delivery {
   #epoch = 0;
   #committed: SourcePosition | undefined;
   #transactions = 0;
-  /** The last epoch's commit while it is in flight. */
-  #committing: Promise<void> = Promise.resolve();
 
   constructor(writer: TransactionalRecordWriter, options: TransactionalDeliveryOptions) {
     this.#writer = writer;
@@ -226,26 +224,15 @@ export class TransactionalDelivery implements Delivery {
   }
 
   async send(records: readonly KafkaRecord[], bytes: number): Promise<void> {
-    await this.#committing;
     if (this.#writer.transactionState !== TransactionState.InTransaction) await this.#writer.beginTransaction();
     await this.#writes.add(records, bytes);
   }
 
-  /**
-   * Ends the epoch: its writes are settled here, and its commit is started and left to finish
-   * while the sink encodes the next epoch's records, which are sent once it has committed.
-   */
   async endEpoch(position: SourcePosition | undefined): Promise<void> {
-    await this.#committing;
     await this.#writes.settle();
     const moved = position !== undefined && (this.#committed === undefined || positionAtOrBefore(position, this.#committed) !== true);
     const open = this.#writer.transactionState === TransactionState.InTransaction;
     if (!open && !moved) return;
-    this.#committing = this.#commit(open, position);
-    this.#committing.catch((error: unknown) => this.#options.onFailure(asSpillwayError(error, ErrorCode.DeliveryFailed)));
-  }
-
-  async #commit(open: boolean, position: SourcePosition | undefined): Promise<void> {
     if (!open) await this.#writer.beginTransaction();
     const { sink, shard, topic, progressTopic, checkpoint } = this.#options;
     const progress: ProgressRecord | undefined = position === undefined ? undefined : { sink, shard, topic, epoch: this.#epoch, position };
@@ -270,7 +257,6 @@ export class TransactionalDelivery implements Delivery {
   }
 
   async abandon(): Promise<void> {
-    await this.#committing.catch(() => {});
     if (this.#writer.transactionState === TransactionState.InTransaction || this.#writer.transactionState === TransactionState.AbortRequired) {
       // What this epoch wrote is discarded now rather than when transaction.timeout.ms runs out.
       await this.#writer.abortTransaction().catch(() => {});
@@ -279,7 +265,6 @@ export class TransactionalDelivery implements Delivery {
   }
 
   async close(): Promise<void> {
-    await this.#committing;
     await this.#writes.settle();
     if (this.#writer.transactionState === TransactionState.InTransaction) {
       throw new SpillwayError(ErrorCode.Internal, `sink "${this.#options.sink}": closing with a transaction open; its epoch was not ended`);
