@@ -16,6 +16,7 @@
  *   src/model/position.ts defines it (64-bit numbers as decimal strings).
  */
 import { z } from 'zod';
+import type { LoggedRecord } from '../kafka/record-writer.ts';
 import { ErrorCode, SpillwayError } from '../errors.ts';
 import { type SourcePosition, describePosition, sourcePositionSchema } from '../model/position.ts';
 
@@ -98,12 +99,7 @@ export function decodeProgress(value: Uint8Array, where: string): ProgressRecord
 }
 
 /** One record as read from the progress topic. */
-export interface ProgressTopicRecord {
-  readonly key: Uint8Array | null;
-  readonly value: Uint8Array | null;
-  /** Names it in errors: "topic \"p\" partition 0 offset 7". */
-  readonly where: string;
-}
+export type ProgressTopicRecord = LoggedRecord;
 
 /**
  * The last committed progress of one shard, from the progress topic's records in offset order
