@@ -75,6 +75,58 @@ export const columnSelectionShape = {
 
 export const wireFormatSchema = z.enum(['confluent', 'plain']).optional();
 
+/** What a schema-bound spec writes: its columns (less the excluded ones) and the mapping of fields to them. */
+export interface SelectedColumns {
+  /** `columns` (or `includeOnly`) as given; undefined for all of the table's columns. */
+  readonly chosen: readonly string[] | undefined;
+  readonly excluded: ReadonlySet<string>;
+  readonly available: readonly Column[];
+  readonly availableByName: ReadonlyMap<string, Column>;
+  readonly mapping: Readonly<Record<string, string>>;
+}
+
+/** Checks a spec's columns, exclusions and mapping against the table (Avro and protobuf alike). */
+export function selectColumns(spec: z.output<z.ZodObject<typeof columnSelectionShape>>, schema: Schema, usedBy: string): SelectedColumns {
+  const chosen = spec.columns ?? spec.includeOnly;
+  if (chosen !== undefined) requireColumns(schema, chosen, usedBy);
+  if (spec.exclude !== undefined) requireColumns(schema, spec.exclude, `${usedBy} (exclude)`);
+  const excluded = new Set(spec.exclude ?? []);
+  const available = requireColumns(schema, chosen ?? columnNames(schema), usedBy).filter((column) => !excluded.has(column.name));
+  const availableByName = new Map(available.map((column) => [column.name, column]));
+  const mapping = spec.mapping ?? {};
+  requireColumns(schema, Object.values(mapping), `${usedBy} (mapping)`);
+  for (const [field, column] of Object.entries(mapping)) {
+    if (!availableByName.has(column)) {
+      throw new SpillwayError(
+        ErrorCode.InvalidConfig,
+        `${usedBy}: mapping sends column "${column}" to field "${field}", but ${excluded.has(column) ? '`exclude` removes it' : 'it is not among `columns`'}; ` +
+          `the columns written are: ${available.map((c) => c.name).join(', ')}`,
+      );
+    }
+  }
+  return { chosen, excluded, available, availableByName, mapping };
+}
+
+/**
+ * The field names of a schema derived from the selected columns (a mapped name, else the
+ * column's), each checked against the format's rule for names.
+ */
+export function derivedFieldNames(selected: SelectedColumns, usedBy: string, format: string, rule: RegExp): string[] {
+  if (selected.available.length === 0) throw new SpillwayError(ErrorCode.InvalidConfig, `${usedBy} leaves no columns to write; check columns and exclude`);
+  const fieldOf = new Map(Object.entries(selected.mapping).map(([field, column]) => [column, field]));
+  const fieldNames = selected.available.map((column) => fieldOf.get(column.name) ?? column.name);
+  fieldNames.forEach((field, index) => {
+    if (!rule.test(field)) {
+      throw new SpillwayError(
+        ErrorCode.InvalidConfig,
+        `${usedBy}: column "${(selected.available[index] as Column).name}" is not a valid ${format} field name (letters, digits and _, not starting with a digit); ` +
+          `rename it with mapping: { ${JSON.stringify(field.replace(/[^A-Za-z0-9_]/g, '_').replace(/^(\d)/, '_$1'))}: ${JSON.stringify(field)} }`,
+      );
+    }
+  });
+  return fieldNames;
+}
+
 /** The checks that go with those options: one of columns/includeOnly, and a registry only where records are framed. */
 export function checkSelectionAndWireFormat(
   spec: { readonly columns?: unknown; readonly includeOnly?: unknown; readonly wireFormat?: 'confluent' | 'plain' | undefined; readonly registry?: unknown },
@@ -510,39 +562,12 @@ function parseGivenSchema(schema: string | Record<string, unknown>, usedBy: stri
 /** Compiles an Avro key or value spec against a table's schema. */
 export function avroEncoder(spec: AvroSpec, schema: Schema, part: 'key' | 'value'): AvroEncoder {
   const usedBy = `avroSpec for the ${part}`;
-  const chosen = spec.columns ?? spec.includeOnly;
-  if (chosen !== undefined) requireColumns(schema, chosen, usedBy);
-  if (spec.exclude !== undefined) requireColumns(schema, spec.exclude, `${usedBy} (exclude)`);
-  const excluded = new Set(spec.exclude ?? []);
-  const available = requireColumns(schema, chosen ?? columnNames(schema), usedBy).filter((column) => !excluded.has(column.name));
-  const availableByName = new Map(available.map((column) => [column.name, column]));
-  const mapping = spec.mapping ?? {};
-  const mappedColumns = Object.values(mapping);
-  requireColumns(schema, mappedColumns, `${usedBy} (mapping)`);
-  for (const [field, column] of Object.entries(mapping)) {
-    if (!availableByName.has(column)) {
-      throw new SpillwayError(
-        ErrorCode.InvalidConfig,
-        `${usedBy}: mapping sends column "${column}" to field "${field}", but ${excluded.has(column) ? '`exclude` removes it' : 'it is not among `columns`'}; ` +
-          `the columns written are: ${available.map((c) => c.name).join(', ')}`,
-      );
-    }
-  }
+  const selected = selectColumns(spec, schema, usedBy);
+  const { excluded, available, availableByName, mapping } = selected;
 
   let recordSchema: AvroJson;
   if (spec.schema === undefined) {
-    if (available.length === 0) throw new SpillwayError(ErrorCode.InvalidConfig, `${usedBy} leaves no columns to write; check columns and exclude`);
-    const fieldOf = new Map(Object.entries(mapping).map(([field, column]) => [column, field]));
-    const fieldNames = available.map((column) => fieldOf.get(column.name) ?? column.name);
-    fieldNames.forEach((field, index) => {
-      if (!AVRO_NAME.test(field)) {
-        throw new SpillwayError(
-          ErrorCode.InvalidConfig,
-          `${usedBy}: column "${(available[index] as Column).name}" is not a valid Avro field name (letters, digits and _, not starting with a digit); ` +
-            `rename it with mapping: { ${JSON.stringify(field.replace(/[^A-Za-z0-9_]/g, '_').replace(/^(\d)/, '_$1'))}: ${JSON.stringify(field)} }`,
-        );
-      }
-    });
+    const fieldNames = derivedFieldNames(selected, usedBy, 'Avro', AVRO_NAME);
     recordSchema = deriveSchema(available, fieldNames, spec, part);
   } else {
     recordSchema = parseGivenSchema(spec.schema, usedBy);

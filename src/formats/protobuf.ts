@@ -23,8 +23,8 @@
 import protobuf from 'protobufjs';
 import { z } from 'zod';
 import { ErrorCode, SpillwayError } from '../errors.ts';
-import { type Column, type ColumnType, type Row, type Schema, columnNames, formatIsoTimestamp, requireColumns } from '../model/schema.ts';
-import { avroRegistrySchema, checkSelectionAndWireFormat, columnSelectionShape, wireFormatSchema } from './avro.ts';
+import { type Column, type ColumnType, type Row, type Schema, formatIsoTimestamp } from '../model/schema.ts';
+import { avroRegistrySchema, checkSelectionAndWireFormat, columnSelectionShape, derivedFieldNames, selectColumns, wireFormatSchema } from './avro.ts';
 import { type Encoder, type EncoderContext, rowCapabilities } from './encoder.ts';
 import { SchemaRegistryClient, SchemaRegistryError } from './schema-registry.ts';
 
@@ -314,38 +314,12 @@ function registryClient(url: string): SchemaRegistryClient {
 /** Compiles a protobuf key or value spec against a table's schema. */
 export function protobufEncoder(spec: ProtobufSpec, schema: Schema, part: 'key' | 'value'): ProtobufEncoder {
   const usedBy = `protobufSpec for the ${part}`;
-  const chosen = spec.columns ?? spec.includeOnly;
-  if (chosen !== undefined) requireColumns(schema, chosen, usedBy);
-  if (spec.exclude !== undefined) requireColumns(schema, spec.exclude, `${usedBy} (exclude)`);
-  const excluded = new Set(spec.exclude ?? []);
-  const available = requireColumns(schema, chosen ?? columnNames(schema), usedBy).filter((column) => !excluded.has(column.name));
-  const availableByName = new Map(available.map((column) => [column.name, column]));
-  const mapping = spec.mapping ?? {};
-  requireColumns(schema, Object.values(mapping), `${usedBy} (mapping)`);
-  for (const [field, column] of Object.entries(mapping)) {
-    if (!availableByName.has(column)) {
-      throw new SpillwayError(
-        ErrorCode.InvalidConfig,
-        `${usedBy}: mapping sends column "${column}" to field "${field}", but ${excluded.has(column) ? '`exclude` removes it' : 'it is not among `columns`'}; ` +
-          `the columns written are: ${available.map((c) => c.name).join(', ')}`,
-      );
-    }
-  }
+  const selected = selectColumns(spec, schema, usedBy);
+  const { chosen, excluded, available, availableByName, mapping } = selected;
 
   let schemaText: string;
   if (spec.schema === undefined) {
-    if (available.length === 0) throw new SpillwayError(ErrorCode.InvalidConfig, `${usedBy} leaves no columns to write; check columns and exclude`);
-    const fieldOf = new Map(Object.entries(mapping).map(([field, column]) => [column, field]));
-    const fieldNames = available.map((column) => fieldOf.get(column.name) ?? column.name);
-    fieldNames.forEach((field, index) => {
-      if (!PROTO_NAME.test(field)) {
-        throw new SpillwayError(
-          ErrorCode.InvalidConfig,
-          `${usedBy}: column "${(available[index] as Column).name}" is not a valid protobuf field name (letters, digits and _, not starting with a digit); ` +
-            `rename it with mapping: { ${JSON.stringify(field.replace(/[^A-Za-z0-9_]/g, '_').replace(/^(\d)/, '_$1'))}: ${JSON.stringify(field)} }`,
-        );
-      }
-    });
+    const fieldNames = derivedFieldNames(selected, usedBy, 'protobuf', PROTO_NAME);
     schemaText = deriveProto(available, fieldNames, spec, part);
   } else {
     schemaText = spec.schema;

@@ -8,26 +8,12 @@
  * field in them.
  */
 import { SpillwayError, asSpillwayError } from '../errors.ts';
-import { buildSqlRelations } from '../dialects/sql/job.ts';
-import type { SourceTranslation } from '../dialects/sql/with-options.ts';
+import { type SqlRelations, buildSqlRelations } from '../dialects/sql/job.ts';
 import { parseConsumerProperties } from '../kafka/kafka-properties.ts';
-import { type InputTable, inputTable } from '../sources/input-table.ts';
-import type { LiveTable } from '../model/live-table.ts';
-import type { Table } from '../model/table.ts';
+import { inputTable } from '../sources/input-table.ts';
 
-export interface PipelineProgram {
-  /** Tables with no connector, fed over HTTP ingress and by input connectors. */
-  readonly inputs: ReadonlyMap<string, InputTable>;
-  /** Tables with a connector in the program (WITH (…)), as built. */
-  readonly sources: ReadonlyMap<string, LiveTable>;
-  /** What each table is as a source, by name (Kafka tables: topic and properties). */
-  readonly translations: ReadonlyMap<string, SourceTranslation>;
-  /** Every table and view by name, as live tables. */
-  readonly relations: ReadonlyMap<string, Table>;
-  readonly warnings: readonly string[];
-  /** Stops the program's sources and ends its input tables. */
-  close(): Promise<void>;
-}
+/** A pipeline's tables and views: the SQL door's relations of its program. */
+export type PipelineProgram = SqlRelations;
 
 /**
  * Builds a pipeline program's tables and views; errors name the line and column. With `open`,

@@ -16,7 +16,7 @@ import { createApiKey, createService } from '../../src/service/server.ts';
 import { independentAvroType } from '../helpers/avro-decoder.ts';
 import { bootstrapServers, eventually, kcatRead, randomTopic } from '../helpers/kafka.ts';
 import { useSchemaRegistry } from '../helpers/schema-registry.ts';
-import { SALES_PROGRAM } from './service-helpers.ts';
+import { SALES_PROGRAM, checkedCall } from './service-helpers.ts';
 
 const registry = useSchemaRegistry();
 
@@ -37,12 +37,7 @@ describe('the avro output format through the service', () => {
     try {
       const topic = randomTopic('total-sales-avro');
       await createTopic([bootstrapServers()], topic, { partitions: 1 });
-      const call = async (method: string, path: string, body?: string, type = 'application/json') => {
-        const response = await fetch(`${url}${path}`, { method, headers: { authorization: `Bearer ${key}`, ...(body === undefined ? {} : { 'content-type': type }) }, ...(body === undefined ? {} : { body }) });
-        const text = await response.text();
-        assert.ok(response.ok, `${method} ${path}: ${response.status} ${text}`);
-        return text;
-      };
+      const call = checkedCall(url, key);
       await call('PUT', '/v0/connectors/total-sales', JSON.stringify({
         config: {
           transport: { name: 'kafka_output', config: { 'bootstrap.servers': bootstrapServers(), topic } },

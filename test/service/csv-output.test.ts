@@ -12,7 +12,7 @@ import { describe, it } from 'node:test';
 import { createTopic } from '../../src/kafka/kafka-client.ts';
 import { createApiKey, createService } from '../../src/service/server.ts';
 import { bootstrapServers, eventually, kcatRead, randomTopic } from '../helpers/kafka.ts';
-import { SALES_PROGRAM } from './service-helpers.ts';
+import { SALES_PROGRAM, checkedCall } from './service-helpers.ts';
 
 describe('the csv output format through the service', () => {
   it('writes a view\'s inserts and deletes as CSV records with the op header', { timeout: 60_000 }, async () => {
@@ -23,12 +23,7 @@ describe('the csv output format through the service', () => {
     try {
       const topic = randomTopic('total-sales-csv');
       await createTopic([bootstrapServers()], topic, { partitions: 1 });
-      const call = async (method: string, path: string, body?: string, type = 'application/json') => {
-        const response = await fetch(`${url}${path}`, { method, headers: { authorization: `Bearer ${key}`, ...(body === undefined ? {} : { 'content-type': type }) }, ...(body === undefined ? {} : { body }) });
-        const text = await response.text();
-        assert.ok(response.ok, `${method} ${path}: ${response.status} ${text}`);
-        return text;
-      };
+      const call = checkedCall(url, key);
       await call('PUT', '/v0/connectors/total-sales', JSON.stringify({
         description: 'total sales as CSV',
         config: { transport: { name: 'kafka_output', config: { 'bootstrap.servers': bootstrapServers(), topic } }, format: { name: 'csv', config: { delimiter: ';' } } },

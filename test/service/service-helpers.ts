@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -37,4 +38,14 @@ export function testService(dataDir = mkdtempSync(join(tmpdir(), 'spillway-servi
   const write = { authorization: `Bearer ${createApiKey(service.store, `writer-${logs.length}-${Date.now()}`, 'write').key}` };
   const read = { authorization: `Bearer ${createApiKey(service.store, `reader-${Date.now()}`, 'read').key}` };
   return { service, writer, dataDir, write, read, logs };
+}
+
+/** Calls a service's API with a key, failing the test on an answer that is not 2xx; resolves with the body's text. */
+export function checkedCall(url: string, key: string) {
+  return async (method: string, path: string, body?: string, type = 'application/json'): Promise<string> => {
+    const response = await fetch(`${url}${path}`, { method, headers: { authorization: `Bearer ${key}`, ...(body === undefined ? {} : { 'content-type': type }) }, ...(body === undefined ? {} : { body }) });
+    const text = await response.text();
+    assert.ok(response.ok, `${method} ${path}: ${response.status} ${text}`);
+    return text;
+  };
 }
