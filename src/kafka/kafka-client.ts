@@ -440,20 +440,37 @@ class LibrdkafkaRecordWriter implements TransactionalRecordWriter {
     return { name: topic, partitions };
   }
 
-  async write(records: readonly KafkaRecord[]): Promise<void> {
-    this.#check('write');
-    if (this.#transactions !== undefined && this.#transactions.state !== TransactionState.InTransaction) {
-      throw new SpillwayError(
-        ErrorCode.InvalidState,
-        `cannot write with transactional.id "${this.#settings.transactionalId ?? ''}" in state ${this.#transactions.state}; begin a transaction first`,
-      );
+  // Not an async function: one would keep `records` alive until the write is acknowledged,
+  // though librdkafka copied them when they were handed over.
+  write(records: readonly KafkaRecord[]): Promise<void> {
+    try {
+      this.#check('write');
+      if (this.#transactions !== undefined && this.#transactions.state !== TransactionState.InTransaction) {
+        throw new SpillwayError(
+          ErrorCode.InvalidState,
+          `cannot write with transactional.id "${this.#settings.transactionalId ?? ''}" in state ${this.#transactions.state}; begin a transaction first`,
+        );
+      }
+    } catch (error) {
+      return Promise.reject(error as Error);
     }
-    if (records.length === 0) return;
-    await this.#connect();
-    // Writes overlap (one is acknowledged while the next is produced), but their records are
-    // handed to librdkafka strictly in call order, so each partition keeps the order given.
-    const produced = this.#producing.then(() => this.#produce(records));
+    if (records.length === 0) return Promise.resolve();
+    return this.#acknowledgedAfter(this.#handOver(records));
+  }
+
+  /**
+   * Hands the records to librdkafka, which copies them. Writes overlap (one is acknowledged while
+   * the next is produced), but their records are handed over strictly in call order, so each
+   * partition keeps the order given. Only the closure below holds the records, until they are
+   * handed over.
+   */
+  #handOver(records: readonly KafkaRecord[]): Promise<void> {
+    const produced = this.#producing.then(() => this.#connect()).then(() => this.#produce(records));
     this.#producing = produced.catch(() => {});
+    return produced;
+  }
+
+  async #acknowledgedAfter(produced: Promise<void>): Promise<void> {
     await produced;
     await this.#acknowledged();
     this.#check('write');

@@ -83,10 +83,19 @@ class WritesInFlight {
     this.#onFailure = onFailure;
   }
 
-  async add(records: readonly KafkaRecord[], bytes: number): Promise<void> {
-    this.check();
+  /**
+   * Starts a write; resolves once at most `max` writes are in flight. Not an async function, so
+   * that waiting for room keeps no records alive (the client has copied them).
+   */
+  add(records: readonly KafkaRecord[], bytes: number): Promise<void> {
+    try {
+      this.check();
+    } catch (error) {
+      return Promise.reject(error as Error);
+    }
+    const count = records.length;
     const write = this.#writer.write(records).then(
-      () => this.#onDone(records.length, bytes),
+      () => this.#onDone(count, bytes),
       (error: unknown) => {
         if (this.#failure !== undefined) return;
         this.#failure = asSpillwayError(error, ErrorCode.DeliveryFailed);
@@ -94,6 +103,10 @@ class WritesInFlight {
       },
     );
     this.#pending.push(write);
+    return this.#room();
+  }
+
+  async #room(): Promise<void> {
     while (this.#pending.length > this.#max) await this.#pending.shift();
     this.check();
   }
@@ -223,9 +236,9 @@ export class TransactionalDelivery implements Delivery {
     return last;
   }
 
-  async send(records: readonly KafkaRecord[], bytes: number): Promise<void> {
-    if (this.#writer.transactionState !== TransactionState.InTransaction) await this.#writer.beginTransaction();
-    await this.#writes.add(records, bytes);
+  send(records: readonly KafkaRecord[], bytes: number): Promise<void> {
+    if (this.#writer.transactionState === TransactionState.InTransaction) return this.#writes.add(records, bytes);
+    return this.#writer.beginTransaction().then(() => this.#writes.add(records, bytes));
   }
 
   async endEpoch(position: SourcePosition | undefined): Promise<void> {
