@@ -49,6 +49,15 @@ const BATCH = 1000;
 /** Writes the raw peer keeps in flight at once. */
 const IN_FLIGHT = Number(process.env.BENCH_IN_FLIGHT ?? 1);
 const run = promisify(execFile);
+/**
+ * Node's flags for Spillway's children: the V8 flags the `spillway` command starts Node with (the
+ * first line of bin/spillway.js), unless BENCH_NODE_FLAGS gives others (`BENCH_NODE_FLAGS=` for
+ * Node's defaults). The peers run as they come.
+ */
+const SPILLWAY_NODE_FLAGS: readonly string[] =
+  process.env.BENCH_NODE_FLAGS !== undefined
+    ? process.env.BENCH_NODE_FLAGS.split(/\s+/).filter((flag) => flag !== '')
+    : (readFileSync(new URL('../bin/spillway.js', import.meta.url), 'utf8').split('\n', 1)[0] ?? '').split(/\s+/).filter((word) => word.startsWith('--'));
 
 /** What a scenario writes: its rows, key and value formats, and whether peers can send its records. */
 interface Scenario {
@@ -170,22 +179,36 @@ const nullWriter: RecordWriter = {
   close: () => Promise.resolve(),
 };
 
-/** Spillway's own writer sending the pre-encoded records of the records file, in batches of batch.num.messages. */
+/**
+ * Spillway's own writer sending the pre-encoded records of the records file, in batches of
+ * batch.num.messages, each batch's records made as it is sent (as kcat reads its lines as it
+ * goes), so the peer holds no more records than Spillway's sink does.
+ */
 async function rawChild(scenario: Scenario, topic: string, file: string, bootstrap: string): Promise<Measured> {
-  const records: KafkaRecord[] = [];
-  let bytes = 0;
-  for (const [key, value] of readRecordsFile(file)) {
-    records.push({ topic, partition: javaKeyPartition(key, PARTITIONS), key, value });
-    bytes += key.length + (value?.length ?? 0);
-  }
   const { settings } = parseKafkaProperties(kafkaConfig(scenario, bootstrap, undefined), { sink: 'bench-raw' });
   const writer = createKafkaWriter(settings);
   await writer.describeTopic(topic);
+  const parts = readRecordsFile(file);
+  let records = 0;
+  let bytes = 0;
   const started = performance.now();
   // Up to BENCH_IN_FLIGHT writes at once (default 1: one write acknowledged before the next).
   const inFlight = new Set<Promise<void>>();
-  for (let i = 0; i < records.length; i += settings.batchNumMessages) {
-    const write = writer.write(records.slice(i, i + settings.batchNumMessages)).then(() => {
+  for (let done = false; !done; ) {
+    const batch: KafkaRecord[] = [];
+    while (batch.length < settings.batchNumMessages) {
+      const next = parts.next();
+      if (next.done === true) {
+        done = true;
+        break;
+      }
+      const [key, value] = next.value;
+      batch.push({ topic, partition: javaKeyPartition(key, PARTITIONS), key, value });
+      bytes += key.length + (value?.length ?? 0);
+    }
+    if (batch.length === 0) break;
+    records += batch.length;
+    const write = writer.write(batch).then(() => {
       inFlight.delete(write);
     });
     inFlight.add(write);
@@ -194,7 +217,7 @@ async function rawChild(scenario: Scenario, topic: string, file: string, bootstr
   await Promise.all(inFlight);
   const seconds = (performance.now() - started) / 1000;
   await writer.close();
-  return { rows: records.length, records: records.length, bytes, seconds };
+  return { rows: records, records, bytes, seconds };
 }
 
 /** KafkaJS sending the same pre-encoded records: sendBatch of batch.num.messages records, BENCH_IN_FLIGHT at once. */
@@ -319,8 +342,12 @@ async function sqlChild(topic: string, rows: number, bootstrap: string): Promise
  * The records file: per record a 4-byte key length, the key, a 4-byte value length (0xFFFFFFFF
  * for a tombstone) and the value — binary-safe, so Avro fits too.
  */
-function* readRecordsFile(file: string): Generator<[Buffer, Buffer | null]> {
-  const data = readFileSync(file);
+function readRecordsFile(file: string): Generator<[Buffer, Buffer | null]> {
+  // Read now, not when the first record is asked for: reading the file is not sending.
+  return recordsOf(readFileSync(file));
+}
+
+function* recordsOf(data: Buffer): Generator<[Buffer, Buffer | null]> {
   let offset = 0;
   while (offset < data.length) {
     const keyLength = data.readUInt32BE(offset);
@@ -432,7 +459,7 @@ async function measure(subject: Result['subject'], scenario: Scenario, rows: num
     case 'kafkajs':
     case 'raw': {
       const script = subject === 'before' ? join(process.env.BENCH_BEFORE ?? '', 'bench', 'suite.ts') : self;
-      const args = [script, 'child', subject === 'before' ? 'spillway' : subject, scenario.name, topic, String(rows), subject === 'raw' || subject === 'kafkajs' ? files.records : ''];
+      const args = [...(subject === 'kafkajs' || subject === 'raw' ? [] : SPILLWAY_NODE_FLAGS), script, 'child', subject === 'before' ? 'spillway' : subject, scenario.name, topic, String(rows), subject === 'raw' || subject === 'kafkajs' ? files.records : ''];
       const time = await timed(process.execPath, args, { ...process.env, KAFKA_BOOTSTRAP_SERVERS: bootstrap, ...(registry === undefined ? {} : { SCHEMA_REGISTRY_URL: registry }) });
       return result(JSON.parse(time.stdout.trim().split('\n').at(-1) ?? '{}') as Measured, time);
     }
@@ -469,7 +496,7 @@ async function latencyScenario(bootstrap: string): Promise<void> {
   const seconds = Number(process.env.BENCH_LATENCY_SECONDS ?? 60);
   const topic = `bench-5-latency-${Date.now()}`;
   await createTopic([bootstrap], topic, { partitions: PARTITIONS });
-  const time = await timed(process.execPath, [fileURLToPath(import.meta.url), 'child', 'latency', '', topic, String(seconds), String(rate)], { ...process.env, KAFKA_BOOTSTRAP_SERVERS: bootstrap });
+  const time = await timed(process.execPath, [...SPILLWAY_NODE_FLAGS, fileURLToPath(import.meta.url), 'child', 'latency', '', topic, String(seconds), String(rate)], { ...process.env, KAFKA_BOOTSTRAP_SERVERS: bootstrap });
   const latency = JSON.parse(time.stdout.trim().split('\n').at(-1) ?? '{}') as Latency;
   console.log(`\nscenario 5-latency: continuous trigger, ${rate} rows/s for ${seconds} s, JSON values; latency from a row entering the table to its record acknowledged`);
   console.log(`${'rows'.padStart(9)} ${'rows/s'.padStart(8)} ${'p50 ms'.padStart(7)} ${'p99 ms'.padStart(7)} ${'max ms'.padStart(7)} ${'peak RSS'.padStart(9)} ${'CPU s'.padStart(6)}`);
@@ -484,7 +511,7 @@ async function sqlScenario(rows: number, repeat: number, bootstrap: string): Pro
   for (let round = 0; round < repeat; round++) {
     const topic = `bench-6-sql-${Date.now()}`;
     await createTopic([bootstrap], topic, { partitions: PARTITIONS });
-    const time = await timed(process.execPath, [fileURLToPath(import.meta.url), 'child', 'sql', '', topic, String(rows)], { ...process.env, KAFKA_BOOTSTRAP_SERVERS: bootstrap });
+    const time = await timed(process.execPath, [...SPILLWAY_NODE_FLAGS, fileURLToPath(import.meta.url), 'child', 'sql', '', topic, String(rows)], { ...process.env, KAFKA_BOOTSTRAP_SERVERS: bootstrap });
     const measured = JSON.parse(time.stdout.trim().split('\n').at(-1) ?? '{}') as Measured;
     results.push({ rate: measured.rows / measured.seconds, mb: measured.bytes / 1024 / 1024 / measured.seconds, rss: time.rssMiB, cpu: time.cpu, records: measured.records });
   }
@@ -517,6 +544,7 @@ async function parent(): Promise<void> {
   const cpu = cpus();
   console.log(`Spillway benchmark suite — ${rows} rows per scenario, ${repeat} run(s) each (median shown), ${PARTITIONS} partitions, acks=all, idempotent, linger.ms=${LINGER_MS}`);
   console.log(`environment: ${cpu[0]?.model ?? 'unknown CPU'}, ${cpu.length} cores, Node ${process.version}, Kafka broker ${KAFKA_VERSION} at ${bootstrap}`);
+  console.log(`Spillway's children: node ${SPILLWAY_NODE_FLAGS.length === 0 ? "(Node's defaults)" : SPILLWAY_NODE_FLAGS.join(' ')}`);
   try {
     for (const scenario of scenarios) {
       const files = await writeRecordFiles(scenario, rows, dir, registry);
