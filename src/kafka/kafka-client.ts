@@ -344,6 +344,9 @@ function headersOf(record: KafkaRecord): MessageHeader[] | undefined {
   return record.headers.map((header) => ({ [header.key]: header.value }));
 }
 
+/** How long one flush call waits: the longest a write waits once its records are acknowledged. */
+const FLUSH_STEP_MS = 2;
+
 const FENCED_CODES = new Set<number>([ERR.ERR__FENCED, ERR.ERR_PRODUCER_FENCED, ERR.ERR_INVALID_PRODUCER_EPOCH]);
 
 class LibrdkafkaRecordWriter implements TransactionalRecordWriter {
@@ -465,7 +468,16 @@ class LibrdkafkaRecordWriter implements TransactionalRecordWriter {
    * handed over.
    */
   #handOver(records: readonly KafkaRecord[]): Promise<void> {
-    const produced = this.#producing.then(() => this.#connect()).then(() => this.#produce(records));
+    // A write smaller than a batch waits for the running flush to return first. librdkafka's
+    // flush returns only once nothing at all is unacknowledged, checking every 10 ms, so small
+    // writes handed over while it runs (a continuous sink at a modest rate) would keep it from
+    // ever returning: measured at 10,000 rows/s, a write took 21 ms (p50) and 50 ms (p90) to be
+    // acknowledged. Batch-sized writes keep flowing during a flush, which keeps the pipe full.
+    const small = records.length < this.#settings.batchNumMessages;
+    const produced = this.#producing
+      .then(() => (small ? this.#flushReturned : undefined))
+      .then(() => this.#connect())
+      .then(() => this.#produce(records));
     this.#producing = produced.catch(() => {});
     return produced;
   }
@@ -479,12 +491,17 @@ class LibrdkafkaRecordWriter implements TransactionalRecordWriter {
   /** Writes produced since the running flush started: the next flush settles them. */
   #unflushed: { readonly resolve: () => void; readonly reject: (error: unknown) => void }[] = [];
   #flushRunning = false;
+  /** Resolves when no flush is running. */
+  #flushReturned: Promise<void> = Promise.resolve();
+  #endFlush: () => void = () => {};
 
   /** Resolves once a flush that started after this call has returned. */
   #acknowledged(): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       this.#unflushed.push({ resolve, reject });
-      this.#startFlush();
+      // In a moment, not now: writes handed over together (say, those a flush held back) are
+      // settled by one flush.
+      if (this.#unflushed.length === 1) setImmediate(() => this.#startFlush());
     });
   }
 
@@ -493,9 +510,17 @@ class LibrdkafkaRecordWriter implements TransactionalRecordWriter {
     const writes = this.#unflushed;
     this.#unflushed = [];
     this.#flushRunning = true;
+    this.#flushReturned = new Promise<void>((resolve) => (this.#endFlush = resolve));
     // A little past delivery.timeout.ms: by then librdkafka has failed what it could not deliver.
     const timeout = this.#settings.deliveryTimeoutMs + 5_000;
-    this.#producer.flush(timeout, (error) => {
+    const deadline = Date.now() + timeout;
+    // Flushes of FLUSH_STEP_MS, again until one finds nothing unacknowledged: a longer flush
+    // looks only every 10 ms, which a write would wait for after its records were acknowledged.
+    const step = (error: LibrdKafkaError | null | undefined): void => {
+      if (error?.code === ERR.ERR__TIMED_OUT && Date.now() < deadline) {
+        this.#producer.flush(FLUSH_STEP_MS, step);
+        return;
+      }
       // Failed delivery reports are served just before flush returns; let them land.
       setImmediate(() => {
         this.#flushRunning = false;
@@ -504,9 +529,12 @@ class LibrdkafkaRecordWriter implements TransactionalRecordWriter {
           if (failure === undefined) write.resolve();
           else write.reject(failure);
         }
-        this.#startFlush();
+        this.#endFlush();
+        // After the writes it held back are handed over (promise reactions run before this).
+        setImmediate(() => this.#startFlush());
       });
-    });
+    };
+    this.#producer.flush(FLUSH_STEP_MS, step);
   }
 
   async #produce(records: readonly KafkaRecord[]): Promise<void> {
