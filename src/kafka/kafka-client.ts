@@ -455,7 +455,7 @@ class LibrdkafkaRecordWriter implements TransactionalRecordWriter {
         );
       }
     } catch (error) {
-      return Promise.reject(error as Error);
+      return Promise.reject(error);
     }
     if (records.length === 0) return Promise.resolve();
     return this.#acknowledgedAfter(this.#handOver(records));

@@ -91,7 +91,7 @@ class WritesInFlight {
     try {
       this.check();
     } catch (error) {
-      return Promise.reject(error as Error);
+      return Promise.reject(error);
     }
     const count = records.length;
     const write = this.#writer.write(records).then(
