@@ -423,8 +423,14 @@ class LibrdkafkaRecordWriter implements TransactionalRecordWriter {
   }
 
   #check(operation: string): void {
-    if (this.#closed) throw new SpillwayError(ErrorCode.InvalidState, `cannot ${operation}: the writer is closed`);
-    if (this.#failure !== undefined) throw this.#failure;
+    const refusal = this.#refusal(operation);
+    if (refusal !== undefined) throw refusal;
+  }
+
+  /** Why `operation` cannot run now, if it cannot. */
+  #refusal(operation: string): SpillwayError | undefined {
+    if (this.#closed) return new SpillwayError(ErrorCode.InvalidState, `cannot ${operation}: the writer is closed`);
+    return this.#failure;
   }
 
   async #connect(): Promise<void> {
@@ -446,16 +452,15 @@ class LibrdkafkaRecordWriter implements TransactionalRecordWriter {
   // Not an async function: one would keep `records` alive until the write is acknowledged,
   // though librdkafka copied them when they were handed over.
   write(records: readonly KafkaRecord[]): Promise<void> {
-    try {
-      this.#check('write');
-      if (this.#transactions !== undefined && this.#transactions.state !== TransactionState.InTransaction) {
-        throw new SpillwayError(
+    const refusal = this.#refusal('write');
+    if (refusal !== undefined) return Promise.reject(refusal);
+    if (this.#transactions !== undefined && this.#transactions.state !== TransactionState.InTransaction) {
+      return Promise.reject(
+        new SpillwayError(
           ErrorCode.InvalidState,
           `cannot write with transactional.id "${this.#settings.transactionalId ?? ''}" in state ${this.#transactions.state}; begin a transaction first`,
-        );
-      }
-    } catch (error) {
-      return Promise.reject(error);
+        ),
+      );
     }
     if (records.length === 0) return Promise.resolve();
     return this.#acknowledgedAfter(this.#handOver(records));

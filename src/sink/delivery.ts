@@ -88,11 +88,7 @@ class WritesInFlight {
    * that waiting for room keeps no records alive (the client has copied them).
    */
   add(records: readonly KafkaRecord[], bytes: number): Promise<void> {
-    try {
-      this.check();
-    } catch (error) {
-      return Promise.reject(error);
-    }
+    if (this.#failure !== undefined) return Promise.reject(this.#failure);
     const count = records.length;
     const write = this.#writer.write(records).then(
       () => this.#onDone(count, bytes),
