@@ -146,14 +146,21 @@ export async function restIngressRun(format: IngressFormat, rows: number, bodies
       const query = format === 'json' ? 'format=json&update_format=raw' : 'format=csv';
       const type = format === 'json' ? 'application/x-ndjson' : 'text/csv';
       const started = performance.now();
-      // Bodies in order, at most IN_FLIGHT at once.
+      // Bodies in order, at most IN_FLIGHT at once; the first refused body ends the run.
       const inFlight = new Set<Promise<unknown>>();
+      let refused: Error | undefined;
       for (const body of bodies) {
-        const post: Promise<unknown> = call('POST', `/v0/pipelines/bench/ingress/sensors?${query}`, body, type).finally(() => inFlight.delete(post));
+        const post: Promise<unknown> = call('POST', `/v0/pipelines/bench/ingress/sensors?${query}`, body, type)
+          .catch((error: unknown) => {
+            refused ??= error instanceof Error ? error : new Error(String(error));
+          })
+          .finally(() => inFlight.delete(post));
         inFlight.add(post);
         if (inFlight.size >= IN_FLIGHT) await Promise.race(inFlight);
+        if (refused !== undefined) break;
       }
       await Promise.all(inFlight);
+      if (refused !== undefined) throw refused;
       // Every record acknowledged: a bounded poll of the connector's counters.
       const deadline = performance.now() + Math.max(120_000, rows / 2);
       let records = 0;

@@ -20,6 +20,8 @@
  * exactly-once (a transaction every 100 ms) beside `at-least-once` on the same rows.
  * 5-latency (BENCH_LATENCY_RATE rows/s, 10,000, for BENCH_LATENCY_SECONDS, 60) measures p50/p99/max from a
  * row entering the table to its record acknowledged; 6-sql runs INSERT INTO from datagen through runSql.
+ * 6-rest runs `spillway serve` fed by HTTP ingress (bench/rest-ingress.ts; BENCH_REST_BODY_ROWS rows per
+ * body, 10,000, BENCH_REST_IN_FLIGHT bodies at once, 4) beside scenario 1's spillway and kcat.
  * Uses the embedded broker unless KAFKA_BOOTSTRAP_SERVERS is set; scenario 2's Avro starts the
  * embedded schema registry unless SCHEMA_REGISTRY_URL is set.
  */
