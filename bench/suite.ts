@@ -20,6 +20,8 @@
  * exactly-once (a transaction every 100 ms) beside `at-least-once` on the same rows.
  * 5-latency (BENCH_LATENCY_RATE rows/s, 10,000, for BENCH_LATENCY_SECONDS, 60) measures p50/p99/max from a
  * row entering the table to its record acknowledged; 6-sql runs INSERT INTO from datagen through runSql.
+ * 6-rest runs `spillway serve` fed by HTTP ingress (bench/rest-ingress.ts; BENCH_REST_BODY_ROWS rows per
+ * body, 10,000, BENCH_REST_IN_FLIGHT bodies at once, 4) beside scenario 1's spillway and kcat.
  * Uses the embedded broker unless KAFKA_BOOTSTRAP_SERVERS is set; scenario 2's Avro starts the
  * embedded schema registry unless SCHEMA_REGISTRY_URL is set.
  */
@@ -41,6 +43,7 @@ import { javaKeyPartition } from '../src/kafka/murmur2.ts';
 import type { KafkaRecord, RecordWriter } from '../src/kafka/record-writer.ts';
 import { type Row, defineSchema, normalizeRow } from '../src/model/schema.ts';
 import { fromAsyncIterable } from '../src/sources/iterable-table.ts';
+import { type IngressFormat, ingressBodies, restIngressRun } from './rest-ingress.ts';
 import { sensorRow, sensorSchema } from './sensor-table.ts';
 
 const PARTITIONS = 6;
@@ -90,9 +93,9 @@ const SCENARIOS: readonly Scenario[] = [
   { name: '4-exactly-once', title: 'append, JSON values, exactly-once: a transaction every 100 ms (continuous trigger, 100 ms epochs)', value: 'json', exactlyOnce: true, peers: [] },
 ];
 /** Scenarios of the performance issue that wait on other work; listed so the table says so. */
-const PENDING = ['6 REST ingress: not measured yet'];
+const PENDING: string[] = [];
 /** Scenarios with their own measures (latency; the SQL path), run after the throughput scenarios. */
-const OTHER_SCENARIOS = ['5-latency', '6-sql'] as const;
+const OTHER_SCENARIOS = ['5-latency', '6-sql', '6-rest'] as const;
 
 const keysOf = (rows: number) => Math.max(1, Math.floor(rows / 10));
 
@@ -522,6 +525,57 @@ async function sqlScenario(rows: number, repeat: number, bootstrap: string): Pro
   );
 }
 
+/**
+ * Scenario 6-rest: `spillway serve` fed by HTTP ingress (bench/rest-ingress.ts), JSON and CSV
+ * bodies, beside scenario 1's `spillway` (the API path) and kcat on the same rows, in the same run.
+ */
+async function restScenario(rows: number, repeat: number, bootstrap: string, dir: string): Promise<void> {
+  const scenario = SCENARIOS.find((candidate) => candidate.name === '1-json') as Scenario;
+  const files = await writeRecordFiles(scenario, rows, dir, undefined);
+  const formats: Record<string, IngressFormat> = { 'spillway-rest': 'json', 'spillway-rest-csv': 'csv' };
+  const only = process.env.BENCH_SUBJECTS?.split(',');
+  const subjects = ['spillway-rest', 'spillway-rest-csv', 'spillway', 'kcat'].filter((subject) => only === undefined || only.includes(subject));
+  const bodies = new Map(Object.entries(formats).filter(([subject]) => subjects.includes(subject)).map(([subject, format]) => [subject, ingressBodies(format, rows, files.payloads)]));
+  const runs = new Map<string, { rate: number; mb: number; rss: number; cpu: number; records: number; kept?: string }[]>(subjects.map((subject) => [subject, []]));
+  for (let round = 0; round < repeat; round++) {
+    for (const subject of round % 2 === 0 ? subjects : [...subjects].reverse()) {
+      const format = formats[subject];
+      if (format === undefined) {
+        const result = await measure(subject as 'spillway' | 'kcat', scenario, rows, files, bootstrap, undefined);
+        runs.get(subject)?.push({ rate: result.rowsPerSecond, mb: result.megabytesPerSecond, rss: result.peakRssMiB, cpu: result.cpuSeconds, records: result.records });
+        continue;
+      }
+      const topic = `bench-6-rest-${format}-${Date.now()}`;
+      await createTopic([bootstrap], topic, { partitions: PARTITIONS });
+      const measured = await restIngressRun(format, rows, bodies.get(subject) ?? [], topic, bootstrap);
+      const kept = `${measured.kept.bodies} bodies, ${(measured.kept.bytes / 1024 / 1024).toFixed(0)} MiB kept in SQLite`;
+      runs.get(subject)?.push({ rate: measured.rows / measured.seconds, mb: measured.bytes / 1024 / 1024 / measured.seconds, rss: measured.rssMiB, cpu: measured.cpuSeconds, records: measured.records, kept });
+    }
+  }
+  const bodyRows = Number(process.env.BENCH_REST_BODY_ROWS ?? 10_000);
+  const inFlight = Number(process.env.BENCH_REST_IN_FLIGHT ?? 4);
+  console.log(`\nscenario 6-rest: spillway serve, POST /v0/pipelines/{name}/ingress/{table} of ${rows} rows, ${bodyRows} rows per body, ${inFlight} in flight, into a JSON output connector (no message key); figures of the service process`);
+  console.log(`${'subject'.padEnd(18)} ${'rows/s'.padStart(10)} ${'MB/s'.padStart(7)} ${'peak RSS'.padStart(9)} ${'CPU s'.padStart(6)} ${'records'.padStart(9)}`);
+  const summary = new Map<string, number>();
+  for (const subject of subjects) {
+    const results = runs.get(subject) ?? [];
+    const rate = median(results.map((r) => r.rate));
+    summary.set(subject, rate);
+    const all = results.map((r) => Math.round(r.rate)).join(', ');
+    const kept = results[0]?.kept === undefined ? '' : `   (${results[0].kept})`;
+    console.log(
+      `${subject.padEnd(18)} ${String(Math.round(rate)).padStart(10)} ${median(results.map((r) => r.mb)).toFixed(1).padStart(7)} ${`${Math.round(Math.max(...results.map((r) => r.rss)))} MiB`.padStart(9)} ${median(results.map((r) => r.cpu)).toFixed(1).padStart(6)} ${String(results[0]?.records ?? 0).padStart(9)}   runs: ${all}${kept}`,
+    );
+  }
+  const ratios = [
+    ['spillway-rest', 'spillway'],
+    ['spillway-rest', 'kcat'],
+    ['spillway-rest-csv', 'spillway'],
+    ['spillway-rest-csv', 'spillway-rest'],
+  ].filter(([ours, peer]) => summary.has(ours as string) && summary.has(peer as string));
+  console.log(ratios.map(([ours, peer]) => `${ours}/${peer} = ${((summary.get(ours as string) as number) / (summary.get(peer as string) as number)).toFixed(2)}x`).join('   '));
+}
+
 async function parent(): Promise<void> {
   const quick = process.env.BENCH_QUICK === '1';
   const rows = Number(process.env.BENCH_ROWS ?? (quick ? 200_000 : 1_000_000));
@@ -578,7 +632,8 @@ async function parent(): Promise<void> {
     }
     if (others.includes('5-latency')) await latencyScenario(bootstrap);
     if (others.includes('6-sql')) await sqlScenario(rows, repeat, bootstrap);
-    console.log(`\nnot measured here:\n  ${PENDING.join('\n  ')}`);
+    if (others.includes('6-rest')) await restScenario(rows, repeat, bootstrap, dir);
+    if (PENDING.length > 0) console.log(`\nnot measured here:\n  ${PENDING.join('\n  ')}`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
     await ownRegistry?.stop();

@@ -332,7 +332,7 @@ export class PipelineRuntime {
     const changes = parseIngress(table, input.schema, body, options);
     this.#check(table, input, changes);
     this.#journal?.append({ table, options, body });
-    await this.#apply(table, input, changes);
+    await this.#apply(table, input, changes, 'checked');
     return changes.length;
   }
 
@@ -349,9 +349,12 @@ export class PipelineRuntime {
     });
   }
 
-  /** Applies changes in order, consecutive inserts (and deletes) as one batch each. */
-  async #apply(table: string, input: InputTable, changes: readonly IngressChange[]): Promise<void> {
-    this.#check(table, input, changes);
+  /**
+   * Applies changes in order, consecutive inserts (and deletes) as one batch each; checked whole
+   * first unless the caller has just checked them (each check normalizes every row once more).
+   */
+  async #apply(table: string, input: InputTable, changes: readonly IngressChange[], checked?: 'checked'): Promise<void> {
+    if (checked === undefined) this.#check(table, input, changes);
     const runs: { kind: IngressChange['kind']; rows: Record<string, unknown>[] }[] = [];
     for (const change of changes) {
       const last = runs.at(-1);

@@ -38,6 +38,25 @@ describe('ingress bodies', () => {
     assert.deepEqual(change?.row.blob, Buffer.from([0, 1, 255]));
   });
 
+  it('reads long integers exactly on any line of a body, in arrays and negative, and leaves long fractions and digit strings alone', () => {
+    const body = '{"id":1,"score":1.4142135623730951}\n{"id":-9007199254740993,"name":"12345678901234567"}\n{"id":9007199254740992,"score":1e300}\n';
+    assert.deepEqual(
+      parseIngress('t', schema, body, { format: 'json', update_format: 'raw' }).map((change) => change.row),
+      [
+        { id: 1, score: 1.4142135623730951 },
+        { id: -9007199254740993n, name: '12345678901234567' },
+        // 2^53 itself is not a safe integer, so it is read exactly too.
+        { id: 9007199254740992n, score: 1e300 },
+      ],
+    );
+    assert.deepEqual(
+      parseIngress('t', schema, '[{"id":12345678901234567890},{"id":2,"score":0.30000000000000004}]', { format: 'json', update_format: 'raw', array: 'true' }).map((change) => change.row),
+      [{ id: 12345678901234567890n }, { id: 2, score: 0.30000000000000004 }],
+    );
+    // No integer token of 16 digits: the plain parse, the same values.
+    assert.deepEqual(parseIngress('t', schema, '{"id":900719925474099,"score":123456789012345.6}', { format: 'json', update_format: 'raw' })[0]?.row, { id: 900719925474099, score: 123456789012345.6 });
+  });
+
   it('reads CSV in column order with Feldera\'s nulls', () => {
     assert.deepEqual(parseIngress('t', schema, '1,"a, b",2.5,\n2,,NULL,AAE=\n3,null,,\n', { format: 'csv' }), [
       { kind: 'insert', row: { id: 1n, name: 'a, b', score: 2.5, blob: null } },
