@@ -122,14 +122,14 @@ function counter(text: string, name: string): number {
 /**
  * One run: a fresh service and data directory, a pipeline writing to `topic`, `bodies` POSTed with
  * IN_FLIGHT at once; timed from the first POST to the last record acknowledged.
- * BENCH_REST_PROFILE=<dir> runs the service with `node --cpu-prof` into that directory.
+ * The service's Node runs with `nodeFlags`; BENCH_REST_PROFILE=<dir> adds `--cpu-prof` into that directory.
  */
-export async function restIngressRun(format: IngressFormat, rows: number, bodies: readonly string[], topic: string, bootstrap: string): Promise<RestMeasured> {
+export async function restIngressRun(format: IngressFormat, rows: number, bodies: readonly string[], topic: string, bootstrap: string, nodeFlags: readonly string[]): Promise<RestMeasured> {
   const dataDir = mkdtempSync(join(process.env.TMPDIR ?? '/tmp', 'spillway-bench-rest-'));
   const profile = process.env.BENCH_REST_PROFILE;
   try {
     const key = (await run(process.execPath, [CLI, 'api-key', 'create', 'bench', '--role', 'write', '--data-dir', dataDir])).stdout.trim();
-    const service = await startTimedService(dataDir, profile === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${profile}`]);
+    const service = await startTimedService(dataDir, [...nodeFlags, ...(profile === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${profile}`])]);
     let figures: { rssMiB: number; cpuSeconds: number } | undefined;
     try {
       const call = api(service.url, key);

@@ -547,7 +547,7 @@ async function restScenario(rows: number, repeat: number, bootstrap: string, dir
       }
       const topic = `bench-6-rest-${format}-${Date.now()}`;
       await createTopic([bootstrap], topic, { partitions: PARTITIONS });
-      const measured = await restIngressRun(format, rows, bodies.get(subject) ?? [], topic, bootstrap);
+      const measured = await restIngressRun(format, rows, bodies.get(subject) ?? [], topic, bootstrap, SPILLWAY_NODE_FLAGS);
       const kept = `${measured.kept.bodies} bodies, ${(measured.kept.bytes / 1024 / 1024).toFixed(0)} MiB kept in SQLite`;
       runs.get(subject)?.push({ rate: measured.rows / measured.seconds, mb: measured.bytes / 1024 / 1024 / measured.seconds, rss: measured.rssMiB, cpu: measured.cpuSeconds, records: measured.records, kept });
     }

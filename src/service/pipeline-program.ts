@@ -26,10 +26,12 @@ export async function buildPipelineProgram(pipeline: string, program: string, op
       connectorTables: options.open === true ? 'open' : 'stand-in',
       // What ingress accepted is kept and applied again in order on a start, so a table fed by
       // ingress alone replays; one an input connector feeds does not (its messages are not kept).
+      // The views and output connectors subscribe when the pipeline starts, before any row
+      // arrives, so appended rows need not stay in memory once they have them.
       inputTable: (name, schema) =>
         options.fedByInputConnectors?.has(name) === true
-          ? inputTable(schema, { notReplayed: `an input connector feeds "${name}" and keeps no checkpoint` })
-          : inputTable(schema, { replayedBy: 'its ingress is kept and replayed on a start' }),
+          ? inputTable(schema, { notReplayed: `an input connector feeds "${name}" and keeps no checkpoint`, streams: true })
+          : inputTable(schema, { replayedBy: 'its ingress is kept and replayed on a start', streams: true }),
       insertHint: 'remove the INSERT INTO statements and list the view in attached_connectors',
     });
     // A Kafka table's properties are checked as its reader will take them, before anything connects.

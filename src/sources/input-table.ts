@@ -22,13 +22,16 @@ export class InputTable extends LiveTable implements Source {
   readonly #key: readonly string[] | undefined;
   #nextId = 0;
   #edits = 0;
+  readonly #streams: boolean;
 
   /**
-   * `replayedBy`: who keeps the edits and makes them again in order after a restart, in words;
-   * `notReplayed`: why not, when the default reason (no log of the edits) says too little.
+   * `streams`: appended rows are not kept once the table's listeners have them (a keyed table
+   * keeps its rows regardless, to replace and delete them), for a program whose every consumer
+   * subscribes before its first edit and that never asks the table for its rows.
    */
-  constructor(schema: Schema, options: { readonly replayedBy?: string; readonly notReplayed?: string } = {}) {
+  constructor(schema: Schema, options: InputTableOptions = {}) {
     super(schema);
+    this.#streams = options.streams === true;
     this.capabilities =
       options.replayedBy === undefined
         ? { replayable: false, positionKind: PositionKind.InputLog, reason: options.notReplayed ?? 'the program edits it and it keeps no log of the edits' }
@@ -95,10 +98,22 @@ export class InputTable extends LiveTable implements Source {
     this.end();
   }
 
+  protected override get streams(): boolean {
+    return this.#streams;
+  }
+
   /** The program edits this table, so it stays open until the program closes it, consumers or not. */
   protected override onLastConsumerLeft(): void {}
 }
 
-export function inputTable(schema: Schema, options: { readonly replayedBy?: string; readonly notReplayed?: string } = {}): InputTable {
+export interface InputTableOptions {
+  /** Who keeps the edits and makes them again in order after a restart, in words. */
+  readonly replayedBy?: string;
+  /** Why not, when the default reason (no log of the edits) says too little. */
+  readonly notReplayed?: string;
+  readonly streams?: boolean;
+}
+
+export function inputTable(schema: Schema, options: InputTableOptions = {}): InputTable {
   return new InputTable(schema, options);
 }

@@ -51,6 +51,21 @@ describe('rows a stream does not keep', () => {
     assert.equal(table.size, 2);
   });
 
+  it('an input table made with streams: true passes appended rows on without keeping them; a keyed one keeps its rows', () => {
+    const appended = inputTable(defineSchema({ n: 'int32' }), { streams: true });
+    appended.add([{ n: 0 }]);
+    let got = 0;
+    appended.subscribe({ onChanges: (batch) => (got += batch.length) });
+    appended.add([{ n: 1 }, { n: 2 }]);
+    assert.equal(got, 2);
+    assert.equal(appended.size, 1, 'the row added before anyone listened stays; none after');
+    const keyed = inputTable(defineSchema({ n: 'int32' }, { primaryKey: ['n'] }), { streams: true });
+    keyed.subscribe({ onChanges: () => {} });
+    keyed.add([{ n: 1 }, { n: 2 }]);
+    keyed.delete([{ n: 1 }]);
+    assert.equal(keyed.size, 1, 'rows by key stay, so they can be replaced and deleted');
+  });
+
   it('an update derived later from a stream whose rows went on learns its types from the newest row', () => {
     const ticks = timeTable('PT0.01S', { startTime: new Date(Date.now() - 500) });
     ticks.subscribe({ onChanges: () => {} });
