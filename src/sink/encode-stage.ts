@@ -71,7 +71,6 @@ export class EncodeStage {
   /** One batch of intents as records, written by trigger number `trigger`. */
   async encode(intents: readonly RecordIntent[], trigger: number): Promise<EncodedBatch> {
     const drafts = this.#arrays ? this.#arrayDrafts(intents, trigger) : this.#drafts(intents, trigger);
-    const records: KafkaRecord[] = [];
     let bytes = 0;
     for (const draft of drafts) {
       // Known topics are looked up without a wait per record; only a new topic is described.
@@ -82,17 +81,12 @@ export class EncodeStage {
           `sink "${this.#spec.name}": partition column value ${draft.partition} is not a partition of "${draft.topic}" (0..${partitions - 1})`,
         );
       }
-      const record: { -readonly [K in keyof KafkaRecord]: KafkaRecord[K] } = {
-        topic: draft.topic,
-        partition: draft.partition ?? this.#partitioner(draft.partitionKey, draft.value, partitions),
-        key: draft.key,
-        value: draft.value,
-      };
-      if (draft.headers !== undefined) record.headers = draft.headers;
-      if (draft.timestamp !== undefined) record.timestamp = draft.timestamp;
-      records.push(record);
+      // The draft becomes the record (it keeps its partition key, which the writer ignores).
+      draft.partition ??= this.#partitioner(draft.partitionKey, draft.value, partitions);
       bytes += (draft.key?.length ?? 0) + (draft.value?.length ?? 0);
     }
+    // Every draft has its partition now: the drafts are the records.
+    const records = drafts as KafkaRecord[];
     for (const letter of this.#deadLetters.splice(0)) {
       const partitions = this.#partitionCounts.get(letter.topic) ?? (await this.#partitionCount(letter.topic));
       records.push({ ...letter, partition: this.#partitioner(letter.key, letter.value, partitions) });

@@ -12,17 +12,20 @@ import type { KafkaHeader } from '../kafka/record-writer.ts';
 import type { SinkSpec } from './sink-spec.ts';
 import type { RecordIntent } from './update-modes.ts';
 
-/** A record before its partition is chosen (that needs the topic's partition count). */
+/**
+ * A record before its partition is chosen (that needs the topic's partition count). The encode
+ * stage sets `partition` on this same object and sends it as the record: one object per row.
+ */
 export interface RecordDraft {
   readonly topic: string;
+  /** Chosen by the table (a partition column), else undefined until the partitioner decides. */
+  partition: number | undefined;
   readonly key: Buffer | null;
   readonly value: Buffer | null;
   /** Hashed to choose the partition instead of the key (`partitionBy`). */
   readonly partitionKey: Buffer | null;
-  /** Chosen by the table (a partition column); otherwise the partitioner decides. */
-  readonly partition?: number;
-  readonly headers?: readonly KafkaHeader[];
-  readonly timestamp?: bigint;
+  headers?: readonly KafkaHeader[];
+  timestamp?: bigint;
 }
 
 type RowPart<T> = (row: Row) => T;
@@ -249,17 +252,15 @@ export class RecordBuilder {
       headers = [...(headers ?? []), { key: this.#changeHeader, value: this.#changeHeaderValues[changeOp] }];
     }
     if (this.#markTriggers) headers = [...(headers ?? []), { key: 'trigger', value: Buffer.from(String(trigger)) }];
-    // One object per record, its optional parts set only when present (no spread of temporaries).
-    const draft: { -readonly [K in keyof RecordDraft]: RecordDraft[K] } = {
+    // One object per record, its fields always in this order (one shape for V8), its optional
+    // parts set only when present (no spread of temporaries).
+    const draft: RecordDraft = {
       topic: this.#topicOf === undefined ? this.#requireDefaultTopic() : this.#topicOf(row),
+      partition: this.#partitionOf?.(row),
       key,
       value,
       partitionKey: this.#partitionKeyOf === undefined ? (key ?? rowIdentity) : this.#partitionKeyOf(row),
     };
-    if (this.#partitionOf !== undefined) {
-      const partition = this.#partitionOf(row);
-      if (partition !== undefined) draft.partition = partition;
-    }
     if (headers !== undefined && headers.length > 0) draft.headers = headers;
     if (this.#timestampOf !== undefined) {
       const timestamp = this.#timestampOf(row);
