@@ -373,7 +373,8 @@ class LibrdkafkaRecordWriter implements TransactionalRecordWriter {
     }
     watch(this.#producer, this.#diagnostics);
     this.#producer.on('delivery-report', (error: LibrdKafkaError | null, report: { topic: string; partition: number }) => {
-      if (error) this.#fail(this.#deliveryError(error, `${report.topic}[${report.partition}]`));
+      // An abort purges the records librdkafka still holds; discarding them is what it is for.
+      if (error && error.code !== ERR.ERR__PURGE_QUEUE && error.code !== ERR.ERR__PURGE_INFLIGHT) this.#fail(this.#deliveryError(error, `${report.topic}[${report.partition}]`));
     });
   }
 
@@ -443,19 +444,38 @@ class LibrdkafkaRecordWriter implements TransactionalRecordWriter {
   // Not an async function: one would keep `records` alive until the write is acknowledged,
   // though librdkafka copied them when they were handed over.
   write(records: readonly KafkaRecord[]): Promise<void> {
-    try {
-      this.#check('write');
-      if (this.#transactions !== undefined && this.#transactions.state !== TransactionState.InTransaction) {
-        throw new SpillwayError(
-          ErrorCode.InvalidState,
-          `cannot write with transactional.id "${this.#settings.transactionalId ?? ''}" in state ${this.#transactions.state}; begin a transaction first`,
-        );
-      }
-    } catch (error) {
-      return Promise.reject(error as Error);
-    }
+    const refused = this.#refuseWrite('write');
+    if (refused !== undefined) return Promise.reject(refused);
     if (records.length === 0) return Promise.resolve();
     return this.#acknowledgedAfter(this.#handOver(records));
+  }
+
+  /**
+   * Inside a transaction the commit acknowledges every record (librdkafka's commit waits for them
+   * all and fails if one was refused), so a flush per write would only add waiting: each returns
+   * once librdkafka holds nothing unacknowledged, which under steady writing means draining it.
+   */
+  handOver(records: readonly KafkaRecord[]): Promise<void> {
+    const refused =
+      this.#transactions === undefined
+        ? new SpillwayError(ErrorCode.InvalidState, 'cannot hand records over: this writer has no transactional.id; set one to use transactions')
+        : this.#refuseWrite('hand records over');
+    if (refused !== undefined) return Promise.reject(refused);
+    if (records.length === 0) return Promise.resolve();
+    return this.#handOver(records).then(() => this.#check('hand records over'));
+  }
+
+  /** Why records cannot be written now, if they cannot. */
+  #refuseWrite(operation: string): SpillwayError | undefined {
+    if (this.#closed) return new SpillwayError(ErrorCode.InvalidState, `cannot ${operation}: the writer is closed`);
+    if (this.#failure !== undefined) return this.#failure;
+    if (this.#transactions !== undefined && this.#transactions.state !== TransactionState.InTransaction) {
+      return new SpillwayError(
+        ErrorCode.InvalidState,
+        `cannot ${operation} with transactional.id "${this.#settings.transactionalId ?? ''}" in state ${this.#transactions.state}; begin a transaction first`,
+      );
+    }
+    return undefined;
   }
 
   /**
@@ -631,13 +651,18 @@ class LibrdkafkaRecordWriter implements TransactionalRecordWriter {
 
   async commitTransaction(): Promise<void> {
     const machine = this.#machine('commit');
+    // A record of this transaction was refused (its delivery report came in): it can only be aborted.
+    if (this.#failure !== undefined && machine.state === TransactionState.InTransaction) machine.force(TransactionState.AbortRequired);
     this.#check('commit');
     machine.transition(TransactionState.Committing, 'commit');
     try {
       await this.#call('commit', (done) => this.#producer.commitTransaction(this.#settings.deliveryTimeoutMs, done));
     } catch (error) {
       if (machine.state === TransactionState.Committing) machine.force(TransactionState.AbortRequired);
-      throw error;
+      // A refused record fails the commit; its delivery report, served during the commit, says
+      // which partition and why, so it is the error once it has landed.
+      await new Promise((resolve) => setImmediate(resolve));
+      throw this.#failure ?? error;
     }
     machine.transition(TransactionState.Ready, 'commit');
   }
@@ -1040,7 +1065,7 @@ class KafkaTopicLog implements TopicLog {
     }
   }
 
-  async readCommitted(topic: string): Promise<LoggedRecord[]> {
+  async readCommitted(topic: string, after?: Promise<unknown>): Promise<LoggedRecord[]> {
     const diagnostics = new ConnectionDiagnostics(undefined, this.#settings.clientConfig);
     const consumer = new KafkaConsumer(
       {
@@ -1050,14 +1075,24 @@ class KafkaTopicLog implements TopicLog {
         'enable.auto.offset.store': false,
         'enable.partition.eof': true,
         'isolation.level': 'read_committed',
+        // The end is known once a fetch comes back empty; the broker holds an empty fetch this long
+        // (500 ms by default), which every recovery would wait for.
+        'fetch.wait.max.ms': 10,
       } as never,
       {},
     );
     watch(consumer, diagnostics);
-    consumer.setDefaultConsumeTimeout(200);
+    // Take what each fetch brought, and look again soon: by default the binding waits up to the
+    // timeout for every record of a consume call, which made recovery read for a second or more.
+    consumer.setDefaultConsumeTimeout(20);
+    (consumer as unknown as { setDefaultIsTimeoutOnlyForFirstMessage(only: boolean): void }).setDefaultIsTimeoutOnlyForFirstMessage(true);
     const records: LoggedRecord[] = [];
     try {
-      await connectClient(consumer, this.#settings, this.#timeoutMs, diagnostics);
+      // Connecting is not reading: it may overlap what `after` waits for. Both settle before
+      // either error is thrown, so the consumer is not left connecting when it is closed.
+      const [connected, ready] = await Promise.allSettled([connectClient(consumer, this.#settings, this.#timeoutMs, diagnostics), after]);
+      if (ready.status === 'rejected') throw ready.reason;
+      if (connected.status === 'rejected') throw connected.reason;
       const partitions = await partitionCount(consumer, topic, this.#timeoutMs);
       const open = new Set<number>();
       const assignments = [];

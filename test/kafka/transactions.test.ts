@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { createKafkaWriter, createTopic, createTransactionalWriter } from '../../src/kafka/kafka-client.ts';
 import { parseKafkaProperties } from '../../src/kafka/kafka-properties.ts';
-import type { KafkaRecord } from '../../src/kafka/record-writer.ts';
+import type { KafkaRecord, TransactionalRecordWriter } from '../../src/kafka/record-writer.ts';
 import { bootstrapServers, kcatRead, randomTopic } from '../helpers/kafka.ts';
 
 const settings = (transactionalId: string, extra: Record<string, unknown> = {}) =>
@@ -100,6 +100,44 @@ describe('transactional writer', () => {
     assert.throws(() => createTransactionalWriter(parseKafkaProperties({ 'bootstrap.servers': bootstrapServers() }, { sink: 'plain' }).settings), {
       code: 'INVALID_CONFIG',
       message: 'a transactional writer needs `transactional.id`; set it in the Kafka properties',
+    });
+    await plain.close();
+  });
+
+  it('hands records over without waiting for their acknowledgement; the commit acknowledges them, and fails if one was refused', async () => {
+    // The broker refuses batches over 2,000 bytes; the producer itself would build them up to 1 MiB.
+    const topic = randomTopic('tx-hand-over');
+    await createTopic([bootstrapServers()], topic, { partitions: 1, config: { 'max.message.bytes': '2000' } });
+    const id = newId();
+    const writer = createTransactionalWriter(settings(id));
+    await assert.rejects(writer.handOver(records(topic, ['early'])), {
+      code: 'INVALID_STATE',
+      message: `cannot hand records over with transactional.id "${id}" in state uninitialized; begin a transaction first`,
+    });
+    await writer.beginTransaction();
+    await writer.handOver([{ topic, partition: 0, key: null, value: Buffer.from('ok-1') }]);
+    await writer.commitTransaction();
+    assert.deepEqual(await values(topic, true), ['ok-1'], 'committed, so acknowledged');
+
+    await writer.beginTransaction();
+    await writer.handOver([
+      { topic, partition: 0, key: null, value: Buffer.from('lost-1') },
+      { topic, partition: 0, key: null, value: Buffer.alloc(5_000, 'x') },
+    ]);
+    await assert.rejects(writer.commitTransaction(), {
+      code: 'DELIVERY_FAILED',
+      message: new RegExp(`^the broker refused a batch of records for ${topic}\\[0\\] as too large: the topic's max.message.bytes is below the batches this producer builds`),
+    });
+    assert.equal(writer.transactionState, 'abort-required');
+    await assert.rejects(writer.handOver(records(topic, ['after'])), { code: 'DELIVERY_FAILED', message: /^the broker refused a batch/ });
+    await writer.abortTransaction();
+    await writer.close();
+    assert.deepEqual(await values(topic, true), ['ok-1'], 'nothing of the refused transaction is visible');
+
+    const plain = createKafkaWriter(parseKafkaProperties({ 'bootstrap.servers': bootstrapServers() }, { sink: 'plain' }).settings) as unknown as TransactionalRecordWriter;
+    await assert.rejects(plain.handOver(records(topic, ['x'])), {
+      code: 'INVALID_STATE',
+      message: 'cannot hand records over: this writer has no transactional.id; set one to use transactions',
     });
     await plain.close();
   });

@@ -145,6 +145,25 @@ describe('exactly-once delivery', () => {
     assert.deepEqual(await numbers(topic, 100), range(0, 100));
   });
 
+  it('a record the broker refuses aborts its epoch and fails the sink; read_committed shows nothing of that epoch', async () => {
+    // The broker refuses batches over 2,000 bytes; the producer builds them up to 1 MiB, so the
+    // refusal comes in a delivery report after the records were handed over.
+    const topic = randomTopic('eos-refused');
+    await createTopic([bootstrapServers()], topic, { partitions: 1, config: { 'max.message.bytes': '2000' } });
+    const table = inputTable(schema);
+    const sink = openSink(table, spec(`eos-refused-${randomBytes(4).toString('hex')}`, topic, randomTopic('eos-progress'), { trigger: { continuous: '100 ms' } }));
+    table.add(range(0, 10).map((n) => ({ n, name: `r${n}` })));
+    await eventually(() => Promise.resolve(sink.metrics.records), (records) => records >= 10);
+    table.add([...range(10, 15).map((n) => ({ n, name: `r${n}` })), { n: 15, name: 'x'.repeat(5_000) }]);
+    await assert.rejects(sink.done, {
+      code: ErrorCode.DeliveryFailed,
+      message: new RegExp(`^the broker refused a batch of records for ${topic}\\[0\\] as too large: the topic's max.message.bytes is below the batches this producer builds`),
+    });
+    assert.equal(sink.state, 'failed');
+    assert.equal(sink.metrics.records, 10, 'records count once committed');
+    assert.deepEqual(await numbers(topic, 10), range(0, 10));
+  });
+
   it('a newer sink with the same name fences the older one, which fails saying so', async () => {
     const topic = randomTopic('eos-fence');
     const progressTopic = randomTopic('eos-progress');
