@@ -25,7 +25,7 @@ import type {
   Metadata,
   Producer as RdKafkaProducer,
 } from '@confluentinc/kafka-javascript';
-import { ErrorCode, SpillwayError } from '../errors.ts';
+import { ErrorCode, SpillwayError, asSpillwayError } from '../errors.ts';
 import { isSecretProperty } from './kafka-properties.ts';
 import type { ClientConfigValue, ConnectionSettings, ConsumerSettings, ProducerSettings } from './producer-settings.ts';
 import { LIBRDKAFKA_PROPERTIES } from './librdkafka-catalog.ts';
@@ -355,6 +355,8 @@ class LibrdkafkaRecordWriter implements TransactionalRecordWriter {
   #connecting: Promise<void> | undefined;
   #producing: Promise<void> = Promise.resolve();
   #failure: SpillwayError | undefined;
+  /** The first record the broker refused, from its delivery report. */
+  #refused: SpillwayError | undefined;
   #closed = false;
   #closing: Promise<void> | undefined;
   /** Consumers whose group metadata sendOffsets hands the coordinator, one per group; never joined. */
@@ -374,7 +376,11 @@ class LibrdkafkaRecordWriter implements TransactionalRecordWriter {
     watch(this.#producer, this.#diagnostics);
     this.#producer.on('delivery-report', (error: LibrdKafkaError | null, report: { topic: string; partition: number }) => {
       // An abort purges the records librdkafka still holds; discarding them is what it is for.
-      if (error && error.code !== ERR.ERR__PURGE_QUEUE && error.code !== ERR.ERR__PURGE_INFLIGHT) this.#fail(this.#deliveryError(error, `${report.topic}[${report.partition}]`));
+      if (error && error.code !== ERR.ERR__PURGE_QUEUE && error.code !== ERR.ERR__PURGE_INFLIGHT) {
+        const failure = this.#deliveryError(error, `${report.topic}[${report.partition}]`);
+        this.#refused ??= failure;
+        this.#fail(failure);
+      }
     });
   }
 
@@ -420,9 +426,15 @@ class LibrdkafkaRecordWriter implements TransactionalRecordWriter {
     this.#failure ??= error;
   }
 
+  /** The writer's failure, the refused record's when there is one (it names the cause). */
+  get #cause(): SpillwayError | undefined {
+    return this.#refused ?? this.#failure;
+  }
+
   #check(operation: string): void {
     if (this.#closed) throw new SpillwayError(ErrorCode.InvalidState, `cannot ${operation}: the writer is closed`);
-    if (this.#failure !== undefined) throw this.#failure;
+    const cause = this.#cause;
+    if (cause !== undefined) throw cause;
   }
 
   async #connect(): Promise<void> {
@@ -462,13 +474,29 @@ class LibrdkafkaRecordWriter implements TransactionalRecordWriter {
         : this.#refuseWrite('hand records over');
     if (refused !== undefined) return Promise.reject(refused);
     if (records.length === 0) return Promise.resolve();
-    return this.#handOver(records).then(() => this.#check('hand records over'));
+    return this.#handOver(records).then(
+      () => this.#check('hand records over'),
+      (error: unknown) => this.#refusedByTransaction(error),
+    );
+  }
+
+  /**
+   * librdkafka refuses to take records once a record of the transaction was refused (ERR__STATE),
+   * which can be before that record's delivery report has reached this thread. The report says
+   * which partition and why, so it is waited for (it lands with the next flush) and made the error.
+   */
+  #refusedByTransaction(error: unknown): Promise<never> {
+    const failure = asSpillwayError(error, ErrorCode.DeliveryFailed);
+    const state = isLibrdkafkaError(failure.cause) && failure.cause.code === ERR.ERR__STATE;
+    if (!state || this.#refused !== undefined) return Promise.reject(this.#refused ?? failure);
+    const settled = () => Promise.reject(this.#refused ?? failure);
+    return this.#acknowledged().then(settled, settled);
   }
 
   /** Why records cannot be written now, if they cannot. */
   #refuseWrite(operation: string): SpillwayError | undefined {
     if (this.#closed) return new SpillwayError(ErrorCode.InvalidState, `cannot ${operation}: the writer is closed`);
-    if (this.#failure !== undefined) return this.#failure;
+    if (this.#cause !== undefined) return this.#cause;
     if (this.#transactions !== undefined && this.#transactions.state !== TransactionState.InTransaction) {
       return new SpillwayError(
         ErrorCode.InvalidState,
@@ -662,7 +690,7 @@ class LibrdkafkaRecordWriter implements TransactionalRecordWriter {
       // A refused record fails the commit; its delivery report, served during the commit, says
       // which partition and why, so it is the error once it has landed.
       await new Promise((resolve) => setImmediate(resolve));
-      throw this.#failure ?? error;
+      throw this.#cause ?? error;
     }
     machine.transition(TransactionState.Ready, 'commit');
   }
@@ -679,6 +707,7 @@ class LibrdkafkaRecordWriter implements TransactionalRecordWriter {
     }
     // An abort clears a failure of the aborted records; the writer may begin again.
     this.#failure = undefined;
+    this.#refused = undefined;
     machine.transition(TransactionState.Ready, 'abort');
   }
 

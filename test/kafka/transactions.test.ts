@@ -142,6 +142,28 @@ describe('transactional writer', () => {
     await plain.close();
   });
 
+  it('a hand-over librdkafka refuses after a refused record, before its report arrived, fails with that record\'s cause', async () => {
+    const topic = randomTopic('tx-refused-state');
+    await createTopic([bootstrapServers()], topic, { partitions: 1, config: { 'max.message.bytes': '2000' } });
+    const writer = createTransactionalWriter(settings(newId()));
+    await writer.beginTransaction();
+    await writer.handOver([{ topic, partition: 0, key: null, value: Buffer.alloc(5_000, 'x') }]);
+    // Block this thread while the broker refuses the batch: librdkafka's transaction is then in
+    // its error state, and the delivery report waits here for the thread to poll.
+    const until = Date.now() + 1_500;
+    while (Date.now() < until) {
+      // busy: no event is served
+    }
+    await assert.rejects(writer.handOver([{ topic, partition: 0, key: null, value: Buffer.from('late') }]), {
+      code: 'DELIVERY_FAILED',
+      message: new RegExp(`^the broker refused a batch of records for ${topic}\\[0\\] as too large`),
+    });
+    await assert.rejects(writer.commitTransaction(), { code: 'DELIVERY_FAILED', message: /^the broker refused a batch/ });
+    await writer.abortTransaction();
+    await writer.close();
+    assert.deepEqual(await values(topic, true), []);
+  });
+
   it('checks transaction.timeout.ms against the broker\'s transaction.max.timeout.ms when it starts', async () => {
     // The broker's default maximum is 900000 ms (15 minutes).
     const writer = createTransactionalWriter(settings(newId(), { 'transaction.timeout.ms': 900_001 }));
