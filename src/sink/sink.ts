@@ -478,7 +478,8 @@ class Sink implements SinkHandle {
   /**
    * The end of an epoch: what arrived during it is written and acknowledged, then progress is
    * reported. Changes arriving meanwhile belong to the next epoch, so a busy table cannot hold
-   * an epoch open.
+   * an epoch open. Under exactly-once the next epoch is written while this one commits (its
+   * records are held until then), and the report comes once it has committed.
    */
   async #endEpoch(epochs: EpochClock): Promise<void> {
     let owed = this.#queued();
@@ -490,11 +491,10 @@ class Sink implements SinkHandle {
     // One epoch ends at a time: the last one has committed and been reported.
     await this.#epochEnding;
     const delivery = this.#deliveryStage;
-    const committed = this.#commitEpoch();
-    const epoch = epochs.advance();
     const position = this.#takenPosition;
     const rows = this.#rowsSeen;
-    const ending = committed.then(() => {
+    const committed = this.#commitEpoch();
+    const report = (epoch: number) =>
       this.#onProgress?.({
         sink: this.name,
         epoch,
@@ -505,10 +505,15 @@ class Sink implements SinkHandle {
         ...(position === undefined ? {} : { position }),
         at: Date.now(),
       });
-    });
-    if (!delivery.overlapsEpochs) return ending;
+    if (!delivery.overlapsEpochs) {
+      await committed;
+      report(epochs.advance());
+      return;
+    }
     // Exactly-once: the next epoch is encoded while this one commits; a failed commit fails the
     // sink at once, even one with nothing more to write.
+    const epoch = epochs.advance();
+    const ending = committed.then(() => report(epoch));
     this.#epochEnding = ending;
     ending.catch((error: unknown) => void this.#fail(asSpillwayError(error)));
   }
