@@ -25,7 +25,7 @@ import type {
   Metadata,
   Producer as RdKafkaProducer,
 } from '@confluentinc/kafka-javascript';
-import { ErrorCode, SpillwayError } from '../errors.ts';
+import { ErrorCode, SpillwayError, asSpillwayError } from '../errors.ts';
 import { isSecretProperty } from './kafka-properties.ts';
 import type { ClientConfigValue, ConnectionSettings, ConsumerSettings, ProducerSettings } from './producer-settings.ts';
 import { LIBRDKAFKA_PROPERTIES } from './librdkafka-catalog.ts';
@@ -358,6 +358,8 @@ class LibrdkafkaRecordWriter implements TransactionalRecordWriter {
   #connecting: Promise<void> | undefined;
   #producing: Promise<void> = Promise.resolve();
   #failure: SpillwayError | undefined;
+  /** The first record the broker refused, from its delivery report. */
+  #refused: SpillwayError | undefined;
   #closed = false;
   #closing: Promise<void> | undefined;
   /** Consumers whose group metadata sendOffsets hands the coordinator, one per group; never joined. */
@@ -376,7 +378,12 @@ class LibrdkafkaRecordWriter implements TransactionalRecordWriter {
     }
     watch(this.#producer, this.#diagnostics);
     this.#producer.on('delivery-report', (error: LibrdKafkaError | null, report: { topic: string; partition: number }) => {
-      if (error) this.#fail(this.#deliveryError(error, `${report.topic}[${report.partition}]`));
+      // An abort purges the records librdkafka still holds; discarding them is what it is for.
+      if (error && error.code !== ERR.ERR__PURGE_QUEUE && error.code !== ERR.ERR__PURGE_INFLIGHT) {
+        const failure = this.#deliveryError(error, `${report.topic}[${report.partition}]`);
+        this.#refused ??= failure;
+        this.#fail(failure);
+      }
     });
   }
 
@@ -422,15 +429,15 @@ class LibrdkafkaRecordWriter implements TransactionalRecordWriter {
     this.#failure ??= error;
   }
 
-  #check(operation: string): void {
-    const refusal = this.#refusal(operation);
-    if (refusal !== undefined) throw refusal;
+  /** The writer's failure, the refused record's when there is one (it names the cause). */
+  get #cause(): SpillwayError | undefined {
+    return this.#refused ?? this.#failure;
   }
 
-  /** Why `operation` cannot run now, if it cannot. */
-  #refusal(operation: string): SpillwayError | undefined {
-    if (this.#closed) return new SpillwayError(ErrorCode.InvalidState, `cannot ${operation}: the writer is closed`);
-    return this.#failure;
+  #check(operation: string): void {
+    if (this.#closed) throw new SpillwayError(ErrorCode.InvalidState, `cannot ${operation}: the writer is closed`);
+    const cause = this.#cause;
+    if (cause !== undefined) throw cause;
   }
 
   async #connect(): Promise<void> {
@@ -452,18 +459,54 @@ class LibrdkafkaRecordWriter implements TransactionalRecordWriter {
   // Not an async function: one would keep `records` alive until the write is acknowledged,
   // though librdkafka copied them when they were handed over.
   write(records: readonly KafkaRecord[]): Promise<void> {
-    const refusal = this.#refusal('write');
-    if (refusal !== undefined) return Promise.reject(refusal);
-    if (this.#transactions !== undefined && this.#transactions.state !== TransactionState.InTransaction) {
-      return Promise.reject(
-        new SpillwayError(
-          ErrorCode.InvalidState,
-          `cannot write with transactional.id "${this.#settings.transactionalId ?? ''}" in state ${this.#transactions.state}; begin a transaction first`,
-        ),
-      );
-    }
+    const refused = this.#refuseWrite('write');
+    if (refused !== undefined) return Promise.reject(refused);
     if (records.length === 0) return Promise.resolve();
     return this.#acknowledgedAfter(this.#handOver(records));
+  }
+
+  /**
+   * Inside a transaction the commit acknowledges every record (librdkafka's commit waits for them
+   * all and fails if one was refused), so a flush per write would only add waiting: each returns
+   * once librdkafka holds nothing unacknowledged, which under steady writing means draining it.
+   */
+  handOver(records: readonly KafkaRecord[]): Promise<void> {
+    const refused =
+      this.#transactions === undefined
+        ? new SpillwayError(ErrorCode.InvalidState, 'cannot hand records over: this writer has no transactional.id; set one to use transactions')
+        : this.#refuseWrite('hand records over');
+    if (refused !== undefined) return Promise.reject(refused);
+    if (records.length === 0) return Promise.resolve();
+    return this.#handOver(records).then(
+      () => this.#check('hand records over'),
+      (error: unknown) => this.#refusedByTransaction(error),
+    );
+  }
+
+  /**
+   * librdkafka refuses to take records once a record of the transaction was refused (ERR__STATE),
+   * which can be before that record's delivery report has reached this thread. The report says
+   * which partition and why, so it is waited for (it lands with the next flush) and made the error.
+   */
+  #refusedByTransaction(error: unknown): Promise<never> {
+    const failure = asSpillwayError(error, ErrorCode.DeliveryFailed);
+    const state = isLibrdkafkaError(failure.cause) && failure.cause.code === ERR.ERR__STATE;
+    if (!state || this.#refused !== undefined) return Promise.reject(this.#refused ?? failure);
+    const settled = () => Promise.reject(this.#refused ?? failure);
+    return this.#acknowledged().then(settled, settled);
+  }
+
+  /** Why records cannot be written now, if they cannot. */
+  #refuseWrite(operation: string): SpillwayError | undefined {
+    if (this.#closed) return new SpillwayError(ErrorCode.InvalidState, `cannot ${operation}: the writer is closed`);
+    if (this.#cause !== undefined) return this.#cause;
+    if (this.#transactions !== undefined && this.#transactions.state !== TransactionState.InTransaction) {
+      return new SpillwayError(
+        ErrorCode.InvalidState,
+        `cannot ${operation} with transactional.id "${this.#settings.transactionalId ?? ''}" in state ${this.#transactions.state}; begin a transaction first`,
+      );
+    }
+    return undefined;
   }
 
   /**
@@ -664,13 +707,18 @@ class LibrdkafkaRecordWriter implements TransactionalRecordWriter {
 
   async commitTransaction(): Promise<void> {
     const machine = this.#machine('commit');
+    // A record of this transaction was refused (its delivery report came in): it can only be aborted.
+    if (this.#failure !== undefined && machine.state === TransactionState.InTransaction) machine.force(TransactionState.AbortRequired);
     this.#check('commit');
     machine.transition(TransactionState.Committing, 'commit');
     try {
       await this.#call('commit', (done) => this.#producer.commitTransaction(this.#settings.deliveryTimeoutMs, done));
     } catch (error) {
       if (machine.state === TransactionState.Committing) machine.force(TransactionState.AbortRequired);
-      throw error;
+      // A refused record fails the commit; its delivery report, served during the commit, says
+      // which partition and why, so it is the error once it has landed.
+      await new Promise((resolve) => setImmediate(resolve));
+      throw this.#cause ?? error;
     }
     machine.transition(TransactionState.Ready, 'commit');
   }
@@ -687,6 +735,7 @@ class LibrdkafkaRecordWriter implements TransactionalRecordWriter {
     }
     // An abort clears a failure of the aborted records; the writer may begin again.
     this.#failure = undefined;
+    this.#refused = undefined;
     machine.transition(TransactionState.Ready, 'abort');
   }
 
@@ -1073,7 +1122,7 @@ class KafkaTopicLog implements TopicLog {
     }
   }
 
-  async readCommitted(topic: string): Promise<LoggedRecord[]> {
+  async readCommitted(topic: string, after?: Promise<unknown>): Promise<LoggedRecord[]> {
     const diagnostics = new ConnectionDiagnostics(undefined, this.#settings.clientConfig);
     const consumer = new KafkaConsumer(
       {
@@ -1083,14 +1132,24 @@ class KafkaTopicLog implements TopicLog {
         'enable.auto.offset.store': false,
         'enable.partition.eof': true,
         'isolation.level': 'read_committed',
+        // The end is known once a fetch comes back empty; the broker holds an empty fetch this long
+        // (500 ms by default), which every recovery would wait for.
+        'fetch.wait.max.ms': 10,
       } as never,
       {},
     );
     watch(consumer, diagnostics);
-    consumer.setDefaultConsumeTimeout(200);
+    // Take what each fetch brought, and look again soon: by default the binding waits up to the
+    // timeout for every record of a consume call, which made recovery read for a second or more.
+    consumer.setDefaultConsumeTimeout(20);
+    (consumer as unknown as { setDefaultIsTimeoutOnlyForFirstMessage(only: boolean): void }).setDefaultIsTimeoutOnlyForFirstMessage(true);
     const records: LoggedRecord[] = [];
     try {
-      await connectClient(consumer, this.#settings, this.#timeoutMs, diagnostics);
+      // Connecting is not reading: it may overlap what `after` waits for. Both settle before
+      // either error is thrown, so the consumer is not left connecting when it is closed.
+      const [connected, ready] = await Promise.allSettled([connectClient(consumer, this.#settings, this.#timeoutMs, diagnostics), after]);
+      if (ready.status === 'rejected') throw ready.reason;
+      if (connected.status === 'rejected') throw connected.reason;
       const partitions = await partitionCount(consumer, topic, this.#timeoutMs);
       const open = new Set<number>();
       const assignments = [];

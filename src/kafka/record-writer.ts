@@ -71,6 +71,14 @@ export interface TransactionalRecordWriter extends RecordWriter {
    */
   initTransactions(): Promise<void>;
   beginTransaction(): Promise<void>;
+  /**
+   * Gives records to the open transaction: resolves once the client holds them, without waiting
+   * for the broker's acknowledgement. The commit is their acknowledgement: it waits for every
+   * record of the transaction and fails if any was refused (after which the transaction can only
+   * be aborted), so nothing handed over counts as delivered until it commits. Records of one
+   * partition keep the order given, across `handOver` and `write`.
+   */
+  handOver(records: readonly KafkaRecord[]): Promise<void>;
   /** Makes the transaction's records visible to read_committed readers, all or nothing. */
   commitTransaction(): Promise<void>;
   /** Discards the transaction's records: read_committed readers never see them. */
@@ -103,6 +111,10 @@ export interface LoggedRecord {
 export interface TopicLog {
   /** Creates the topic, one partition with cleanup.policy=compact, unless it exists. */
   ensureCompacted(topic: string): Promise<void>;
-  /** Every committed record of the topic from its start to its current end, in offset order. */
-  readCommitted(topic: string): Promise<readonly LoggedRecord[]>;
+  /**
+   * Every committed record of the topic from its start to its end, in offset order. Given
+   * `after`, the reader connects at once but looks for the end only once `after` has resolved
+   * (recovery: once the fence is in place), and rejects with its error if it rejects.
+   */
+  readCommitted(topic: string, after?: Promise<unknown>): Promise<readonly LoggedRecord[]>;
 }

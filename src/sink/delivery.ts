@@ -36,6 +36,12 @@ export interface Delivery {
   endEpoch(position: SourcePosition | undefined): Promise<void>;
   /** Committed transactions so far (0 unless exactly-once). */
   readonly transactions: number;
+  /**
+   * Whether records may be sent while an epoch's `endEpoch` is still pending: they belong to the
+   * next epoch (exactly-once holds them, a bounded few batches, until the commit is done, so the
+   * next epoch is encoded while the last one commits). Otherwise `endEpoch` is awaited first.
+   */
+  readonly overlapsEpochs: boolean;
   /** Ends what is open after a failure (an open transaction is aborted), then closes. */
   abandon(): Promise<void>;
   close(): Promise<void>;
@@ -61,6 +67,8 @@ export interface TransactionalDeliveryOptions extends DeliveryOptions {
   /** The consumer group whose offsets on a Kafka source commit with each epoch, for lag monitoring. */
   readonly consumerGroup: string;
   readonly onWarning: (warning: string) => void;
+  /** Records of the next epoch held while the last one commits before `send` waits for the commit. */
+  readonly maxHeldRecords: number;
 }
 
 export function isTransactionalWriter(writer: RecordWriter): writer is TransactionalRecordWriter {
@@ -69,15 +77,15 @@ export function isTransactionalWriter(writer: RecordWriter): writer is Transacti
 
 /** Writes in flight, at most a few at a time; the first failure is kept and rethrown. */
 class WritesInFlight {
-  readonly #writer: RecordWriter;
+  readonly #write: (records: readonly KafkaRecord[]) => Promise<void>;
   readonly #max: number;
   readonly #onDone: (records: number, bytes: number) => void;
   readonly #onFailure: (error: SpillwayError) => void;
   #pending: Promise<void>[] = [];
   #failure: SpillwayError | undefined;
 
-  constructor(writer: RecordWriter, max: number, onDone: (records: number, bytes: number) => void, onFailure: (error: SpillwayError) => void) {
-    this.#writer = writer;
+  constructor(write: (records: readonly KafkaRecord[]) => Promise<void>, max: number, onDone: (records: number, bytes: number) => void, onFailure: (error: SpillwayError) => void) {
+    this.#write = write;
     this.#max = max;
     this.#onDone = onDone;
     this.#onFailure = onFailure;
@@ -90,7 +98,7 @@ class WritesInFlight {
   add(records: readonly KafkaRecord[], bytes: number): Promise<void> {
     if (this.#failure !== undefined) return Promise.reject(this.#failure);
     const count = records.length;
-    const write = this.#writer.write(records).then(
+    const write = this.#write(records).then(
       () => this.#onDone(count, bytes),
       (error: unknown) => {
         if (this.#failure !== undefined) return;
@@ -118,11 +126,17 @@ class WritesInFlight {
   check(): void {
     if (this.#failure !== undefined) throw this.#failure;
   }
+
+  /** The first write that failed, if one has. */
+  get failure(): SpillwayError | undefined {
+    return this.#failure;
+  }
 }
 
 /** At-least-once (and `none`): acknowledged writes, progress mirrored to the checkpoint if there is one. */
 export class AcknowledgedDelivery implements Delivery {
   readonly transactions = 0;
+  readonly overlapsEpochs = false;
   readonly #writer: RecordWriter;
   readonly #options: DeliveryOptions;
   readonly #writes: WritesInFlight;
@@ -132,7 +146,7 @@ export class AcknowledgedDelivery implements Delivery {
   constructor(writer: RecordWriter, options: DeliveryOptions) {
     this.#writer = writer;
     this.#options = options;
-    this.#writes = new WritesInFlight(writer, options.maxWritesInFlight, options.onDelivered, options.onFailure);
+    this.#writes = new WritesInFlight((records) => writer.write(records), options.maxWritesInFlight, options.onDelivered, options.onFailure);
   }
 
   async open(): Promise<ProgressRecord | undefined> {
@@ -169,8 +183,22 @@ export class AcknowledgedDelivery implements Delivery {
   }
 }
 
-/** Exactly-once: a transaction per epoch, committing the records with the sink's progress. */
+interface HeldBatch {
+  readonly records: readonly KafkaRecord[];
+  readonly bytes: number;
+}
+
+/**
+ * Exactly-once: a transaction per epoch, committing the records with the sink's progress.
+ *
+ * Records are handed over without a flush each: librdkafka's commit waits for every record of
+ * the transaction and fails if one was refused, so the commit is their acknowledgement. Waiting
+ * for it drains what librdkafka holds, which takes the broker a while; meanwhile the sink encodes
+ * the next epoch, whose batches are held here (up to `maxHeldRecords` records before `send` waits)
+ * and handed over, in a new transaction, once the commit is done.
+ */
 export class TransactionalDelivery implements Delivery {
+  readonly overlapsEpochs = true;
   readonly #writer: TransactionalRecordWriter;
   readonly #options: TransactionalDeliveryOptions;
   readonly #writes: WritesInFlight;
@@ -181,13 +209,19 @@ export class TransactionalDelivery implements Delivery {
   #epoch = 0;
   #committed: SourcePosition | undefined;
   #transactions = 0;
+  /** While an epoch commits: its commit, then the hand-over of the batches sent meanwhile. */
+  #committing: Promise<void> | undefined;
+  /** Batches of the next epoch sent while the last one commits. */
+  #held: HeldBatch[] = [];
+  #heldRecords = 0;
+  #abandoned = false;
 
   constructor(writer: TransactionalRecordWriter, options: TransactionalDeliveryOptions) {
     this.#writer = writer;
     this.#options = options;
     this.#key = progressKey(options.sink, options.shard);
     this.#writes = new WritesInFlight(
-      writer,
+      (records) => writer.handOver(records),
       options.maxWritesInFlight,
       (records, bytes) => {
         this.#openRecords += records;
@@ -204,9 +238,10 @@ export class TransactionalDelivery implements Delivery {
   async open(): Promise<ProgressRecord | undefined> {
     const { sink, shard, progressTopic, log, checkpoint } = this.#options;
     // Fence first: a zombie with this id can no longer commit, and what it left open is aborted.
-    await this.#writer.initTransactions();
-    await log.ensureCompacted(progressTopic);
-    const last = lastCommittedProgress(await log.readCommitted(progressTopic), sink, shard);
+    // The progress topic is made sure of, and its reader connects, meanwhile; it reads once both are done.
+    const fenced = Promise.all([this.#writer.initTransactions(), log.ensureCompacted(progressTopic)]);
+    const [, logged] = await Promise.all([fenced, log.readCommitted(progressTopic, fenced)]);
+    const last = lastCommittedProgress(logged, sink, shard);
     const mirrored = await checkpoint?.readProgress(shard);
     if (mirrored !== undefined && (last === undefined || mirrored.epoch > last.epoch)) {
       // The topic commits with the records, so it is the truth; a mirror ahead of it means the
@@ -233,11 +268,50 @@ export class TransactionalDelivery implements Delivery {
   }
 
   send(records: readonly KafkaRecord[], bytes: number): Promise<void> {
+    if (this.#committing !== undefined) {
+      const failure = this.#writes.failure;
+      if (failure !== undefined) return Promise.reject(failure);
+      this.#held.push({ records, bytes });
+      this.#heldRecords += records.length;
+      return this.#heldRecords < this.#options.maxHeldRecords ? Promise.resolve() : this.#committing;
+    }
     if (this.#writer.transactionState === TransactionState.InTransaction) return this.#writes.add(records, bytes);
     return this.#writer.beginTransaction().then(() => this.#writes.add(records, bytes));
   }
 
-  async endEpoch(position: SourcePosition | undefined): Promise<void> {
+  /**
+   * Commits what was sent before this call with `position`; resolves once committed. What is sent
+   * from now on is the next epoch's, held until then. Epochs commit one at a time, in order.
+   */
+  endEpoch(position: SourcePosition | undefined): Promise<void> {
+    const commit = (this.#committing ?? Promise.resolve()).then(() => this.#commit(position));
+    const held: HeldBatch[] = [];
+    this.#held = held;
+    this.#heldRecords = 0;
+    const committing = this.#afterCommit(commit, held);
+    this.#committing = committing;
+    // A failed commit rejects `endEpoch`, and any `send` waiting for it.
+    committing.catch(() => {});
+    return commit;
+  }
+
+  /** Once the commit is done, hands the batches held meanwhile over in the next transaction. */
+  async #afterCommit(commit: Promise<void>, held: HeldBatch[]): Promise<void> {
+    await commit;
+    while (held.length > 0 && !this.#abandoned) await this.#sendHeld(held);
+    // In the same turn as the check above: batches sent from now on go straight to the writer,
+    // unless a later epoch has begun committing (they are then held for its commit).
+    if (this.#held === held) this.#committing = undefined;
+  }
+
+  // Not an async function, so that no frame keeps a held batch's records once handed over.
+  #sendHeld(held: HeldBatch[]): Promise<void> {
+    const batch = held.shift() as HeldBatch;
+    if (this.#writer.transactionState === TransactionState.InTransaction) return this.#writes.add(batch.records, batch.bytes);
+    return this.#writer.beginTransaction().then(() => this.#writes.add(batch.records, batch.bytes));
+  }
+
+  async #commit(position: SourcePosition | undefined): Promise<void> {
     await this.#writes.settle();
     const moved = position !== undefined && (this.#committed === undefined || positionAtOrBefore(position, this.#committed) !== true);
     const open = this.#writer.transactionState === TransactionState.InTransaction;
@@ -246,7 +320,7 @@ export class TransactionalDelivery implements Delivery {
     const { sink, shard, topic, progressTopic, checkpoint } = this.#options;
     const progress: ProgressRecord | undefined = position === undefined ? undefined : { sink, shard, topic, epoch: this.#epoch, position };
     if (progress !== undefined) {
-      await this.#writer.write([{ topic: progressTopic, partition: 0, key: this.#key, value: encodeProgress(progress) }]);
+      await this.#writer.handOver([{ topic: progressTopic, partition: 0, key: this.#key, value: encodeProgress(progress) }]);
       if (progress.position.kind === PositionKind.Kafka) {
         // The progress record is what recovery reads; the group's offsets show the sink's lag to Kafka's tools.
         const { topic, offsets } = progress.position;
@@ -266,6 +340,9 @@ export class TransactionalDelivery implements Delivery {
   }
 
   async abandon(): Promise<void> {
+    // Held batches are dropped: the sink failed, so they are never handed over.
+    this.#abandoned = true;
+    await this.#committing?.catch(() => {});
     if (this.#writer.transactionState === TransactionState.InTransaction || this.#writer.transactionState === TransactionState.AbortRequired) {
       // What this epoch wrote is discarded now rather than when transaction.timeout.ms runs out.
       await this.#writer.abortTransaction().catch(() => {});
@@ -274,6 +351,7 @@ export class TransactionalDelivery implements Delivery {
   }
 
   async close(): Promise<void> {
+    await this.#committing;
     await this.#writes.settle();
     if (this.#writer.transactionState === TransactionState.InTransaction) {
       throw new SpillwayError(ErrorCode.Internal, `sink "${this.#options.sink}": closing with a transaction open; its epoch was not ended`);

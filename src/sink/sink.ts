@@ -172,6 +172,8 @@ class Sink implements SinkHandle {
   #bytes = 0;
   #triggers = 0;
   #tableEnded = false;
+  /** The last epoch's commit and report, while the next epoch is written (exactly-once). */
+  #epochEnding: Promise<void> = Promise.resolve();
   #wake: (() => void) | undefined;
   #resolveDone!: () => void;
   #rejectDone!: (error: SpillwayError) => void;
@@ -424,7 +426,12 @@ class Sink implements SinkHandle {
         `sink "${this.name}": exactly-once delivery needs a transactional writer and the progress topic's log; run it with openSink (the Kafka client), or give runSink both`,
       );
     }
-    return new TransactionalDelivery(this.#writer, { ...common, log: this.#createTopicLog(this.#settings), progressTopic: spec.progressTopic, shard: 0, topic, consumerGroup: spec.transactionalIdPrefix ?? `spillway-${this.name}`, onWarning: (warning) => this.#warn(warning) });
+    return new TransactionalDelivery(this.#writer, { ...common, log: this.#createTopicLog(this.#settings), progressTopic: spec.progressTopic, shard: 0, topic, consumerGroup: spec.transactionalIdPrefix ?? `spillway-${this.name}`,
+      // As many records as the writes in flight of at-least-once can hold: the next epoch's full
+      // batches, encoded while the last epoch commits.
+      maxHeldRecords: MAX_WRITES_IN_FLIGHT * this.#settings.batchNumMessages,
+      onWarning: (warning) => this.#warn(warning),
+    });
   }
 
   get #deliveryStage(): Delivery {
@@ -452,6 +459,7 @@ class Sink implements SinkHandle {
       if (this.#queued() === 0) {
         if (this.#closing()) {
           if (epochs !== undefined) await this.#endEpoch(epochs);
+          await this.#epochEnding;
           return;
         }
         await this.#sleep(epochs?.remaining() ?? 2 ** 31 - 1);
@@ -470,7 +478,8 @@ class Sink implements SinkHandle {
   /**
    * The end of an epoch: what arrived during it is written and acknowledged, then progress is
    * reported. Changes arriving meanwhile belong to the next epoch, so a busy table cannot hold
-   * an epoch open.
+   * an epoch open. Under exactly-once the next epoch is written while this one commits (its
+   * records are held until then), and the report comes once it has committed.
    */
   async #endEpoch(epochs: EpochClock): Promise<void> {
     let owed = this.#queued();
@@ -479,19 +488,34 @@ class Sink implements SinkHandle {
       owed -= batch.length;
       await this.#writeTrigger(batch);
     }
-    await this.#commitEpoch();
-    const epoch = epochs.advance();
+    // One epoch ends at a time: the last one has committed and been reported.
+    await this.#epochEnding;
+    const delivery = this.#deliveryStage;
     const position = this.#takenPosition;
-    this.#onProgress?.({
-      sink: this.name,
-      epoch,
-      rows: this.#rowsSeen,
-      records: this.#records,
-      bytes: this.#bytes,
-      transactions: this.#deliveryStage.transactions,
-      ...(position === undefined ? {} : { position }),
-      at: Date.now(),
-    });
+    const rows = this.#rowsSeen;
+    const committed = this.#commitEpoch();
+    const report = (epoch: number) =>
+      this.#onProgress?.({
+        sink: this.name,
+        epoch,
+        rows,
+        records: this.#records,
+        bytes: this.#bytes,
+        transactions: delivery.transactions,
+        ...(position === undefined ? {} : { position }),
+        at: Date.now(),
+      });
+    if (!delivery.overlapsEpochs) {
+      await committed;
+      report(epochs.advance());
+      return;
+    }
+    // Exactly-once: the next epoch is encoded while this one commits; a failed commit fails the
+    // sink at once, even one with nothing more to write.
+    const epoch = epochs.advance();
+    const ending = committed.then(() => report(epoch));
+    this.#epochEnding = ending;
+    ending.catch((error: unknown) => void this.#fail(asSpillwayError(error)));
   }
 
   /** A trigger every interval (skipping intervals with nothing new), and a last one when closing. */

@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { createKafkaWriter, createTopic, createTransactionalWriter } from '../../src/kafka/kafka-client.ts';
 import { parseKafkaProperties } from '../../src/kafka/kafka-properties.ts';
-import type { KafkaRecord } from '../../src/kafka/record-writer.ts';
+import type { KafkaRecord, TransactionalRecordWriter } from '../../src/kafka/record-writer.ts';
 import { bootstrapServers, kcatRead, randomTopic } from '../helpers/kafka.ts';
 
 const settings = (transactionalId: string, extra: Record<string, unknown> = {}) =>
@@ -102,6 +102,66 @@ describe('transactional writer', () => {
       message: 'a transactional writer needs `transactional.id`; set it in the Kafka properties',
     });
     await plain.close();
+  });
+
+  it('hands records over without waiting for their acknowledgement; the commit acknowledges them, and fails if one was refused', async () => {
+    // The broker refuses batches over 2,000 bytes; the producer itself would build them up to 1 MiB.
+    const topic = randomTopic('tx-hand-over');
+    await createTopic([bootstrapServers()], topic, { partitions: 1, config: { 'max.message.bytes': '2000' } });
+    const id = newId();
+    const writer = createTransactionalWriter(settings(id));
+    await assert.rejects(writer.handOver(records(topic, ['early'])), {
+      code: 'INVALID_STATE',
+      message: `cannot hand records over with transactional.id "${id}" in state uninitialized; begin a transaction first`,
+    });
+    await writer.beginTransaction();
+    await writer.handOver([{ topic, partition: 0, key: null, value: Buffer.from('ok-1') }]);
+    await writer.commitTransaction();
+    assert.deepEqual(await values(topic, true), ['ok-1'], 'committed, so acknowledged');
+
+    await writer.beginTransaction();
+    await writer.handOver([
+      { topic, partition: 0, key: null, value: Buffer.from('lost-1') },
+      { topic, partition: 0, key: null, value: Buffer.alloc(5_000, 'x') },
+    ]);
+    await assert.rejects(writer.commitTransaction(), {
+      code: 'DELIVERY_FAILED',
+      message: new RegExp(`^the broker refused a batch of records for ${topic}\\[0\\] as too large: the topic's max.message.bytes is below the batches this producer builds`),
+    });
+    assert.equal(writer.transactionState, 'abort-required');
+    await assert.rejects(writer.handOver(records(topic, ['after'])), { code: 'DELIVERY_FAILED', message: /^the broker refused a batch/ });
+    await writer.abortTransaction();
+    await writer.close();
+    assert.deepEqual(await values(topic, true), ['ok-1'], 'nothing of the refused transaction is visible');
+
+    const plain = createKafkaWriter(parseKafkaProperties({ 'bootstrap.servers': bootstrapServers() }, { sink: 'plain' }).settings) as unknown as TransactionalRecordWriter;
+    await assert.rejects(plain.handOver(records(topic, ['x'])), {
+      code: 'INVALID_STATE',
+      message: 'cannot hand records over: this writer has no transactional.id; set one to use transactions',
+    });
+    await plain.close();
+  });
+
+  it('a hand-over librdkafka refuses after a refused record, before its report arrived, fails with that record\'s cause', async () => {
+    const topic = randomTopic('tx-refused-state');
+    await createTopic([bootstrapServers()], topic, { partitions: 1, config: { 'max.message.bytes': '2000' } });
+    const writer = createTransactionalWriter(settings(newId()));
+    await writer.beginTransaction();
+    await writer.handOver([{ topic, partition: 0, key: null, value: Buffer.alloc(5_000, 'x') }]);
+    // Block this thread while the broker refuses the batch: librdkafka's transaction is then in
+    // its error state, and the delivery report waits here for the thread to poll.
+    const until = Date.now() + 1_500;
+    while (Date.now() < until) {
+      // busy: no event is served
+    }
+    await assert.rejects(writer.handOver([{ topic, partition: 0, key: null, value: Buffer.from('late') }]), {
+      code: 'DELIVERY_FAILED',
+      message: new RegExp(`^the broker refused a batch of records for ${topic}\\[0\\] as too large`),
+    });
+    await assert.rejects(writer.commitTransaction(), { code: 'DELIVERY_FAILED', message: /^the broker refused a batch/ });
+    await writer.abortTransaction();
+    await writer.close();
+    assert.deepEqual(await values(topic, true), []);
   });
 
   it('checks transaction.timeout.ms against the broker\'s transaction.max.timeout.ms when it starts', async () => {

@@ -14,7 +14,8 @@ import { promisify } from 'node:util';
 import { ensureKafkaJars } from '../../src/broker/embedded-broker.ts';
 import { ErrorCode } from '../../src/errors.ts';
 import { jsonSpec } from '../../src/formats/key-value-spec.ts';
-import { createTopic, createTransactionalWriter } from '../../src/kafka/kafka-client.ts';
+import { createTopic, createTopicLog, createTransactionalWriter } from '../../src/kafka/kafka-client.ts';
+import type { KafkaRecord } from '../../src/kafka/record-writer.ts';
 import { parseKafkaProperties } from '../../src/kafka/kafka-properties.ts';
 import { defineSchema } from '../../src/model/schema.ts';
 import { fromFile } from '../../src/sources/file-table.ts';
@@ -22,6 +23,7 @@ import { kafkaTopicTable } from '../../src/sources/kafka-topic-table.ts';
 import { inputTable } from '../../src/sources/input-table.ts';
 import { newTable } from '../../src/sources/static-table.ts';
 import { openSink } from '../../src/sink/open-sink.ts';
+import { TransactionalDelivery } from '../../src/sink/delivery.ts';
 import { decodeProgress, progressKey } from '../../src/sink/progress.ts';
 import { bootstrapServers, eventually, kcatRead, randomTopic } from '../helpers/kafka.ts';
 
@@ -143,6 +145,75 @@ describe('exactly-once delivery', () => {
     // Batches of 10: three of them (30 rows) reach 25, three times; the last 10 close the sink.
     assert.equal(sink.metrics.transactions, 4);
     assert.deepEqual(await numbers(topic, 100), range(0, 100));
+  });
+
+  it('holds what is sent while an epoch commits, and commits it in the next transaction with the next position', async () => {
+    const topic = randomTopic('eos-overlap');
+    const progressTopic = randomTopic('eos-progress');
+    await createTopic([bootstrapServers()], topic, { partitions: 2 });
+    const name = `eos-overlap-${randomBytes(4).toString('hex')}`;
+    const { settings } = parseKafkaProperties({ 'bootstrap.servers': bootstrapServers(), 'transactional.id': `spillway-${name}-0` }, { sink: name });
+    const writer = createTransactionalWriter(settings);
+    const delivered: number[] = [];
+    const delivery = new TransactionalDelivery(writer, {
+      sink: name,
+      checkpoint: undefined,
+      maxWritesInFlight: 4,
+      maxHeldRecords: 3,
+      onDelivered: (records) => delivered.push(records),
+      onFailure: (error) => assert.fail(error),
+      log: createTopicLog(settings),
+      progressTopic,
+      shard: 0,
+      topic,
+      consumerGroup: `spillway-${name}`,
+      onWarning: (warning) => assert.fail(warning),
+    });
+    const rows = (from: number, to: number): KafkaRecord[] => range(from, to).map((n) => ({ topic, partition: n % 2, key: null, value: Buffer.from(JSON.stringify({ n })) }));
+    const committedRows = async () => {
+      const progress = (await kcatRead(progressTopic, { readCommitted: true })).map((r) => decodeProgress(r.value ?? Buffer.alloc(0), 'a progress record'));
+      return progress.map((p) => (p.position.kind === 'item' ? p.position.index : -1));
+    };
+    assert.equal(await delivery.open(), undefined);
+    await delivery.send(rows(0, 2), 0);
+    const first = delivery.endEpoch({ kind: 'item', index: 2 });
+    // Sent while the first epoch commits: held, so the first transaction holds rows 0-1 only.
+    await delivery.send(rows(2, 4), 0);
+    await first;
+    assert.deepEqual(delivered, [2], 'the first epoch counts its own records');
+    assert.deepEqual(await numbers(topic, 2), [0, 1], 'rows 2-3 are in the open second transaction');
+    const second = delivery.endEpoch({ kind: 'item', index: 4 });
+    // Past maxHeldRecords, a send waits for the commit (and the hand-over of what was held).
+    let sent = false;
+    const waiting = delivery.send(rows(4, 8), 0).then(() => (sent = true));
+    await second;
+    await waiting;
+    assert.ok(sent);
+    await delivery.endEpoch({ kind: 'item', index: 8 });
+    await delivery.close();
+    assert.deepEqual(delivered, [2, 2, 4]);
+    assert.equal(delivery.transactions, 3);
+    assert.deepEqual(await committedRows(), [2, 4, 8], 'each position committed with exactly the rows before it');
+    assert.deepEqual(await numbers(topic, 8), range(0, 8));
+  });
+
+  it('a record the broker refuses aborts its epoch and fails the sink; read_committed shows nothing of that epoch', async () => {
+    // The broker refuses batches over 2,000 bytes; the producer builds them up to 1 MiB, so the
+    // refusal comes in a delivery report after the records were handed over.
+    const topic = randomTopic('eos-refused');
+    await createTopic([bootstrapServers()], topic, { partitions: 1, config: { 'max.message.bytes': '2000' } });
+    const table = inputTable(schema);
+    const sink = openSink(table, spec(`eos-refused-${randomBytes(4).toString('hex')}`, topic, randomTopic('eos-progress'), { trigger: { continuous: '100 ms' } }));
+    table.add(range(0, 10).map((n) => ({ n, name: `r${n}` })));
+    await eventually(() => Promise.resolve(sink.metrics.records), (records) => records >= 10);
+    table.add([...range(10, 15).map((n) => ({ n, name: `r${n}` })), { n: 15, name: 'x'.repeat(5_000) }]);
+    await assert.rejects(sink.done, {
+      code: ErrorCode.DeliveryFailed,
+      message: new RegExp(`^the broker refused a batch of records for ${topic}\\[0\\] as too large: the topic's max.message.bytes is below the batches this producer builds`),
+    });
+    assert.equal(sink.state, 'failed');
+    assert.equal(sink.metrics.records, 10, 'records count once committed');
+    assert.deepEqual(await numbers(topic, 10), range(0, 10));
   });
 
   it('a newer sink with the same name fences the older one, which fails saying so', async () => {
