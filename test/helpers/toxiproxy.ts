@@ -91,7 +91,8 @@ async function request(api: string, method: string, path: string, body?: unknown
     method,
     headers: body === undefined ? {} : { 'content-type': 'application/json' },
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    signal: AbortSignal.timeout(5_000),
+    // Generous: removing a latency toxic waits for the data it holds, which on a loaded machine took over 5 s.
+    signal: AbortSignal.timeout(20_000),
   });
   const text = await response.text();
   if (!response.ok) throw new Error(`toxiproxy ${method} ${path} answered ${response.status}: ${text}`);
