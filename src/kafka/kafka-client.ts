@@ -10,8 +10,11 @@
  * measured on the benchmark's records, that doubles the CPU time and halves the rate (see
  * docs/benchmarks.md). So one flush runs at a time and settles every write produced before it
  * started; writes produced meanwhile wait for the next one, instead of each write holding a
- * thread of libuv's pool in a flush of its own. A failed record fails the writer; every later
- * call rejects with that cause.
+ * thread of libuv's pool in a flush of its own. A flush is a series of 2 ms flush calls, and a
+ * write smaller than a batch is handed over once the running flush has returned, so a flush ends
+ * soon after its records are acknowledged (see #handOver). Inside a transaction, records are
+ * handed over without a flush; the commit acknowledges them. A failed record fails the writer;
+ * every later call rejects with that cause.
  */
 import { randomUUID } from 'node:crypto';
 import { isIP } from 'node:net';
