@@ -16,6 +16,7 @@ import { promisify } from 'node:util';
 import { createEncoder, csvSpec, keyValueSpecSchema } from '../src/formats/key-value-spec.ts';
 import { normalizeRow } from '../src/model/schema.ts';
 import { sensorRow, sensorSchema } from './sensor-table.ts';
+import { TIME_ARGS, processFigures } from './process-figures.ts';
 
 const run = promisify(execFile);
 const CLI = fileURLToPath(new URL('../bin/spillway.js', import.meta.url));
@@ -65,7 +66,7 @@ interface ServiceProcess {
 
 /** `spillway serve` on a free port under /usr/bin/time; resolves once it prints its URL. */
 async function startTimedService(dataDir: string, nodeOptions: readonly string[]): Promise<ServiceProcess> {
-  const time: ChildProcess = spawn('/usr/bin/time', ['-f', 'BENCH-TIME %M %U %S %e', process.execPath, ...nodeOptions, CLI, 'serve', '--port', '0', '--host', '127.0.0.1', '--data-dir', dataDir, '--body-limit', String(BODY_LIMIT)], {
+  const time: ChildProcess = spawn('/usr/bin/time', [...TIME_ARGS, process.execPath, ...nodeOptions, CLI, 'serve', '--port', '0', '--host', '127.0.0.1', '--data-dir', dataDir, '--body-limit', String(BODY_LIMIT)], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stderr = '';
@@ -95,10 +96,9 @@ async function startTimedService(dataDir: string, nodeOptions: readonly string[]
       if (children.length !== 1) throw new Error(`expected one spillway serve process under /usr/bin/time, found ${children.length}`);
       process.kill(Number(children[0]), 'SIGTERM');
       await exited;
-      const line = stderr.trim().split('\n').reverse().find((text) => text.startsWith('BENCH-TIME ')) ?? '';
-      const [, rssKiB, user, system] = line.split(' ').map(Number) as [number, number, number, number];
-      if (line === '') throw new Error(`/usr/bin/time printed no figures for spillway serve: ${stderr}`);
-      return { rssMiB: rssKiB / 1024, cpuSeconds: user + system };
+      const figures = processFigures(stderr);
+      if (figures === undefined) throw new Error(`/usr/bin/time printed no figures for spillway serve: ${stderr}`);
+      return { rssMiB: figures.rssMiB, cpuSeconds: figures.cpu };
     },
   };
 }

@@ -43,6 +43,7 @@ import { javaKeyPartition } from '../src/kafka/murmur2.ts';
 import type { KafkaRecord, RecordWriter } from '../src/kafka/record-writer.ts';
 import { type Row, defineSchema, normalizeRow } from '../src/model/schema.ts';
 import { fromAsyncIterable } from '../src/sources/iterable-table.ts';
+import { TIME_ARGS, processFigures } from './process-figures.ts';
 import { type IngressFormat, ingressBodies, restIngressRun } from './rest-ingress.ts';
 import { sensorRow, sensorSchema } from './sensor-table.ts';
 
@@ -425,10 +426,8 @@ interface Result {
 
 /** Runs a command under /usr/bin/time; returns its output and its peak RSS (MiB) and CPU seconds. */
 async function timed(command: string, args: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<{ stdout: string; stderr: string; rssMiB: number; cpu: number; wall: number }> {
-  const { stdout, stderr } = await run('/usr/bin/time', ['-f', 'BENCH-TIME %M %U %S %e', command, ...args], { env, maxBuffer: 64 * 1024 * 1024 });
-  const line = stderr.trim().split('\n').reverse().find((text) => text.startsWith('BENCH-TIME ')) ?? '';
-  const [, rssKiB, user, system, wall] = line.split(' ').map(Number) as [number, number, number, number, number];
-  return { stdout, stderr, rssMiB: rssKiB / 1024, cpu: user + system, wall };
+  const { stdout, stderr } = await run('/usr/bin/time', [...TIME_ARGS, command, ...args], { env, maxBuffer: 64 * 1024 * 1024 });
+  return { stdout, stderr, ...(processFigures(stderr) ?? { rssMiB: Number.NaN, cpu: Number.NaN, wall: Number.NaN }) };
 }
 
 async function fileSize(path: string): Promise<number> {

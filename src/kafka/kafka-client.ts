@@ -438,9 +438,14 @@ class LibrdkafkaRecordWriter implements TransactionalRecordWriter {
   }
 
   #check(operation: string): void {
-    if (this.#closed) throw new SpillwayError(ErrorCode.InvalidState, `cannot ${operation}: the writer is closed`);
-    const cause = this.#cause;
-    if (cause !== undefined) throw cause;
+    const refusal = this.#refusal(operation);
+    if (refusal !== undefined) throw refusal;
+  }
+
+  /** Why `operation` cannot run now (the writer is closed or has failed), if it cannot. */
+  #refusal(operation: string): SpillwayError | undefined {
+    if (this.#closed) return new SpillwayError(ErrorCode.InvalidState, `cannot ${operation}: the writer is closed`);
+    return this.#cause;
   }
 
   async #connect(): Promise<void> {
@@ -501,8 +506,8 @@ class LibrdkafkaRecordWriter implements TransactionalRecordWriter {
 
   /** Why records cannot be written now, if they cannot. */
   #refuseWrite(operation: string): SpillwayError | undefined {
-    if (this.#closed) return new SpillwayError(ErrorCode.InvalidState, `cannot ${operation}: the writer is closed`);
-    if (this.#cause !== undefined) return this.#cause;
+    const refusal = this.#refusal(operation);
+    if (refusal !== undefined) return refusal;
     if (this.#transactions !== undefined && this.#transactions.state !== TransactionState.InTransaction) {
       return new SpillwayError(
         ErrorCode.InvalidState,

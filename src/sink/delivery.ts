@@ -275,6 +275,11 @@ export class TransactionalDelivery implements Delivery {
       this.#heldRecords += records.length;
       return this.#heldRecords < this.#options.maxHeldRecords ? Promise.resolve() : this.#committing;
     }
+    return this.#addInTransaction(records, bytes);
+  }
+
+  /** Starts the write in the open transaction, beginning one first if none is open. Not async: see #sendHeld. */
+  #addInTransaction(records: readonly KafkaRecord[], bytes: number): Promise<void> {
     if (this.#writer.transactionState === TransactionState.InTransaction) return this.#writes.add(records, bytes);
     return this.#writer.beginTransaction().then(() => this.#writes.add(records, bytes));
   }
@@ -307,8 +312,7 @@ export class TransactionalDelivery implements Delivery {
   // Not an async function, so that no frame keeps a held batch's records once handed over.
   #sendHeld(held: HeldBatch[]): Promise<void> {
     const batch = held.shift() as HeldBatch;
-    if (this.#writer.transactionState === TransactionState.InTransaction) return this.#writes.add(batch.records, batch.bytes);
-    return this.#writer.beginTransaction().then(() => this.#writes.add(batch.records, batch.bytes));
+    return this.#addInTransaction(batch.records, batch.bytes);
   }
 
   async #commit(position: SourcePosition | undefined): Promise<void> {
