@@ -20,6 +20,11 @@
 #include <v8.h>
 
 #include <atomic>
+#include <list>
+#include <memory>
+#include <mutex>
+#include <string_view>
+#include <unordered_map>
 #include <chrono>
 #include <cstring>
 #include <cstdio>
@@ -52,6 +57,221 @@ void Throw(v8::Isolate* isolate, const std::string& message) {
   isolate->ThrowException(v8::Exception::Error(Text(isolate, message.c_str())));
 }
 
+// -- Acknowledgements ---------------------------------------------------------------------------
+//
+// The client's delivery reports come for failed records only (a report per record costs the
+// binding a JavaScript object each). So that a write learns when its own records are acknowledged,
+// this module is also a librdkafka plugin (plugin.library.paths): its on_acknowledgement
+// interceptor counts, per partition, the records librdkafka acknowledged or failed. librdkafka
+// acknowledges an idempotent producer's records of a partition in the order they were produced, so
+// a write's records on a partition are all acknowledged once that partition's count reaches what
+// had been produced there by the end of the write.
+
+struct PartitionAcks {
+  // Written by the producer's jobs, one at a time, on the worker thread; read once a job is done.
+  int64_t produced = 0;
+  // Under AckState::mutex.
+  int64_t acknowledged = 0;
+};
+
+struct Failure {
+  const PartitionAcks* partition;
+  int64_t ordinal;  // the failed record's place among its partition's acknowledgements, from 1
+  rd_kafka_resp_err_t error;
+  std::string topic;
+  int32_t partition_id;
+};
+
+// A write waiting for its records: for each partition it wrote to, the produced counts before and after it.
+struct Range {
+  const PartitionAcks* partition;
+  int64_t from;
+  int64_t to;
+};
+
+struct Waiter {
+  std::vector<Range> ranges;
+  v8::Global<v8::Function> callback;
+  v8::Global<v8::Context> context;
+  node::async_context async_context;
+};
+
+struct StringHash {
+  using is_transparent = void;
+  size_t operator()(std::string_view text) const { return std::hash<std::string_view>{}(text); }
+};
+
+// One producer's counts, from its configuration's plugin initialization to its destruction.
+struct AckState {
+  std::mutex mutex;
+  // Under `mutex`.
+  std::unordered_map<std::string, std::vector<std::unique_ptr<PartitionAcks>>, StringHash, std::equal_to<>> partitions;
+  std::vector<Failure> failures;
+  bool failures_overflowed = false;
+  bool async_open = false;
+  // librdkafka is done with this state: its producer is gone.
+  bool finished = false;
+  // The main thread's.
+  uv_async_t async;
+  std::list<Waiter*> waiters;
+  v8::Isolate* isolate = nullptr;
+};
+
+constexpr size_t kMaxFailures = 1024;
+constexpr const char* kInterceptor = "spillway-acknowledgements";
+
+std::mutex registry_mutex;
+std::unordered_map<rd_kafka_t*, AckState*> registry;
+
+// Under state.mutex.
+PartitionAcks* PartitionOf(AckState& state, std::string_view topic, int32_t partition) {
+  auto found = state.partitions.find(topic);
+  if (found == state.partitions.end()) found = state.partitions.emplace(std::string(topic), std::vector<std::unique_ptr<PartitionAcks>>()).first;
+  std::vector<std::unique_ptr<PartitionAcks>>& list = found->second;
+  size_t index = partition < 0 ? 0 : static_cast<size_t>(partition);
+  if (list.size() <= index) list.resize(index + 1);
+  if (!list[index]) list[index] = std::make_unique<PartitionAcks>();
+  return list[index].get();
+}
+
+// On librdkafka's threads: count, and wake the main thread.
+rd_kafka_resp_err_t OnAcknowledgement(rd_kafka_t*, rd_kafka_message_t* message, void* opaque) {
+  AckState& state = *static_cast<AckState*>(opaque);
+  bool wake;
+  {
+    std::lock_guard<std::mutex> lock(state.mutex);
+    const char* topic = rd_kafka_topic_name(message->rkt);
+    PartitionAcks* partition = PartitionOf(state, topic, message->partition);
+    partition->acknowledged++;
+    if (message->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      if (state.failures.size() < kMaxFailures) {
+        state.failures.push_back({partition, partition->acknowledged, message->err, topic, message->partition});
+      } else {
+        state.failures_overflowed = true;
+      }
+    }
+    wake = state.async_open && !state.finished;
+  }
+  if (wake) uv_async_send(&state.async);
+  return RD_KAFKA_RESP_ERR_NO_ERROR;
+}
+
+rd_kafka_resp_err_t OnNew(rd_kafka_t* producer, const rd_kafka_conf_t*, void* opaque, char* errstr, size_t errstr_size) {
+  rd_kafka_resp_err_t error = rd_kafka_interceptor_add_on_acknowledgement(producer, kInterceptor, OnAcknowledgement, opaque);
+  if (error != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    snprintf(errstr, errstr_size, "Spillway's acknowledgement counter could not be added: %s", rd_kafka_err2str(error));
+    return error;
+  }
+  std::lock_guard<std::mutex> lock(registry_mutex);
+  registry[producer] = static_cast<AckState*>(opaque);
+  return RD_KAFKA_RESP_ERR_NO_ERROR;
+}
+
+void CloseAsync(AckState* state) {
+  uv_close(reinterpret_cast<uv_handle_t*>(&state->async), [](uv_handle_t* handle) {
+    delete static_cast<AckState*>(handle->data);
+  });
+}
+
+// Called when the configuration is destroyed: for a producer's, once librdkafka has stopped.
+rd_kafka_resp_err_t OnConfDestroy(void* opaque) {
+  AckState* state = static_cast<AckState*>(opaque);
+  {
+    std::lock_guard<std::mutex> lock(registry_mutex);
+    for (auto entry = registry.begin(); entry != registry.end(); ++entry) {
+      if (entry->second == state) {
+        registry.erase(entry);
+        break;
+      }
+    }
+  }
+  bool open;
+  {
+    std::lock_guard<std::mutex> lock(state->mutex);
+    state->finished = true;
+    open = state->async_open;
+  }
+  // The main thread closes its handle, then deletes it; without one, nothing else holds it.
+  if (open) uv_async_send(&state->async);
+  else delete state;
+  return RD_KAFKA_RESP_ERR_NO_ERROR;
+}
+
+// Whether a waiter is settled, and how: 1 acknowledged, 0 not yet, -1 failed (`failure` set).
+int Settled(const AckState& state, const Waiter& waiter, const Failure** failure) {
+  int settled = 1;
+  for (const Range& range : waiter.ranges) {
+    for (const Failure& candidate : state.failures) {
+      if (candidate.partition == range.partition && candidate.ordinal > range.from && candidate.ordinal <= range.to) {
+        *failure = &candidate;
+        return -1;
+      }
+    }
+    if (range.partition->acknowledged < range.to) settled = 0;
+  }
+  if (settled == 0 && state.failures_overflowed && !state.failures.empty()) {
+    *failure = &state.failures.front();
+    return -1;
+  }
+  return settled;
+}
+
+void Settle(v8::Isolate* isolate, Waiter* waiter, rd_kafka_resp_err_t error, const std::string& topic, int32_t partition) {
+  v8::HandleScope scope(isolate);
+  v8::Local<v8::Context> context = waiter->context.Get(isolate);
+  v8::Context::Scope context_scope(context);
+  v8::Local<v8::Value> argv[] = {
+    v8::Number::New(isolate, error),
+    Text(isolate, rd_kafka_err2str(error)),
+    Text(isolate, topic.c_str()),
+    v8::Number::New(isolate, partition),
+  };
+  v8::Local<v8::Function> callback = waiter->callback.Get(isolate);
+  node::async_context async_context = waiter->async_context;
+  delete waiter;
+  node::MakeCallback(isolate, context->Global(), callback, 4, argv, async_context);
+  node::EmitAsyncDestroy(isolate, async_context);
+}
+
+// On the main thread: settles the writes whose records are all acknowledged, or one of which failed.
+void OnAsync(uv_async_t* handle) {
+  AckState* state = static_cast<AckState*>(handle->data);
+  struct Outcome {
+    Waiter* waiter;
+    rd_kafka_resp_err_t error;
+    std::string topic;
+    int32_t partition;
+  };
+  std::vector<Outcome> outcomes;
+  bool finished;
+  {
+    std::lock_guard<std::mutex> lock(state->mutex);
+    finished = state->finished;
+    for (auto waiter = state->waiters.begin(); waiter != state->waiters.end();) {
+      const Failure* failure = nullptr;
+      int settled = Settled(*state, **waiter, &failure);
+      if (settled == 0 && !finished) {
+        ++waiter;
+        continue;
+      }
+      if (settled == 1) outcomes.push_back({*waiter, RD_KAFKA_RESP_ERR_NO_ERROR, "", -1});
+      else if (settled == -1) outcomes.push_back({*waiter, failure->error, failure->topic, failure->partition_id});
+      else outcomes.push_back({*waiter, RD_KAFKA_RESP_ERR__DESTROY, "", -1});
+      waiter = state->waiters.erase(waiter);
+    }
+  }
+  if (state->waiters.empty()) uv_unref(reinterpret_cast<uv_handle_t*>(handle));
+  v8::Isolate* isolate = state->isolate;
+  if (finished) CloseAsync(state);
+  for (Outcome& outcome : outcomes) Settle(isolate, outcome.waiter, outcome.error, outcome.topic, outcome.partition);
+}
+
+AckState* AckStateOf(rd_kafka_t* producer) {
+  std::lock_guard<std::mutex> lock(registry_mutex);
+  auto found = registry.find(producer);
+  return found == registry.end() ? nullptr : found->second;
+}
+
 // A write, as the main thread laid it out: for each record, in `layout`, its topic (an index into
 // `topics`), partition, key length, value length (-1: null) and header count, then each header's
 // name and value lengths; the bytes of its key, value and headers follow one another in `bytes`;
@@ -74,9 +294,16 @@ struct Job {
   v8::Global<v8::Function> callback;
   v8::Global<v8::Context> v8_context;
   node::async_context context;
+  // The producer's counts, when it loaded this module as its plugin; `acknowledged` is told once
+  // the records are acknowledged, when the caller asked.
+  AckState* acks = nullptr;
+  v8::Global<v8::Function> acknowledged;
   // Results.
   uint32_t produced = 0;
   rd_kafka_resp_err_t error = RD_KAFKA_RESP_ERR_NO_ERROR;
+  // For `acks`: each topic's partitions written to (by index in `topics`), and their ranges.
+  std::vector<std::vector<PartitionAcks*>> partitions;
+  std::vector<Range> ranges;
   // Where the worker is in `layout` and `bytes`.
   size_t layout_at = 0;
   size_t bytes_at = 0;
@@ -102,11 +329,26 @@ bool WithinBounds(const Job& job) {
   if (job.layout_at + 5 > job.layout_length) return false;
   const int32_t* entry = job.layout + job.layout_at;
   if (entry[0] < 0 || static_cast<size_t>(entry[0]) >= job.topics.size() || entry[4] < 0) return false;
-  size_t fields = 2 + 2 * static_cast<size_t>(entry[4]);
-  if (job.layout_at + 3 + fields > job.layout_length) return false;
-  size_t length = 0;
-  for (size_t f = 0; f < fields; f++) length += entry[2 + f] < 0 ? 0 : entry[2 + f];
+  size_t header_fields = 2 * static_cast<size_t>(entry[4]);
+  if (job.layout_at + 5 + header_fields > job.layout_length) return false;
+  auto bytes = [](int32_t length) { return length < 0 ? size_t{0} : static_cast<size_t>(length); };
+  size_t length = bytes(entry[2]) + bytes(entry[3]);
+  for (size_t f = 0; f < header_fields; f++) length += bytes(entry[5 + f]);
   return job.bytes_at + length <= job.bytes_length;
+}
+
+// One more record produced to a partition (on the worker thread).
+void Count(Job& job, int32_t topic, int32_t partition) {
+  std::vector<PartitionAcks*>& partitions = job.partitions[topic];
+  size_t index = partition < 0 ? 0 : static_cast<size_t>(partition);
+  if (partitions.size() <= index) partitions.resize(index + 1, nullptr);
+  PartitionAcks*& counts = partitions[index];
+  if (counts == nullptr) {
+    std::lock_guard<std::mutex> lock(job.acks->mutex);
+    counts = PartitionOf(*job.acks, job.topics[topic], partition);
+    job.ranges.push_back({counts, counts->produced, 0});
+  }
+  counts->produced++;
 }
 
 rd_kafka_resp_err_t ProduceNext(Job& job, const std::vector<rd_kafka_topic_t*>& topics) {
@@ -140,6 +382,7 @@ rd_kafka_resp_err_t ProduceNext(Job& job, const std::vector<rd_kafka_topic_t*>& 
   if (error == RD_KAFKA_RESP_ERR_NO_ERROR) {
     job.layout_at += 5 + 2 * static_cast<size_t>(header_count);
     job.produced++;
+    if (job.acks != nullptr) Count(job, entry[0], partition);
   } else {
     // Not taken: librdkafka did not take the headers either, and the record is tried again.
     if (headers != nullptr) rd_kafka_headers_destroy(headers);
@@ -154,6 +397,7 @@ void Work(uv_work_t* request) {
   Job& job = *static_cast<Job*>(request->data);
   std::vector<rd_kafka_topic_t*> topics;
   for (const std::string& name : job.topics) topics.push_back(rd_kafka_topic_new(job.producer, name.c_str(), nullptr));
+  job.partitions.resize(job.topics.size());
   using Clock = std::chrono::steady_clock;
   Clock::time_point blocked_since;
   bool blocked = false;
@@ -179,6 +423,30 @@ void Work(uv_work_t* request) {
   for (rd_kafka_topic_t* topic : topics) {
     if (topic != nullptr) rd_kafka_topic_destroy(topic);
   }
+  for (Range& range : job.ranges) range.to = range.partition->produced;
+}
+
+// The job's records wait for their acknowledgements; the producer's handle wakes the main thread.
+void Wait(Job& job, v8::Local<v8::Context> context) {
+  AckState& state = *job.acks;
+  Waiter* waiter = new Waiter();
+  waiter->ranges = std::move(job.ranges);
+  waiter->callback.Reset(job.isolate, job.acknowledged.Get(job.isolate));
+  waiter->context.Reset(job.isolate, context);
+  waiter->async_context = node::EmitAsyncInit(job.isolate, v8::Object::New(job.isolate), "SpillwayAcknowledgement");
+  {
+    std::lock_guard<std::mutex> lock(state.mutex);
+    if (!state.async_open) {
+      state.isolate = job.isolate;
+      uv_async_init(node::GetCurrentEventLoop(job.isolate), &state.async, OnAsync);
+      state.async.data = &state;
+      state.async_open = true;
+    }
+    state.waiters.push_back(waiter);
+  }
+  // A write waiting for acknowledgements keeps the process alive, as a pending flush did.
+  uv_ref(reinterpret_cast<uv_handle_t*>(&state.async));
+  uv_async_send(&state.async);
 }
 
 // Back on the main thread: callback(produced, errorCode, errorText).
@@ -195,6 +463,7 @@ void Done(uv_work_t* request, int) {
     Text(isolate, rd_kafka_err2str(job->error)),
   };
   node::async_context context = job->context;
+  if (!job->acknowledged.IsEmpty() && job->error == RD_KAFKA_RESP_ERR_NO_ERROR) Wait(*job, v8_context);
   delete job;
   node::MakeCallback(isolate, v8_context->Global(), callback, 3, argv, context);
   node::EmitAsyncDestroy(isolate, context);
@@ -229,7 +498,10 @@ const T* Elements(v8::Local<v8::ArrayBufferView> view) {
 }
 
 // produce(client, topics: string[], count, layout: Int32Array, timestamps: Float64Array,
-//         bytes: Uint8Array, maxBlockMs, stop: Int32Array, callback(produced, errorCode, errorText))
+//         bytes: Uint8Array, maxBlockMs, stop: Int32Array, callback(produced, errorCode, errorText),
+//         acknowledged?(errorCode, errorText, topic, partition))
+// `acknowledged` is called once every record is acknowledged (errorCode 0), or with the first
+// failed record's partition; only for a producer that loaded this module as its plugin.
 void Produce(const v8::FunctionCallbackInfo<v8::Value>& info) {
   v8::Isolate* isolate = info.GetIsolate();
   v8::Local<v8::Context> context = isolate->GetCurrentContext();
@@ -272,6 +544,16 @@ void Produce(const v8::FunctionCallbackInfo<v8::Value>& info) {
   job->bytes_array.Reset(isolate, bytes);
   job->stop_array.Reset(isolate, stop);
   job->callback.Reset(isolate, info[8].As<v8::Function>());
+  // A producer with the plugin counts every record it produces, whether or not this write waits.
+  job->acks = AckStateOf(producer);
+  if (info.Length() > 9 && info[9]->IsFunction()) {
+    if (job->acks == nullptr) {
+      delete job;
+      Throw(isolate, "produce: this producer was created without Spillway's acknowledgement plugin (plugin.library.paths), so it cannot tell when records are acknowledged");
+      return;
+    }
+    job->acknowledged.Reset(isolate, info[9].As<v8::Function>());
+  }
   job->v8_context.Reset(isolate, context);
   job->context = node::EmitAsyncInit(isolate, v8::Object::New(isolate), "SpillwayProduce");
   job->request.data = job;
@@ -279,6 +561,20 @@ void Produce(const v8::FunctionCallbackInfo<v8::Value>& info) {
 }
 
 }  // namespace
+
+// librdkafka's plugin entry point, for each configuration that names this module in
+// plugin.library.paths.
+extern "C" __attribute__((visibility("default"))) rd_kafka_resp_err_t conf_init(rd_kafka_conf_t* conf, void** plugin_opaque, char* errstr, size_t errstr_size) {
+  AckState* state = new AckState();
+  *plugin_opaque = nullptr;
+  rd_kafka_resp_err_t error = rd_kafka_conf_interceptor_add_on_new(conf, kInterceptor, OnNew, state);
+  if (error == RD_KAFKA_RESP_ERR_NO_ERROR) error = rd_kafka_conf_interceptor_add_on_conf_destroy(conf, kInterceptor, OnConfDestroy, state);
+  if (error != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    snprintf(errstr, errstr_size, "Spillway's acknowledgement counter could not be set up: %s", rd_kafka_err2str(error));
+    return error;
+  }
+  return RD_KAFKA_RESP_ERR_NO_ERROR;
+}
 
 NODE_MODULE_INIT() {
   v8::Isolate* isolate = context->GetIsolate();

@@ -18,7 +18,20 @@ interface NativeBatchProducer {
     maxBlockMs: number,
     stop: Int32Array,
     done: (produced: number, errorCode: number, errorText: string) => void,
+    acknowledged?: (errorCode: number, errorText: string, topic: string, partition: number) => void,
   ): void;
+}
+
+/**
+ * How a batch's records ended: all acknowledged (`errorCode` 0), or the first failed record's
+ * error and partition. Only for a producer created with `plugin.library.paths` naming
+ * `nativeModulePath()`: the addon is also a librdkafka plugin that counts acknowledgements.
+ */
+export interface BatchAcknowledgement {
+  readonly errorCode: number;
+  readonly errorText: string;
+  readonly topic: string;
+  readonly partition: number;
 }
 
 /** A record as the batch producer reads it: the writer's records have this shape. */
@@ -44,6 +57,7 @@ export const NATIVE_BATCH_PRODUCER = '../../build/Release/batch_produce.node';
 
 let native: NativeBatchProducer | undefined;
 
+
 /** Loads the addon once; a missing or unloadable build is refused with how to build it. */
 export function loadNativeBatchProducer(path: string = NATIVE_BATCH_PRODUCER): NativeBatchProducer {
   if (native !== undefined && path === NATIVE_BATCH_PRODUCER) return native;
@@ -61,6 +75,15 @@ export function loadNativeBatchProducer(path: string = NATIVE_BATCH_PRODUCER): N
   }
   if (path === NATIVE_BATCH_PRODUCER) native = loaded;
   return loaded;
+}
+
+/**
+ * The addon's file, for librdkafka's plugin.library.paths; loaded by Node first, so librdkafka's
+ * own dlopen finds it loaded (loaded by librdkafka first, Node could not register it).
+ */
+export function nativeModulePath(): string {
+  loadNativeBatchProducer();
+  return createRequire(import.meta.url).resolve(NATIVE_BATCH_PRODUCER);
 }
 
 const LAYOUT_FIELDS = 5;
@@ -85,9 +108,10 @@ export class BatchProducer {
 
   /**
    * Produces `records[from]` onwards. A full queue is waited out for at most `maxBlockMs`; the
-   * first record refused ends the call, with its error code.
+   * first record refused ends the call, with its error code. With `acknowledged`, it is told once
+   * every record produced is acknowledged, or one failed (not when the call ends with an error).
    */
-  produce(records: readonly BatchRecord[], from: number, maxBlockMs: number): Promise<BatchOutcome> {
+  produce(records: readonly BatchRecord[], from: number, maxBlockMs: number, acknowledged?: (outcome: BatchAcknowledgement) => void): Promise<BatchOutcome> {
     if (this.#running) return Promise.reject(new Error('a batch is still being produced; wait for it to settle'));
     const count = records.length - from;
     const topics: string[] = [];
@@ -140,10 +164,21 @@ export class BatchProducer {
     this.#running = true;
     return new Promise<BatchOutcome>((resolve, reject) => {
       try {
-        this.#native.produce(this.#client, topics, count, layout, timestamps, bytes.subarray(0, used), maxBlockMs, this.#stop, (produced, errorCode, errorText) => {
-          this.#running = false;
-          resolve({ produced, errorCode, errorText });
-        });
+        this.#native.produce(
+          this.#client,
+          topics,
+          count,
+          layout,
+          timestamps,
+          bytes.subarray(0, used),
+          maxBlockMs,
+          this.#stop,
+          (produced, errorCode, errorText) => {
+            this.#running = false;
+            resolve({ produced, errorCode, errorText });
+          },
+          acknowledged === undefined ? undefined : (errorCode, errorText, topic, partition) => acknowledged({ errorCode, errorText, topic, partition }),
+        );
       } catch (error) {
         this.#running = false;
         reject(error instanceof Error ? error : new Error(String(error)));

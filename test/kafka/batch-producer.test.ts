@@ -26,6 +26,8 @@ it('writes records for several topics in one write, in order, with their headers
     key: Buffer.from(`k${i}`),
     value: i === 7 ? Buffer.from('héllo') : value,
     ...(i === 7 ? { headers: Array.from({ length: 400 }, (_, h) => ({ key: `h${h}-ü`, value: Buffer.from(`${h}`) })) } : {}),
+    // The last record's headers end exactly where the bytes given end.
+    ...(i === 2_999 ? { headers: [{ key: 'last', value: Buffer.from('1') }] } : {}),
   }));
   await writer.write(records);
   await writer.close();
@@ -40,7 +42,8 @@ it('writes records for several topics in one write, in order, with their headers
   assert.equal(withHeaders?.value?.toString(), 'héllo');
   assert.equal(withHeaders?.headers.split(',').length, 400);
   assert.ok(withHeaders?.headers.startsWith('h0-ü=0,h1-ü=1,'), withHeaders?.headers);
-  assert.ok(read.filter((r) => r.key?.toString() !== 'k7').every((r) => r.value?.equals(value) === true && r.headers === ''));
+  assert.equal(read.find((r) => r.key?.toString() === 'k2999')?.headers, 'last=1');
+  assert.ok(read.filter((r) => !['k7', 'k2999'].includes(r.key?.toString() ?? '')).every((r) => r.value?.equals(value) === true && r.headers === ''));
 });
 
 it('refuses a missing addon with how to build it', () => {
