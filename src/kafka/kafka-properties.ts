@@ -57,7 +57,7 @@ function shown(name: string, raw: unknown): string {
 
 /** Properties the writer and the reader set themselves; a user value would break them. */
 const OWNED_BY_SPILLWAY: Readonly<Record<string, string>> = {
-  'delivery.report.only.error': 'Spillway\'s writer asks for delivery reports of failed records only and acknowledges by flushing; remove it',
+  'delivery.report.only.error': 'Spillway\'s writer asks for delivery reports of failed records only and counts each write\'s acknowledgements itself; remove it',
   dr_cb: 'Spillway\'s writer handles delivery reports itself (a write resolves once its records are acknowledged); remove it',
   dr_msg_cb: 'Spillway\'s writer handles delivery reports itself (a write resolves once its records are acknowledged); remove it',
   partitioner: 'Spillway picks every record\'s partition (Java-compatible murmur2 by default); use the sink\'s `partitioner` option',

@@ -61,7 +61,7 @@ export const LIBRDKAFKA_DESCRIPTIONS: Readonly<Record<string, string>> = {
   enabled_events: 'A bit mask of the event types the application serves from librdkafka\'s event queue.',
   'enable.random.seed': 'Seed the C library\'s random numbers when the first client is created.',
   'internal.termination.signal': 'A signal librdkafka sends its own threads so that closing a client finishes sooner (0 none).',
-  'plugin.library.paths': 'Plugin libraries loaded when the client is created, separated by semicolons.',
+  'plugin.library.paths': 'Plugin libraries loaded when the client is created, separated by semicolons. Spillway\'s idempotent writers outside transactions add their own, which counts each partition\'s acknowledgements, after those given.',
   interceptors: 'Interceptors added through the C API, together with the settings they handle.',
   error_cb: 'A C callback told of client errors.',
   throttle_cb: 'A C callback told when a broker throttles the client.',

@@ -232,25 +232,24 @@ export function formatIsoTimestamp(nanos: bigint): string {
 }
 
 /**
- * Whether a value is already in its column's stored form, so it can be kept as it is. Only the
- * cheap, common cases answer true; anything else (nulls, numbers for int64, decimals, dates,
- * timestamps, bytes, JSON) goes through normalizeValue, which converts it or says what is wrong.
+ * Whether the variable `v` already holds its column's stored form, so it can be kept as it is, as
+ * an expression for the generated normalizer. Only the cheap, common cases have one; anything else
+ * (nulls, numbers for int64, decimals, dates, timestamps, bytes, JSON) goes through normalizeValue,
+ * which converts it or says what is wrong.
  */
-type StoredForm = (value: unknown) => boolean;
-
-function storedFormOf(column: Column): StoredForm | undefined {
+function storedFormTest(column: Column, v: string): string | undefined {
   switch (column.type) {
     case 'boolean':
-      return (value) => typeof value === 'boolean';
+      return `typeof ${v} === "boolean"`;
     case 'int32':
       // `value | 0` is the value exactly when it is an integer within 32 bits.
-      return (value) => typeof value === 'number' && (value | 0) === value;
+      return `typeof ${v} === "number" && (${v} | 0) === ${v}`;
     case 'int64':
-      return (value) => typeof value === 'bigint' && value >= INT64_MIN && value <= INT64_MAX;
+      return `typeof ${v} === "bigint" && ${v} >= ${INT64_MIN}n && ${v} <= ${INT64_MAX}n`;
     case 'float64':
-      return (value) => typeof value === 'number';
+      return `typeof ${v} === "number"`;
     case 'string':
-      return (value) => typeof value === 'string';
+      return `typeof ${v} === "string"`;
     default:
       return undefined;
   }
@@ -270,7 +269,6 @@ const whereText = (where: RowWhere, index: number): string => (typeof where === 
 const normalizers = new WeakMap<Schema, RowNormalizer>();
 
 function compileNormalizer(schema: Schema): RowNormalizer {
-  const columns = schema.columns.map((column) => ({ column, name: column.name, stored: storedFormOf(column) }));
   const slow = (column: Column, value: unknown, where: RowWhere, index: number): Value => {
     try {
       return normalizeValue(column, value);
@@ -279,30 +277,44 @@ function compileNormalizer(schema: Schema): RowNormalizer {
       throw error;
     }
   };
-  return (input, where, index) => {
-    const row: Record<string, Value> = {};
-    let present = 0;
-    for (const { column, name, stored } of columns) {
-      const value = input[name];
-      if (value !== undefined) present++;
-      row[name] = stored !== undefined && stored(value) ? (value as Value) : slow(column, value, where, index);
+  const refuseUnknownField = (input: Readonly<Record<string, unknown>>, where: RowWhere, index: number): void => {
+    for (const field of Object.keys(input)) {
+      if (findColumn(schema, field) === undefined) {
+        throw new SpillwayError(ErrorCode.UnknownColumn, `${whereText(where, index)}: field "${field}" is not a column; the columns are: ${columnNames(schema).join(', ')}`);
+      }
     }
+  };
+  // Generated once per schema: one object literal per row (one shape, built at once), each
+  // column's check inlined. A column named __proto__ is read only as an own field and written with
+  // a computed key, which defines a field where a plain one would set the literal's prototype.
+  const reads = schema.columns.map((column, i) =>
+    column.name === '__proto__' ? `const v${i} = hasOwn(input, "__proto__") ? input["__proto__"] : undefined;` : `const v${i} = input[${JSON.stringify(column.name)}];`,
+  );
+  const present = schema.columns.map((_, i) => `(v${i} === undefined ? 0 : 1)`).join(' + ');
+  const fields = schema.columns.map((column, i) => {
+    const test = storedFormTest(column, `v${i}`);
+    const slowCall = `slow(columns[${i}], v${i}, where, index)`;
+    const key = column.name === '__proto__' ? '["__proto__"]' : JSON.stringify(column.name);
+    return `${key}: ${test === undefined ? slowCall : `${test} ? v${i} : ${slowCall}`}`;
+  });
+  const body = `return function normalize(input, where, index) {
+    ${reads.join('\n')}
+    const row = { ${fields.join(', ')} };
     // Every field was a column when the input has no more fields than the columns it filled.
     // (Counted with for-in: Object.keys would allocate an array per row.)
     let fields = 0;
-    for (const field in input) if (Object.hasOwn(input, field)) fields++;
-    if (fields !== present) {
-      for (const field of Object.keys(input)) {
-        if (findColumn(schema, field) === undefined) {
-          throw new SpillwayError(
-            ErrorCode.UnknownColumn,
-            `${whereText(where, index)}: field "${field}" is not a column; the columns are: ${columnNames(schema).join(', ')}`,
-          );
-        }
-      }
-    }
+    for (const field in input) if (hasOwn(input, field)) fields++;
+    if (fields !== ${present === '' ? '0' : present}) refuseUnknownField(input, where, index);
     return row;
-  };
+  };`;
+  // eslint-disable-next-line @typescript-eslint/no-implied-eval -- generated from the column names (as JSON strings) only
+  const factory = new Function('columns', 'slow', 'refuseUnknownField', 'hasOwn', body) as (
+    columns: readonly Column[],
+    slowValue: typeof slow,
+    refuse: typeof refuseUnknownField,
+    hasOwn: typeof Object.hasOwn,
+  ) => RowNormalizer;
+  return factory(schema.columns, slow, refuseUnknownField, Object.hasOwn);
 }
 
 /** Checks a whole row: every column present or nullable, no unknown fields. */

@@ -85,3 +85,15 @@ it("refuses what is not the client's connected producer, wrong arguments, and a 
     await new Promise<void>((resolve) => producer.disconnect(() => resolve()));
   }
 });
+
+it("keeps the plugins a user names in plugin.library.paths beside Spillway's own: one that does not exist is refused by librdkafka", () => {
+  const properties = { 'bootstrap.servers': bootstrapServers(), 'plugin.library.paths': '/no/such/plugin.so' };
+  assert.throws(
+    () => createKafkaWriter(parseKafkaProperties(properties, { sink: 'plugins' }).settings),
+    (error: Error & { code?: string }) => {
+      assert.equal(error.code, 'INVALID_CONFIG');
+      assert.match(error.message, /^librdkafka refused the Kafka properties: .*\/no\/such\/plugin\.so/);
+      return true;
+    },
+  );
+});

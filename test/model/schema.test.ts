@@ -66,6 +66,16 @@ describe('schema values', () => {
     });
   });
 
+  it('normalizes columns whose names are not identifiers, __proto__ included, as own fields', () => {
+    const odd = defineSchema(JSON.parse('{"__proto__": "int32", "a \\"quoted\\" }; name": "string", "0": "boolean", "constructor": "float64"}') as never);
+    const input = JSON.parse('{"__proto__": 1, "a \\"quoted\\" }; name": "x", "0": true, "constructor": 2.5}') as Record<string, unknown>;
+    const row = normalizeRow(odd, input, 'row 0');
+    assert.deepEqual(Object.entries(row), [['0', true], ['__proto__', 1], ['a "quoted" }; name', 'x'], ['constructor', 2.5]]);
+    assert.equal(Object.getPrototypeOf(row), Object.prototype);
+    // An inherited __proto__ is not a field: the column is missing, and must be nullable.
+    assert.throws(() => normalizeRow(odd, { 'a "quoted" }; name': 'x', '0': true, constructor: 2.5 }, 'row 1'), /^SpillwayError: row 1: column "__proto__"/);
+  });
+
   it('rejects an unknown column type and a primary key over a missing column', () => {
     assert.throws(() => defineSchema({ a: 'text' as never }), /column "a" has unknown type "text"; use one of boolean, int32/);
     assert.throws(() => defineSchema({ a: 'int32' }, { primaryKey: ['b'] }), {

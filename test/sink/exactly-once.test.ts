@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { appendFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFile } from 'node:child_process';
@@ -104,11 +104,14 @@ describe('exactly-once delivery', () => {
     });
   });
 
-  it('at-least-once with a checkpoint location resumes after the acknowledged position', async () => {
+  it('at-least-once with a checkpoint location resumes after the acknowledged position', async (t) => {
     const topic = randomTopic('alo-checkpoint');
     const name = `alo-checkpoint-${randomBytes(4).toString('hex')}`;
-    const checkpointLocation = mkdtempSync(join(tmpdir(), 'spillway-checkpoint-'));
-    const path = join(checkpointLocation, '..', `${name}.csv`);
+    const directory = mkdtempSync(join(tmpdir(), 'spillway-alo-'));
+    t.after(() => rmSync(directory, { recursive: true, force: true }));
+    const checkpointLocation = join(directory, 'checkpoint');
+    mkdirSync(checkpointLocation);
+    const path = join(directory, `${name}.csv`);
     writeFileSync(path, csvLines(0, 30));
     const alo = { delivery: 'at-least-once', checkpointLocation };
     await runOverFile(path, name, topic, 'unused-progress', alo);
