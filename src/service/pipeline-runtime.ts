@@ -21,6 +21,9 @@ import { type PipelineProgram, buildPipelineProgram } from './pipeline-program.t
 import { scrub, secretStrings } from './secrets.ts';
 import type { AttachedConnector, StoredConnector } from './store.ts';
 
+/** The most rows of an ingress body added to a table at once; each slice waits for room in its sinks' queues. */
+const INGRESS_SLICE_ROWS = 1_000;
+
 export const PipelineState = { Shutdown: 'Shutdown', Running: 'Running', Failed: 'Failed' } as const;
 export type PipelineState = (typeof PipelineState)[keyof typeof PipelineState];
 
@@ -362,10 +365,15 @@ export class PipelineRuntime {
       else runs.push({ kind: change.kind, rows: [change.row] });
     }
     for (const run of runs) {
-      await input.whenWritable();
-      if (input.ended) return;
-      if (run.kind === 'insert') input.add(run.rows);
-      else input.delete(run.rows);
+      // In slices, each waiting for room: a body's rows added at once would pass the sinks'
+      // queue bound by a whole body (4 bodies of 10,000 rows in flight: 40,000 changes past it).
+      for (let start = 0; start < run.rows.length; start += INGRESS_SLICE_ROWS) {
+        await input.whenWritable();
+        if (input.ended) return;
+        const rows = run.rows.length <= INGRESS_SLICE_ROWS ? run.rows : run.rows.slice(start, start + INGRESS_SLICE_ROWS);
+        if (run.kind === 'insert') input.add(rows);
+        else input.delete(rows);
+      }
     }
   }
 

@@ -71,6 +71,42 @@ describe('pipeline programs', () => {
     await assert.rejects(runtime.ingest('orders', []), /pipeline "p" is Shutdown; start it/);
   });
 
+  it("adds a large body in slices, each waiting for room: the sink's queue stays within its bound and a slice", async () => {
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    // Writes that wait to be released: nothing leaves the sink meanwhile.
+    class HeldWriter extends MemoryWriter {
+      override write(records: Parameters<MemoryWriter['write']>[0]): Promise<void> {
+        return released.then(() => super.write(records));
+      }
+    }
+    const memory = new HeldWriter();
+    const runtime = new PipelineRuntime('p', { dependencies: { createWriter: () => memory } });
+    const connector: StoredConnector = {
+      name: 'c',
+      description: '',
+      config: connectorBody('sliced', 'example.com:9092', { 'queue.buffering.max.messages': 1_000, 'batch.num.messages': 500 }).config,
+      createdAt: '',
+      updatedAt: '',
+    };
+    await runtime.start({ name: 'p', program: 'CREATE TABLE t (n INT);', attached: [{ name: 'out', connector_name: 'c', relation_name: 't', is_input: false }] }, (name) =>
+      name === 'c' ? connector : undefined,
+    );
+    const rows = Array.from({ length: 6_000 }, (_, n) => ({ kind: 'insert' as const, row: { n } }));
+    let done = false;
+    const ingested = runtime.ingest('t', rows).then(() => (done = true));
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const queued = runtime.connectors()[0]?.metrics.queued ?? -1;
+    // Four writes of 500 are out of the queue; 1,000 queued and one slice of 1,000 at most beside them.
+    assert.ok(queued > 0 && queued <= 2_000, `queued ${queued}`);
+    assert.equal(done, false, 'the rest of the body waits for room');
+    release();
+    await ingested;
+    await settle(() => (memory.topics.get('sliced')?.flat().length ?? 0) === 6_000);
+    assert.equal(memory.topics.get('sliced')?.flat().length, 6_000);
+    await runtime.shutdown();
+  });
+
   it('refuses a program without tables, naming the field, and a table defined twice at its position', async () => {
     for (const text of ['', 'CREATE VIEW v AS SELECT 1 AS x FROM t;']) {
       await assert.rejects(buildPipelineProgram('p', text), (error: Error & { details?: { field?: string } }) => {
