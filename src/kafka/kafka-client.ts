@@ -7,17 +7,18 @@
  * The write path is the binding's plain Producer: a write's records, with the partitions Spillway
  * chose, are handed to librdkafka in one native call (batch-producer.ts: librdkafka's produce runs
  * on a libuv thread, where the binding's produce() cost the main thread ~1.2 µs a record), with
- * delivery reports for failed records only, and writes acknowledged by flush(),
- * which returns once librdkafka holds no unacknowledged record. A delivery report per record
- * would let each write count its own, but the binding builds a JavaScript object per report:
- * measured on the benchmark's records, that doubles the CPU time and halves the rate (see
- * docs/benchmarks.md). So one flush runs at a time and settles every write produced before it
- * started; writes produced meanwhile wait for the next one, instead of each write holding a
- * thread of libuv's pool in a flush of its own. A flush is a series of 2 ms flush calls, and a
- * write smaller than a batch is handed over once the running flush has returned, so a flush ends
- * soon after its records are acknowledged (see #handOver). Inside a transaction, records are
- * handed over without a flush; the commit acknowledges them. A failed record fails the writer;
- * every later call rejects with that cause.
+ * delivery reports for failed records only. A delivery report per record would let each write
+ * count its own, but the binding builds a JavaScript object per report: measured on the
+ * benchmark's records, that doubles the CPU time and halves the rate (see docs/benchmarks.md). So
+ * the addon counts each partition's acknowledgements itself (a librdkafka interceptor), and an
+ * idempotent writer's write resolves once every partition it wrote to has reached its count. A
+ * non-idempotent writer's writes (a retried record can be acknowledged after later ones) are
+ * settled by flush(), which returns once librdkafka holds no unacknowledged record: one flush runs
+ * at a time and settles every write produced before it started, in 2 ms flush calls, and a write
+ * smaller than a batch is handed over once the running flush has returned, so a flush ends soon
+ * after its records are acknowledged (see #handOver). Inside a transaction, records are handed
+ * over without either; the commit acknowledges them. A failed record fails the writer; every later
+ * call rejects with that cause.
  */
 import { randomUUID } from 'node:crypto';
 import { isIP } from 'node:net';
@@ -402,6 +403,10 @@ class LibrdkafkaRecordWriter implements TransactionalRecordWriter {
       // Spillway's addon is also a librdkafka plugin counting each partition's acknowledgements.
       const given = config['plugin.library.paths'];
       config['plugin.library.paths'] = typeof given === 'string' && given !== '' ? `${given};${nativeModulePath()}` : nativeModulePath();
+      // linger.ms is the sink's: it waits that long for changes to fill a batch, and hands each
+      // batch over whole. librdkafka lingering again would hold every write that long once more,
+      // where a flush used to send it at once.
+      config['linger.ms'] = 0;
     }
     try {
       // The binding checks every property here, before anything connects.

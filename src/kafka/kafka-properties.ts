@@ -873,7 +873,7 @@ const SPILLWAY_DEFAULTS: Readonly<Record<string, string>> = {
 };
 
 const SPILLWAY_ALSO: Readonly<Record<string, string>> = {
-  'linger.ms': ' The sink also waits this long for more changes before it takes a batch.',
+  'linger.ms': ' The sink waits this long for more changes before it takes a batch; an idempotent writer outside transactions then sends the batch at once (librdkafka lingers 0).',
   'batch.num.messages': ' The sink also takes at most this many changes per batch.',
   'queue.buffering.max.messages': ' When given, a sink also holds at most this many changes before it holds back its sources (backpressure); by default a sink holds two batches (2 × batch.num.messages, at least 1000).',
   'message.max.bytes': ' A bigger record goes to the sink\'s error policy.',
