@@ -1,10 +1,13 @@
-// Hands a write's records to librdkafka in one call, off Node's main thread.
+// Spillway's write path into librdkafka, in two parts.
 //
-// The Kafka client (@confluentinc/kafka-javascript) takes one record per produce() call: each call
-// crosses into C++, copies the topic name, builds a headers object and looks the topic up by name,
-// about 1.2 µs of the main thread per record, a quarter of Spillway's. Here the main thread only
-// copies a write's keys, values and headers into one block (about 0.25 µs a record), and a libuv
-// worker thread gives them to the same librdkafka producer with rd_kafka_producev().
+// produce(): a write's records in one call, off Node's main thread. The Kafka client
+// (@confluentinc/kafka-javascript) takes one record per produce() call: each call crosses into
+// C++, copies the topic name, builds a headers object and looks the topic up by name, about 1.2 µs
+// of the main thread per record. Here the main thread lays a write out in three arrays
+// (batch-producer.ts), and a libuv worker thread gives it to librdkafka with rd_kafka_producev().
+//
+// conf_init(): this module is also a librdkafka plugin, whose interceptor counts each partition's
+// acknowledgements, so that a write is told once its own records are acknowledged.
 //
 // The producer is the client's own: its native object keeps the C++ connection in internal field
 // 0 (Nan's ObjectWrap), whose exported GetClient() returns the librdkafka handle. This addon links
@@ -57,6 +60,37 @@ void Throw(v8::Isolate* isolate, const std::string& message) {
   isolate->ThrowException(v8::Exception::Error(Text(isolate, message.c_str())));
 }
 
+// A JavaScript function to call back later, from the event loop, with its context and the async
+// context Node's async hooks follow it by.
+struct Callback {
+  v8::Global<v8::Function> function;
+  v8::Global<v8::Context> context;
+  node::async_context async_context{};
+
+  void Reset(v8::Isolate* isolate, v8::Local<v8::Function> callee, v8::Local<v8::Context> in, const char* name) {
+    function.Reset(isolate, callee);
+    context.Reset(isolate, in);
+    async_context = node::EmitAsyncInit(isolate, v8::Object::New(isolate), name);
+  }
+
+  bool IsEmpty() const { return function.IsEmpty(); }
+
+  // Calls it once; `arguments` makes its arguments, inside the callback's context.
+  template <typename Arguments>
+  void Call(v8::Isolate* isolate, Arguments arguments) {
+    v8::HandleScope scope(isolate);
+    v8::Local<v8::Context> in = context.Get(isolate);
+    v8::Context::Scope context_scope(in);
+    std::vector<v8::Local<v8::Value>> argv = arguments();
+    v8::Local<v8::Function> callee = function.Get(isolate);
+    node::async_context called = async_context;
+    function.Reset();
+    context.Reset();
+    node::MakeCallback(isolate, in->Global(), callee, static_cast<int>(argv.size()), argv.data(), called);
+    node::EmitAsyncDestroy(isolate, called);
+  }
+};
+
 // -- Acknowledgements ---------------------------------------------------------------------------
 //
 // The client's delivery reports come for failed records only (a report per record costs the
@@ -91,9 +125,7 @@ struct Range {
 
 struct Waiter {
   std::vector<Range> ranges;
-  v8::Global<v8::Function> callback;
-  v8::Global<v8::Context> context;
-  node::async_context async_context;
+  Callback callback;
 };
 
 struct StringHash {
@@ -216,21 +248,12 @@ int Settled(const AckState& state, const Waiter& waiter, const Failure** failure
   return settled;
 }
 
+// acknowledged(errorCode, errorText, topic, partition)
 void Settle(v8::Isolate* isolate, Waiter* waiter, rd_kafka_resp_err_t error, const std::string& topic, int32_t partition) {
-  v8::HandleScope scope(isolate);
-  v8::Local<v8::Context> context = waiter->context.Get(isolate);
-  v8::Context::Scope context_scope(context);
-  v8::Local<v8::Value> argv[] = {
-    v8::Number::New(isolate, error),
-    Text(isolate, rd_kafka_err2str(error)),
-    Text(isolate, topic.c_str()),
-    v8::Number::New(isolate, partition),
-  };
-  v8::Local<v8::Function> callback = waiter->callback.Get(isolate);
-  node::async_context async_context = waiter->async_context;
+  waiter->callback.Call(isolate, [&]() -> std::vector<v8::Local<v8::Value>> {
+    return {v8::Number::New(isolate, error), Text(isolate, rd_kafka_err2str(error)), Text(isolate, topic.c_str()), v8::Number::New(isolate, partition)};
+  });
   delete waiter;
-  node::MakeCallback(isolate, context->Global(), callback, 4, argv, async_context);
-  node::EmitAsyncDestroy(isolate, async_context);
 }
 
 // On the main thread: settles the writes whose records are all acknowledged, or one of which failed.
@@ -291,9 +314,7 @@ struct Job {
   const int32_t* stop;
   // Hold the arrays above (and the caller's stop flag) until the work is done.
   v8::Global<v8::Value> layout_array, timestamps_array, bytes_array, stop_array;
-  v8::Global<v8::Function> callback;
-  v8::Global<v8::Context> v8_context;
-  node::async_context context;
+  Callback done;
   // The producer's counts, when it loaded this module as its plugin; `acknowledged` is told once
   // the records are acknowledged, when the caller asked.
   AckState* acks = nullptr;
@@ -371,14 +392,11 @@ rd_kafka_resp_err_t ProduceNext(Job& job, const std::vector<rd_kafka_topic_t*>& 
     }
   }
   int64_t timestamp = static_cast<int64_t>(job.timestamps[job.produced]);
-  rd_kafka_resp_err_t error = headers == nullptr
-    ? rd_kafka_producev(job.producer, RD_KAFKA_V_RKT(topic), RD_KAFKA_V_PARTITION(partition),
-                        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_KEY(key.data, key.length),
-                        RD_KAFKA_V_VALUE(const_cast<char*>(value.data), value.length), RD_KAFKA_V_TIMESTAMP(timestamp), RD_KAFKA_V_END)
-    : rd_kafka_producev(job.producer, RD_KAFKA_V_RKT(topic), RD_KAFKA_V_PARTITION(partition),
-                        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_KEY(key.data, key.length),
-                        RD_KAFKA_V_VALUE(const_cast<char*>(value.data), value.length), RD_KAFKA_V_TIMESTAMP(timestamp),
-                        RD_KAFKA_V_HEADERS(headers), RD_KAFKA_V_END);
+  // No headers: a null RD_KAFKA_V_HEADERS, which librdkafka takes as none.
+  rd_kafka_resp_err_t error =
+    rd_kafka_producev(job.producer, RD_KAFKA_V_RKT(topic), RD_KAFKA_V_PARTITION(partition), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                      RD_KAFKA_V_KEY(key.data, key.length), RD_KAFKA_V_VALUE(const_cast<char*>(value.data), value.length),
+                      RD_KAFKA_V_TIMESTAMP(timestamp), RD_KAFKA_V_HEADERS(headers), RD_KAFKA_V_END);
   if (error == RD_KAFKA_RESP_ERR_NO_ERROR) {
     job.layout_at += 5 + 2 * static_cast<size_t>(header_count);
     job.produced++;
@@ -431,9 +449,7 @@ void Wait(Job& job, v8::Local<v8::Context> context) {
   AckState& state = *job.acks;
   Waiter* waiter = new Waiter();
   waiter->ranges = std::move(job.ranges);
-  waiter->callback.Reset(job.isolate, job.acknowledged.Get(job.isolate));
-  waiter->context.Reset(job.isolate, context);
-  waiter->async_context = node::EmitAsyncInit(job.isolate, v8::Object::New(job.isolate), "SpillwayAcknowledgement");
+  waiter->callback.Reset(job.isolate, job.acknowledged.Get(job.isolate), context, "SpillwayAcknowledgement");
   {
     std::lock_guard<std::mutex> lock(state.mutex);
     if (!state.async_open) {
@@ -453,20 +469,16 @@ void Wait(Job& job, v8::Local<v8::Context> context) {
 void Done(uv_work_t* request, int) {
   Job* job = static_cast<Job*>(request->data);
   v8::Isolate* isolate = job->isolate;
-  v8::HandleScope scope(isolate);
-  v8::Local<v8::Context> v8_context = job->v8_context.Get(isolate);
-  v8::Context::Scope context_scope(v8_context);
-  v8::Local<v8::Function> callback = job->callback.Get(isolate);
-  v8::Local<v8::Value> argv[] = {
-    v8::Number::New(isolate, job->produced),
-    v8::Number::New(isolate, job->error),
-    Text(isolate, rd_kafka_err2str(job->error)),
-  };
-  node::async_context context = job->context;
-  if (!job->acknowledged.IsEmpty() && job->error == RD_KAFKA_RESP_ERR_NO_ERROR) Wait(*job, v8_context);
+  if (!job->acknowledged.IsEmpty() && job->error == RD_KAFKA_RESP_ERR_NO_ERROR) {
+    v8::HandleScope scope(isolate);
+    v8::Local<v8::Context> context = job->done.context.Get(isolate);
+    v8::Context::Scope context_scope(context);
+    Wait(*job, context);
+  }
+  job->done.Call(isolate, [&]() -> std::vector<v8::Local<v8::Value>> {
+    return {v8::Number::New(isolate, job->produced), v8::Number::New(isolate, job->error), Text(isolate, rd_kafka_err2str(job->error))};
+  });
   delete job;
-  node::MakeCallback(isolate, v8_context->Global(), callback, 3, argv, context);
-  node::EmitAsyncDestroy(isolate, context);
 }
 
 rd_kafka_t* ProducerOf(v8::Isolate* isolate, v8::Local<v8::Value> client) {
@@ -524,6 +536,14 @@ void Produce(const v8::FunctionCallbackInfo<v8::Value>& info) {
     return;
   }
 
+  // A producer with the plugin counts every record it produces, whether or not this write waits.
+  AckState* acks = AckStateOf(producer);
+  bool waits = info.Length() > 9 && info[9]->IsFunction();
+  if (waits && acks == nullptr) {
+    Throw(isolate, "produce: this producer was created without Spillway's acknowledgement plugin (plugin.library.paths), so it cannot tell when records are acknowledged");
+    return;
+  }
+
   Job* job = new Job();
   job->isolate = isolate;
   job->producer = producer;
@@ -543,19 +563,9 @@ void Produce(const v8::FunctionCallbackInfo<v8::Value>& info) {
   job->timestamps_array.Reset(isolate, timestamps);
   job->bytes_array.Reset(isolate, bytes);
   job->stop_array.Reset(isolate, stop);
-  job->callback.Reset(isolate, info[8].As<v8::Function>());
-  // A producer with the plugin counts every record it produces, whether or not this write waits.
-  job->acks = AckStateOf(producer);
-  if (info.Length() > 9 && info[9]->IsFunction()) {
-    if (job->acks == nullptr) {
-      delete job;
-      Throw(isolate, "produce: this producer was created without Spillway's acknowledgement plugin (plugin.library.paths), so it cannot tell when records are acknowledged");
-      return;
-    }
-    job->acknowledged.Reset(isolate, info[9].As<v8::Function>());
-  }
-  job->v8_context.Reset(isolate, context);
-  job->context = node::EmitAsyncInit(isolate, v8::Object::New(isolate), "SpillwayProduce");
+  job->done.Reset(isolate, info[8].As<v8::Function>(), context, "SpillwayProduce");
+  job->acks = acks;
+  if (waits) job->acknowledged.Reset(isolate, info[9].As<v8::Function>());
   job->request.data = job;
   uv_queue_work(node::GetCurrentEventLoop(isolate), &job->request, Work, Done);
 }

@@ -418,9 +418,7 @@ class LibrdkafkaRecordWriter implements TransactionalRecordWriter {
     this.#producer.on('delivery-report', (error: LibrdKafkaError | null, report: { topic: string; partition: number }) => {
       // An abort purges the records librdkafka still holds; discarding them is what it is for.
       if (error && error.code !== ERR.ERR__PURGE_QUEUE && error.code !== ERR.ERR__PURGE_INFLIGHT) {
-        const failure = this.#deliveryError(error, `${report.topic}[${report.partition}]`);
-        this.#refused ??= failure;
-        this.#fail(failure);
+        this.#refuse(error, `${report.topic}[${report.partition}]`);
       }
     });
   }
@@ -461,6 +459,13 @@ class LibrdkafkaRecordWriter implements TransactionalRecordWriter {
         'transactional.id started after it, so this one can no longer write or commit. Stop this writer; the newer one carries on.',
       { cause: error },
     );
+  }
+
+  /** A record the broker or librdkafka refused fails the writer; the first one is its cause. */
+  #refuse(error: LibrdKafkaError | ProduceRefused, where: string): SpillwayError {
+    this.#refused ??= this.#deliveryError(error, where);
+    this.#fail(this.#refused);
+    return this.#refused;
   }
 
   #fail(error: SpillwayError): void {
@@ -667,12 +672,7 @@ class LibrdkafkaRecordWriter implements TransactionalRecordWriter {
       settle = ({ errorCode, errorText, topic, partition }) => {
         if (errorCode === ERR.ERR_NO_ERROR) resolve();
         else if (errorCode === ERR.ERR__DESTROY) reject(this.#refusal('write') ?? new SpillwayError(ErrorCode.InvalidState, 'cannot write: the writer is closed'));
-        else {
-          const failure = this.#deliveryError(new ProduceRefused(errorCode, errorText), `${topic}[${partition}]`);
-          this.#refused ??= failure;
-          this.#fail(failure);
-          reject(this.#refused);
-        }
+        else reject(this.#refuse(new ProduceRefused(errorCode, errorText), `${topic}[${partition}]`));
       };
     });
     // Handled where the write waits for it; a failure before then is no unhandled rejection.
