@@ -424,6 +424,15 @@ interface Result {
   readonly records: number;
 }
 
+/** kcat is a peer, not a dependency of Spillway's: say how to get it before any scenario runs. */
+async function requireKcat(): Promise<void> {
+  try {
+    await run('kcat', ['-V']);
+  } catch {
+    throw new Error('kcat, a peer of the benchmark, is not installed: install it (Debian: apt-get install kcat; `bash scripts/test` installs it too), or leave it out with BENCH_SUBJECTS');
+  }
+}
+
 /** Runs a command under /usr/bin/time; returns its output and its peak RSS (MiB) and CPU seconds. */
 async function timed(command: string, args: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<{ stdout: string; stderr: string; rssMiB: number; cpu: number; wall: number }> {
   const { stdout, stderr } = await run('/usr/bin/time', [...TIME_ARGS, command, ...args], { env, maxBuffer: 64 * 1024 * 1024 });
@@ -588,6 +597,8 @@ async function parent(): Promise<void> {
       if (scenario === undefined) throw new Error(`no scenario "${name}"; the scenarios are ${[...SCENARIOS.map((s) => s.name), ...OTHER_SCENARIOS].join(', ')}`);
       return scenario;
     });
+  const only = process.env.BENCH_SUBJECTS?.split(',');
+  if (scenarios.some((scenario) => scenario.peers.includes('kcat')) && (only === undefined || only.includes('kcat'))) await requireKcat();
   const bootstrap = process.env.KAFKA_BOOTSTRAP_SERVERS ?? (await startBroker()).bootstrapServers ?? '';
   let registry = process.env.SCHEMA_REGISTRY_URL;
   const ownRegistry = registry === undefined && scenarios.some((scenario) => scenario.value === 'avro') ? await startRegistry() : undefined;
@@ -601,7 +612,6 @@ async function parent(): Promise<void> {
   try {
     for (const scenario of scenarios) {
       const files = await writeRecordFiles(scenario, rows, dir, registry);
-      const only = process.env.BENCH_SUBJECTS?.split(',');
       // Exactly-once needs the transactional Kafka writer, so its scenario has no `sink` run.
       const extras: Extra[] = [scenario.exactlyOnce === true ? 'at-least-once' : 'sink', ...(process.env.BENCH_BEFORE === undefined ? [] : ['before' as const])];
       const subjects: Result['subject'][] = (['spillway', ...scenario.peers, ...extras] as Result['subject'][]).filter(

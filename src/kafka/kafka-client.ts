@@ -575,7 +575,7 @@ class LibrdkafkaRecordWriter implements TransactionalRecordWriter {
     // writes handed over while it runs (a continuous sink at a modest rate) would keep it from
     // ever returning: measured at 10,000 rows/s, a write took 21 ms (p50) and 50 ms (p90) to be
     // acknowledged. Batch-sized writes keep flowing during a flush, which keeps the pipe full.
-    const small = acknowledgements === undefined && records.length < this.#settings.batchNumMessages;
+    const small = acknowledgements === undefined && records.length < this.#settings.sinkBatchRecords;
     const produced = this.#producing
       .then(() => (small ? this.#flushReturned : undefined))
       .then(() => this.#connect())

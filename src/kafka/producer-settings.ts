@@ -47,8 +47,13 @@ export interface ProducerSettings extends ConnectionSettings {
   readonly idempotent: boolean;
   /** How long the sink waits to fill a batch before sending it (librdkafka lingers too). */
   readonly lingerMs: number;
-  /** Upper bound of a sink batch in records (and of a librdkafka message set). */
+  /** Upper bound of a librdkafka message set in records. */
   readonly batchNumMessages: number;
+  /**
+   * The most records a sink takes per batch and hands the writer at once: batch.num.messages, at
+   * most SINK_BATCH_RECORDS. librdkafka still fills its message sets from several of them.
+   */
+  readonly sinkBatchRecords: number;
   /** Changes a sink queues before it closes its gate and holds back its sources. */
   readonly maxQueuedChanges: number;
   /** Largest record the sink will send; bigger ones go to the error policy. */

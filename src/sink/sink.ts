@@ -468,10 +468,10 @@ class Sink implements SinkHandle {
       // Linger: let a batch fill for a moment unless it is already full or the sink is closing;
       // never past the end of the epoch.
       const lingerMs = Math.min(this.#settings.lingerMs, epochs?.remaining() ?? Infinity);
-      if (lingerMs > 0 && !this.#closing() && this.#queued() < this.#settings.batchNumMessages) {
+      if (lingerMs > 0 && !this.#closing() && this.#queued() < this.#settings.sinkBatchRecords) {
         await new Promise((resolve) => setTimeout(resolve, lingerMs));
       }
-      await this.#writeTrigger(this.#take(this.#settings.batchNumMessages));
+      await this.#writeTrigger(this.#take(this.#settings.sinkBatchRecords));
     }
   }
 
@@ -484,7 +484,7 @@ class Sink implements SinkHandle {
   async #endEpoch(epochs: EpochClock): Promise<void> {
     let owed = this.#queued();
     while (owed > 0) {
-      const batch = this.#take(Math.min(owed, this.#settings.batchNumMessages));
+      const batch = this.#take(Math.min(owed, this.#settings.sinkBatchRecords));
       owed -= batch.length;
       await this.#writeTrigger(batch);
     }
@@ -611,7 +611,7 @@ class Sink implements SinkHandle {
     const intents = this.#updateMode.drain();
     if (intents.length > 0) {
       this.#triggers++;
-      const perBatch = this.#settings.batchNumMessages;
+      const perBatch = this.#settings.sinkBatchRecords;
       for (let start = 0; start < intents.length; start += perBatch) {
         const { records, bytes } = await this.#encoder.encode(intents.slice(start, start + perBatch), this.#triggers);
         if (records.length > 0) await this.#deliveryStage.send(records, bytes);

@@ -40,11 +40,17 @@ it('bounds memory by default: 64 MiB of unsent records in librdkafka, two batche
   assert.equal(defaults.clientConfig['queue.buffering.max.messages'], undefined);
   assert.equal(defaults.clientConfig['batch.num.messages'], undefined);
   assert.equal(defaults.batchNumMessages, 10_000);
-  assert.equal(defaults.maxQueuedChanges, 20_000);
+  // The sink's batches are smaller than librdkafka's message sets.
+  assert.equal(defaults.sinkBatchRecords, 1_000);
+  assert.equal(defaults.maxQueuedChanges, 2_000);
   // Small batches still leave the sink a queue of 1000 changes.
-  assert.equal(parseKafkaProperties({ 'bootstrap.servers': 'a:1', 'batch.num.messages': 100 }, sink).settings.maxQueuedChanges, 1_000);
-  // Never more than librdkafka's own queue holds.
-  assert.equal(parseKafkaProperties({ 'bootstrap.servers': 'a:1', 'batch.num.messages': 80_000 }, sink).settings.maxQueuedChanges, 100_000);
+  const small = parseKafkaProperties({ 'bootstrap.servers': 'a:1', 'batch.num.messages': 100 }, sink).settings;
+  assert.equal(small.sinkBatchRecords, 100);
+  assert.equal(small.maxQueuedChanges, 1_000);
+  const large = parseKafkaProperties({ 'bootstrap.servers': 'a:1', 'batch.num.messages': 80_000 }, sink).settings;
+  assert.equal(large.batchNumMessages, 80_000);
+  assert.equal(large.sinkBatchRecords, 1_000);
+  assert.equal(large.maxQueuedChanges, 2_000);
   const given = parseKafkaProperties({ 'bootstrap.servers': 'a:1', 'queue.buffering.max.messages': 50_000, 'queue.buffering.max.kbytes': 1_024 }, sink).settings;
   assert.equal(given.maxQueuedChanges, 50_000);
   assert.equal(given.clientConfig['queue.buffering.max.messages'], 50_000);
