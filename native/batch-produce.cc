@@ -22,6 +22,7 @@
 #include <uv.h>
 #include <v8.h>
 
+#include <algorithm>
 #include <atomic>
 #include <list>
 #include <memory>
@@ -29,6 +30,7 @@
 #include <string_view>
 #include <unordered_map>
 #include <chrono>
+#include <cstdint>
 #include <cstring>
 #include <cstdio>
 #include <string>
@@ -101,11 +103,41 @@ struct Callback {
 // a write's records on a partition are all acknowledged once that partition's count reaches what
 // had been produced there by the end of the write.
 
+// librdkafka's broker thread is the busiest thread of a large write, so the path of each
+// acknowledgement takes no lock and hashes no topic name: a record's partition is found by its
+// topic handle (message->rkt) in tables read without the lock, its count is one atomic increment,
+// and the main thread is woken only when a partition reaches a count a waiting write needs there
+// (`wake_at`): about once per partition a write wrote to, not per record (waking an idle event loop
+// is a write() to its eventfd). What is new (a topic, a partition) and every failure take the
+// lock: they are rare.
+//
+// Memory ordering:
+// - `acknowledged` is incremented with an atomic read-modify-write: librdkafka acknowledges on
+//   several threads (each broker's, its main thread for timed-out records, the producing thread
+//   when partitioning fails), and no increment may be lost. A success carries nothing but the
+//   count, so the main thread's acquiring read of the counter is all it needs. A failure's
+//   increment and its Failure record are made together under AckState::mutex, under which the
+//   main thread reads both: a count it reads there never includes a failure it cannot see.
+// - `wake_at` is written by the main thread only, and read by the counting threads after their
+//   increment. Both sides use sequentially consistent operations: the main thread stores
+//   `wake_at`, then reads `acknowledged` again; a counting thread increments `acknowledged`, then
+//   reads `wake_at`. In their single total order one of the two comes second and sees the other's
+//   write, so either the counting thread wakes the main thread, or the main thread sees the count
+//   itself; a wake is never lost. (On x86 the counting thread's side costs what it would anyway:
+//   a locked add and a plain load.)
+// - `produced` is plain: only the producer's jobs write and read it, one job at a time, and each
+//   job starts after the previous one ended (libuv's work queue hands each over through the main
+//   thread). The main thread reads only the ranges a job copied out of it, after the job is done.
+
+constexpr int64_t kNever = INT64_MAX;
+
 struct PartitionAcks {
-  // Written by the producer's jobs, one at a time, on the worker thread; read once a job is done.
+  // Counted by the producer's jobs, on the worker thread (see the memory ordering above).
   int64_t produced = 0;
-  // Under AckState::mutex.
-  int64_t acknowledged = 0;
+  // Counted by librdkafka's threads; a failure's count under AckState::mutex.
+  std::atomic<int64_t> acknowledged{0};
+  // The smallest count a waiting write needs here, kNever for none; written by the main thread only.
+  std::atomic<int64_t> wake_at{kNever};
 };
 
 struct Failure {
@@ -118,7 +150,7 @@ struct Failure {
 
 // A write waiting for its records: for each partition it wrote to, the produced counts before and after it.
 struct Range {
-  const PartitionAcks* partition;
+  PartitionAcks* partition;
   int64_t from;
   int64_t to;
 };
@@ -133,11 +165,125 @@ struct StringHash {
   size_t operator()(std::string_view text) const { return std::hash<std::string_view>{}(text); }
 };
 
+// Pointers by index, read on any thread without AckState::mutex and written under it. A slot is
+// filled in place; an index past the end replaces the array by a larger copy. The arrays replaced
+// stay until the state goes, as another thread may still be reading one.
+template <typename T>
+class GrowingArray {
+ public:
+  T* Find(size_t index) const {
+    const Slots* slots = current_.load(std::memory_order_acquire);
+    if (slots == nullptr || index >= slots->size) return nullptr;
+    return slots->at[index].load(std::memory_order_acquire);
+  }
+
+  // Under AckState::mutex.
+  void Put(size_t index, T* value) {
+    Slots* slots = current_.load(std::memory_order_relaxed);
+    if (slots != nullptr && index < slots->size) {
+      slots->at[index].store(value, std::memory_order_release);
+      return;
+    }
+    size_t size = std::max(index + 1, slots == nullptr ? size_t{8} : 2 * slots->size);
+    auto grown = std::make_unique<Slots>(size);
+    if (slots != nullptr) {
+      for (size_t i = 0; i < slots->size; i++) grown->at[i].store(slots->at[i].load(std::memory_order_relaxed), std::memory_order_relaxed);
+    }
+    grown->at[index].store(value, std::memory_order_relaxed);
+    // Released with the array: a reader that finds it finds its slots filled.
+    current_.store(grown.get(), std::memory_order_release);
+    arrays_.push_back(std::move(grown));
+  }
+
+ private:
+  struct Slots {
+    explicit Slots(size_t length) : size(length), at(std::make_unique<std::atomic<T*>[]>(length)) {}
+    size_t size;
+    std::unique_ptr<std::atomic<T*>[]> at;
+  };
+  std::atomic<Slots*> current_{nullptr};
+  // Under AckState::mutex.
+  std::vector<std::unique_ptr<Slots>> arrays_;
+};
+
+// One topic's counts, by partition.
+struct TopicAcks {
+  GrowingArray<PartitionAcks> partitions;
+};
+
+// The topics by their librdkafka handle, read on any thread without AckState::mutex and written
+// under it: an open-addressed table, filled in place and replaced by one twice as large once half
+// full (the tables replaced stay until the state goes, as for GrowingArray). A handle names one
+// topic for the producer's life: librdkafka keeps a producer's topic objects until the producer
+// is destroyed (each holds its partitions, which hold it), so a handle's address is not reused
+// while acknowledgements come.
+class TopicsByHandle {
+ public:
+  TopicAcks* Find(const rd_kafka_topic_t* handle) const {
+    const Table* table = current_.load(std::memory_order_acquire);
+    if (table == nullptr) return nullptr;
+    for (size_t slot = table->Home(handle);; slot = (slot + 1) & table->mask) {
+      const Entry* entry = table->slots[slot].load(std::memory_order_acquire);
+      if (entry == nullptr) return nullptr;
+      if (entry->handle == handle) return entry->topic;
+    }
+  }
+
+  // Under AckState::mutex, for a handle not yet in the table.
+  void Put(const rd_kafka_topic_t* handle, TopicAcks* topic) {
+    entries_.push_back(std::make_unique<Entry>(Entry{handle, topic}));
+    Table* table = current_.load(std::memory_order_relaxed);
+    if (table != nullptr && 2 * entries_.size() <= table->mask + 1) {
+      Place(*table, entries_.back().get(), std::memory_order_release);
+      return;
+    }
+    auto grown = std::make_unique<Table>(table == nullptr ? 3 : table->bits + 1);
+    for (const std::unique_ptr<Entry>& entry : entries_) Place(*grown, entry.get(), std::memory_order_relaxed);
+    // Released with the table: a reader that finds it finds its entries.
+    current_.store(grown.get(), std::memory_order_release);
+    tables_.push_back(std::move(grown));
+  }
+
+ private:
+  struct Entry {
+    const rd_kafka_topic_t* handle;
+    TopicAcks* topic;
+  };
+  struct Table {
+    explicit Table(unsigned size_bits)
+      : bits(size_bits), mask((size_t{1} << size_bits) - 1), slots(std::make_unique<std::atomic<const Entry*>[]>(mask + 1)) {}
+    // Fibonacci hashing, the product's high bits: an allocation's low bits are all zero.
+    size_t Home(const rd_kafka_topic_t* handle) const {
+      return static_cast<size_t>((static_cast<uint64_t>(reinterpret_cast<uintptr_t>(handle)) * UINT64_C(0x9E3779B97F4A7C15)) >> (64 - bits));
+    }
+    unsigned bits;
+    size_t mask;
+    std::unique_ptr<std::atomic<const Entry*>[]> slots;
+  };
+
+  static void Place(Table& table, const Entry* entry, std::memory_order order) {
+    size_t slot = table.Home(entry->handle);
+    while (table.slots[slot].load(std::memory_order_relaxed) != nullptr) slot = (slot + 1) & table.mask;
+    table.slots[slot].store(entry, order);
+  }
+
+  std::atomic<Table*> current_{nullptr};
+  // Under AckState::mutex.
+  std::vector<std::unique_ptr<Entry>> entries_;
+  std::vector<std::unique_ptr<Table>> tables_;
+};
+
 // One producer's counts, from its configuration's plugin initialization to its destruction.
 struct AckState {
   std::mutex mutex;
+  // Under `mutex`: each topic's counts by name (a topic is counted once, whichever handle names
+  // it), and every partition's, kept here so that Waiter ranges and Failure records can point at
+  // them until the state goes.
+  std::unordered_map<std::string, std::unique_ptr<TopicAcks>, StringHash, std::equal_to<>> topics;
+  std::vector<std::unique_ptr<PartitionAcks>> partitions;
+  // Read without `mutex`, written under it.
+  TopicsByHandle topics_by_handle;
   // Under `mutex`.
-  std::unordered_map<std::string, std::vector<std::unique_ptr<PartitionAcks>>, StringHash, std::equal_to<>> partitions;
   std::vector<Failure> failures;
   bool failures_overflowed = false;
   bool async_open = false;
@@ -146,6 +292,8 @@ struct AckState {
   // The main thread's.
   uv_async_t async;
   std::list<Waiter*> waiters;
+  // The partitions whose `wake_at` is set.
+  std::vector<PartitionAcks*> armed;
   v8::Isolate* isolate = nullptr;
 };
 
@@ -155,36 +303,64 @@ constexpr const char* kInterceptor = "spillway-acknowledgements";
 std::mutex registry_mutex;
 std::unordered_map<rd_kafka_t*, AckState*> registry;
 
-// Under state.mutex.
-PartitionAcks* PartitionOf(AckState& state, std::string_view topic, int32_t partition) {
-  auto found = state.partitions.find(topic);
-  if (found == state.partitions.end()) found = state.partitions.emplace(std::string(topic), std::vector<std::unique_ptr<PartitionAcks>>()).first;
-  std::vector<std::unique_ptr<PartitionAcks>>& list = found->second;
-  size_t index = partition < 0 ? 0 : static_cast<size_t>(partition);
-  if (list.size() <= index) list.resize(index + 1);
-  if (!list[index]) list[index] = std::make_unique<PartitionAcks>();
-  return list[index].get();
+// A record with no partition yet (RD_KAFKA_PARTITION_UA) counts with partition 0.
+size_t IndexOf(int32_t partition) { return partition < 0 ? 0 : static_cast<size_t>(partition); }
+
+// Any thread, without the lock: a partition's counts, or nullptr if they are not made yet.
+PartitionAcks* FindPartition(const AckState& state, const rd_kafka_topic_t* handle, size_t index) {
+  TopicAcks* topic = state.topics_by_handle.Find(handle);
+  return topic == nullptr ? nullptr : topic->partitions.Find(index);
 }
 
-// On librdkafka's threads: count, and wake the main thread.
+// Under state.mutex: a partition's counts, made when first met.
+PartitionAcks* PartitionOf(AckState& state, const rd_kafka_topic_t* handle, size_t index) {
+  TopicAcks* topic = state.topics_by_handle.Find(handle);
+  if (topic == nullptr) {
+    std::string_view name = rd_kafka_topic_name(handle);
+    auto found = state.topics.find(name);
+    if (found == state.topics.end()) found = state.topics.emplace(std::string(name), std::make_unique<TopicAcks>()).first;
+    topic = found->second.get();
+    state.topics_by_handle.Put(handle, topic);
+  }
+  PartitionAcks* partition = topic->partitions.Find(index);
+  if (partition == nullptr) {
+    state.partitions.push_back(std::make_unique<PartitionAcks>());
+    partition = state.partitions.back().get();
+    topic->partitions.Put(index, partition);
+  }
+  return partition;
+}
+
+// On librdkafka's threads: count, and wake the main thread if it waits for this count.
 rd_kafka_resp_err_t OnAcknowledgement(rd_kafka_t*, rd_kafka_message_t* message, void* opaque) {
   AckState& state = *static_cast<AckState*>(opaque);
-  bool wake;
-  {
-    std::lock_guard<std::mutex> lock(state.mutex);
-    const char* topic = rd_kafka_topic_name(message->rkt);
-    PartitionAcks* partition = PartitionOf(state, topic, message->partition);
-    partition->acknowledged++;
-    if (message->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+  size_t index = IndexOf(message->partition);
+  if (message->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    // Counted and recorded under the lock, together (see the memory ordering above).
+    bool wake;
+    {
+      std::lock_guard<std::mutex> lock(state.mutex);
+      PartitionAcks* partition = PartitionOf(state, message->rkt, index);
+      int64_t ordinal = partition->acknowledged.fetch_add(1) + 1;
       if (state.failures.size() < kMaxFailures) {
-        state.failures.push_back({partition, partition->acknowledged, message->err, topic, message->partition});
+        state.failures.push_back({partition, ordinal, message->err, rd_kafka_topic_name(message->rkt), message->partition});
       } else {
         state.failures_overflowed = true;
       }
+      wake = state.async_open && !state.finished;
     }
-    wake = state.async_open && !state.finished;
+    if (wake) uv_async_send(&state.async);
+    return RD_KAFKA_RESP_ERR_NO_ERROR;
   }
-  if (wake) uv_async_send(&state.async);
+  PartitionAcks* partition = FindPartition(state, message->rkt, index);
+  if (partition == nullptr) {
+    std::lock_guard<std::mutex> lock(state.mutex);
+    partition = PartitionOf(state, message->rkt, index);
+  }
+  int64_t count = partition->acknowledged.fetch_add(1) + 1;
+  // Only the main thread's OnAsync sets `wake_at`, on an open handle, and librdkafka acknowledges
+  // nothing once the producer is gone (OnConfDestroy), so the handle is open here.
+  if (count >= partition->wake_at.load()) uv_async_send(&state.async);
   return RD_KAFKA_RESP_ERR_NO_ERROR;
 }
 
@@ -229,7 +405,8 @@ rd_kafka_resp_err_t OnConfDestroy(void* opaque) {
   return RD_KAFKA_RESP_ERR_NO_ERROR;
 }
 
-// Whether a waiter is settled, and how: 1 acknowledged, 0 not yet, -1 failed (`failure` set).
+// Under state.mutex: whether a waiter is settled, and how: 1 acknowledged, 0 not yet, -1 failed
+// (`failure` set). Failures cannot be added meanwhile (they take the mutex), only counts grow.
 int Settled(const AckState& state, const Waiter& waiter, const Failure** failure) {
   int settled = 1;
   for (const Range& range : waiter.ranges) {
@@ -239,7 +416,7 @@ int Settled(const AckState& state, const Waiter& waiter, const Failure** failure
         return -1;
       }
     }
-    if (range.partition->acknowledged < range.to) settled = 0;
+    if (range.partition->acknowledged.load(std::memory_order_acquire) < range.to) settled = 0;
   }
   if (settled == 0 && state.failures_overflowed && !state.failures.empty()) {
     *failure = &state.failures.front();
@@ -256,7 +433,32 @@ void Settle(v8::Isolate* isolate, Waiter* waiter, rd_kafka_resp_err_t error, con
   delete waiter;
 }
 
-// On the main thread: settles the writes whose records are all acknowledged, or one of which failed.
+// On the main thread, under state.mutex: asks to be woken once the first of the waiter's ranges
+// not yet acknowledged is, by lowering its partition's `wake_at` to the range's end; a failure
+// wakes the main thread anyway. False when, by the time that is set, every range is acknowledged
+// (then nothing may wake it: the caller looks at the waiter again).
+bool Arm(AckState& state, const Waiter& waiter) {
+  for (const Range& range : waiter.ranges) {
+    PartitionAcks& partition = *range.partition;
+    if (partition.acknowledged.load(std::memory_order_acquire) >= range.to) continue;
+    int64_t wake_at = partition.wake_at.load(std::memory_order_relaxed);  // the main thread's own
+    if (wake_at == kNever) state.armed.push_back(&partition);
+    if (range.to < wake_at) partition.wake_at.store(range.to);
+    // Read again after the store, in the same total order as the counting threads' increments
+    // and reads (see the memory ordering above): still short, the last of its records wakes us.
+    if (partition.acknowledged.load() < range.to) return true;
+  }
+  return false;
+}
+
+// Under state.mutex: no partition wakes the main thread until it is armed again.
+void Disarm(AckState& state) {
+  for (PartitionAcks* partition : state.armed) partition->wake_at.store(kNever);
+  state.armed.clear();
+}
+
+// On the main thread: settles the writes whose records are all acknowledged, or one of which
+// failed, and arms a partition for each write still waiting.
 void OnAsync(uv_async_t* handle) {
   AckState* state = static_cast<AckState*>(handle->data);
   struct Outcome {
@@ -270,9 +472,12 @@ void OnAsync(uv_async_t* handle) {
   {
     std::lock_guard<std::mutex> lock(state->mutex);
     finished = state->finished;
+    Disarm(*state);
     for (auto waiter = state->waiters.begin(); waiter != state->waiters.end();) {
       const Failure* failure = nullptr;
       int settled = Settled(*state, **waiter, &failure);
+      // Arm() fails only once every range is acknowledged, so this looks at a waiter once more at most.
+      while (settled == 0 && !finished && !Arm(*state, **waiter)) settled = Settled(*state, **waiter, &failure);
       if (settled == 0 && !finished) {
         ++waiter;
         continue;
@@ -358,15 +563,19 @@ bool WithinBounds(const Job& job) {
   return job.bytes_at + length <= job.bytes_length;
 }
 
-// One more record produced to a partition (on the worker thread).
-void Count(Job& job, int32_t topic, int32_t partition) {
+// One more record produced to a partition (on the worker thread). The job finds a partition's
+// counts once, with its first record there; the lock only when they are not made yet.
+void Count(Job& job, int32_t topic, const rd_kafka_topic_t* handle, int32_t partition) {
   std::vector<PartitionAcks*>& partitions = job.partitions[topic];
-  size_t index = partition < 0 ? 0 : static_cast<size_t>(partition);
+  size_t index = IndexOf(partition);
   if (partitions.size() <= index) partitions.resize(index + 1, nullptr);
   PartitionAcks*& counts = partitions[index];
   if (counts == nullptr) {
-    std::lock_guard<std::mutex> lock(job.acks->mutex);
-    counts = PartitionOf(*job.acks, job.topics[topic], partition);
+    counts = FindPartition(*job.acks, handle, index);
+    if (counts == nullptr) {
+      std::lock_guard<std::mutex> lock(job.acks->mutex);
+      counts = PartitionOf(*job.acks, handle, index);
+    }
     job.ranges.push_back({counts, counts->produced, 0});
   }
   counts->produced++;
@@ -400,7 +609,7 @@ rd_kafka_resp_err_t ProduceNext(Job& job, const std::vector<rd_kafka_topic_t*>& 
   if (error == RD_KAFKA_RESP_ERR_NO_ERROR) {
     job.layout_at += 5 + 2 * static_cast<size_t>(header_count);
     job.produced++;
-    if (job.acks != nullptr) Count(job, entry[0], partition);
+    if (job.acks != nullptr) Count(job, entry[0], topic, partition);
   } else {
     // Not taken: librdkafka did not take the headers either, and the record is tried again.
     if (headers != nullptr) rd_kafka_headers_destroy(headers);
