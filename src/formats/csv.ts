@@ -178,17 +178,19 @@ export function csvEncoder(spec: CsvSpec, schema: Schema, part: 'key' | 'value')
   const first = fields[0] as (typeof fields)[number];
   const rest = fields.slice(1);
 
+  const encodeText = (row: Row): string => {
+    const head = row[first.name];
+    let text = header + (head === null || head === undefined ? nullLiteral : first.render(head));
+    for (const field of rest) {
+      const value = row[field.name];
+      text += delimiter + (value === null || value === undefined ? nullLiteral : field.render(value));
+    }
+    return text + lineDelimiter;
+  };
   return {
     format: 'csv',
     capabilities: rowCapabilities(names),
-    encode(row) {
-      const head = row[first.name];
-      let text = header + (head === null || head === undefined ? nullLiteral : first.render(head));
-      for (const field of rest) {
-        const value = row[field.name];
-        text += delimiter + (value === null || value === undefined ? nullLiteral : field.render(value));
-      }
-      return Buffer.from(text + lineDelimiter, 'utf8');
-    },
+    encode: (row) => Buffer.from(encodeText(row), 'utf8'),
+    encodeText,
   };
 }

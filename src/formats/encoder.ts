@@ -55,6 +55,14 @@ export interface Encoder {
   encode(row: Row): Buffer | null;
   /** The bytes for one change, envelope included. Present when `capabilities.envelope` is not `none`. */
   encodeChange?(change: RowChange): Buffer;
+  /**
+   * The row's bytes as UTF-8 text (`encode` is its bytes), for encoders that write text: the
+   * record builder writes a whole batch's texts into one buffer, where a Buffer per value costs
+   * more than the encoding itself (docs/benchmarks.md). Null when `encode` gives null.
+   */
+  encodeText?(row: Row): string | null;
+  /** `encodeChange` as UTF-8 text; present only with `encodeText` and `encodeChange`. */
+  encodeChangeText?(change: RowChange): string;
   /** The bytes of one message holding many changes. Present when `capabilities.arrays` is true. */
   encodeChanges?(changes: readonly RowChange[]): Buffer;
   /**

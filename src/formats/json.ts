@@ -506,12 +506,18 @@ export function jsonEncoder(spec: JsonSpec, schema: Schema, part: 'key' | 'value
     // Everything as values for one JSON.stringify per message. The text writer (`event`) is
     // only reached to refuse a change the envelope cannot express, with its message.
     const eventValue = eventValueWriter(updateFormat, toValue, event);
+    const text = updateFormat === 'raw' ? (row: Row) => JSON.stringify(toValue(row)) : (row: Row) => JSON.stringify(eventValue({ op: 'insert', row }));
     const encoder: Encoder = {
       format: 'json',
       capabilities,
-      encode: updateFormat === 'raw' ? (row) => Buffer.from(JSON.stringify(toValue(row)), 'utf8') : (row) => Buffer.from(JSON.stringify(eventValue({ op: 'insert', row })), 'utf8'),
+      encode: (row) => Buffer.from(text(row), 'utf8'),
+      encodeText: text,
     };
-    if (envelope !== 'none') encoder.encodeChange = (change) => Buffer.from(JSON.stringify(eventValue(change)), 'utf8');
+    if (envelope !== 'none') {
+      const changeText = (change: RowChange) => JSON.stringify(eventValue(change));
+      encoder.encodeChange = (change) => Buffer.from(changeText(change), 'utf8');
+      encoder.encodeChangeText = changeText;
+    }
     if (array) {
       encoder.encodeChanges = (changes) => {
         const events: unknown[] = [];
@@ -529,13 +535,18 @@ export function jsonEncoder(spec: JsonSpec, schema: Schema, part: 'key' | 'value
     }
     return encoder;
   }
+  // A row on its own is an insert: in the raw format that is the row itself.
+  const text = updateFormat === 'raw' ? write : (row: Row) => event({ op: 'insert', row });
   const encoder: Encoder = {
     format: 'json',
     capabilities,
-    // A row on its own is an insert: in the raw format that is the row itself.
-    encode: updateFormat === 'raw' ? (row) => Buffer.from(write(row), 'utf8') : (row) => Buffer.from(event({ op: 'insert', row }), 'utf8'),
+    encode: (row) => Buffer.from(text(row), 'utf8'),
+    encodeText: text,
   };
-  if (envelope !== 'none') encoder.encodeChange = (change) => Buffer.from(event(change), 'utf8');
+  if (envelope !== 'none') {
+    encoder.encodeChange = (change) => Buffer.from(event(change), 'utf8');
+    encoder.encodeChangeText = event;
+  }
   if (array) {
     encoder.encodeChanges = (changes) => {
       let text = '';

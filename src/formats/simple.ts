@@ -12,12 +12,26 @@ import { type Encoder, rowCapabilities } from './encoder.ts';
 export const simpleSpecSchema = z.object({ kind: z.literal('simple'), column: z.string().min(1) }).strict();
 export type SimpleSpec = z.output<typeof simpleSpecSchema>;
 
-function serializerFor(column: Column): (value: NonNullable<Row[string]>) => Buffer {
+/** The text a column of a text type is serialized as (its UTF-8 bytes); undefined for the binary types. */
+function textFor(column: Column): ((value: NonNullable<Row[string]>) => string) | undefined {
   switch (column.type) {
     case 'string':
     case 'decimal':
     case 'date':
-      return (value) => Buffer.from(value as string, 'utf8');
+      return (value) => value as string;
+    case 'timestamp':
+      return (value) => formatIsoTimestamp(value as bigint);
+    case 'json':
+      return (value) => JSON.stringify(value);
+    default:
+      return undefined;
+  }
+}
+
+function serializerFor(column: Column): (value: NonNullable<Row[string]>) => Buffer {
+  const text = textFor(column);
+  if (text !== undefined) return (value) => Buffer.from(text(value), 'utf8');
+  switch (column.type) {
     case 'int32':
       return (value) => {
         const buffer = Buffer.allocUnsafe(4);
@@ -38,12 +52,9 @@ function serializerFor(column: Column): (value: NonNullable<Row[string]>) => Buf
       };
     case 'bytes':
       return (value) => Buffer.from(value as Uint8Array);
-    case 'boolean':
+    default:
+      // boolean: one byte
       return (value) => Buffer.from([value === true ? 1 : 0]);
-    case 'timestamp':
-      return (value) => Buffer.from(formatIsoTimestamp(value as bigint), 'utf8');
-    case 'json':
-      return (value) => Buffer.from(JSON.stringify(value), 'utf8');
   }
 }
 
@@ -53,8 +64,9 @@ export function simpleEncoder(spec: SimpleSpec, schema: Schema, part: 'key' | 'v
   }
   const [column] = requireColumns(schema, [spec.column], `simpleSpec for the ${part}`) as [Column];
   const serialize = serializerFor(column);
+  const text = textFor(column);
   const name = column.name;
-  return {
+  const encoder: Encoder = {
     format: 'simple',
     capabilities: rowCapabilities([name]),
     encode(row) {
@@ -62,4 +74,11 @@ export function simpleEncoder(spec: SimpleSpec, schema: Schema, part: 'key' | 'v
       return value === null || value === undefined ? null : serialize(value);
     },
   };
+  if (text !== undefined) {
+    encoder.encodeText = (row) => {
+      const value = row[name];
+      return value === null || value === undefined ? null : text(value);
+    };
+  }
+  return encoder;
 }

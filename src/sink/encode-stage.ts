@@ -9,7 +9,7 @@ import { ErrorCode, SpillwayError, asSpillwayError } from '../errors.ts';
 import type { KafkaRecord, TopicDescription } from '../kafka/record-writer.ts';
 import { DeadLetterStage, deadLetter } from './dead-letter.ts';
 import type { PartitionChooser } from './plan.ts';
-import type { RecordBuilder, RecordDraft } from './record-builder.ts';
+import { BatchTexts, type RecordBuilder, type RecordDraft } from './record-builder.ts';
 import type { SinkSpec } from './sink-spec.ts';
 import type { RecordIntent } from './update-modes.ts';
 
@@ -72,7 +72,9 @@ export class EncodeStage {
   async encode(intents: readonly RecordIntent[], trigger: number): Promise<EncodedBatch> {
     const drafts = this.#arrays ? this.#arrayDrafts(intents, trigger) : this.#drafts(intents, trigger);
     let bytes = 0;
-    for (const draft of drafts) {
+    // An index, not for-of: the await in the loop would make the iterator allocate per record.
+    for (let i = 0; i < drafts.length; i++) {
+      const draft = drafts[i] as RecordDraft;
       // Known topics are looked up without a wait per record; only a new topic is described.
       const partitions = this.#partitionCounts.get(draft.topic) ?? (await this.#partitionCount(draft.topic));
       if (draft.partition !== undefined && (draft.partition < 0 || draft.partition >= partitions || !Number.isInteger(draft.partition))) {
@@ -104,11 +106,24 @@ export class EncodeStage {
   }
 
   #drafts(intents: readonly RecordIntent[], trigger: number): RecordDraft[] {
-    const drafts: RecordDraft[] = [];
-    const build = (intent: RecordIntent) => this.#builder.build(intent, trigger);
-    for (const intent of intents) {
+    const built: RecordDraft[] = [];
+    const builtFrom: RecordIntent[] = [];
+    const texts = new BatchTexts();
+    const build = (intent: RecordIntent) => this.#builder.build(intent, trigger, texts);
+    for (let i = 0; i < intents.length; i++) {
+      const intent = intents[i] as RecordIntent;
       const draft = this.#encodeOrReject(intent, build);
-      if (draft !== undefined) drafts.push(draft);
+      if (draft !== undefined) {
+        built.push(draft);
+        builtFrom.push(intent);
+      }
+    }
+    // Sizes are known once the batch's texts are bytes.
+    this.#builder.writeTexts(texts);
+    const drafts: RecordDraft[] = [];
+    for (let i = 0; i < built.length; i++) {
+      const draft = built[i] as RecordDraft;
+      if (this.#fits(builtFrom[i] as RecordIntent, draft)) drafts.push(draft);
     }
     return drafts;
   }
@@ -117,41 +132,50 @@ export class EncodeStage {
   #arrayDrafts(intents: readonly RecordIntent[], trigger: number): RecordDraft[] {
     if (intents.length === 0) return [];
     const first = intents[0] as RecordIntent;
-    const draft = this.#encodeOrReject(first, () => this.#builder.buildArray(intents, trigger), intents.length > 1);
-    if (draft !== undefined) return [draft];
-    if (intents.length === 1) return [];
+    const draft = this.#encodeOrReject(first, () => this.#builder.buildArray(intents, trigger));
+    if (draft !== undefined && !this.#oversized(draft)) return [draft];
+    if (intents.length === 1) {
+      // One change too large on its own goes to the error policy.
+      if (draft !== undefined) this.#fits(first, draft);
+      return [];
+    }
     const middle = Math.ceil(intents.length / 2);
     return [...this.#arrayDrafts(intents.slice(0, middle), trigger), ...this.#arrayDrafts(intents.slice(middle), trigger)];
   }
 
   /**
-   * Encodes, applying the error policy to an intent that cannot be written. With `splittable`, an
-   * oversized result is returned as undefined without counting it, so the caller can split it.
+   * Encodes, applying the error policy to an intent that cannot be written. The size is checked
+   * by the caller (`#fits`), once texts are bytes.
    */
-  #encodeOrReject(intent: RecordIntent, encode: (intent: RecordIntent) => RecordDraft, splittable = false): RecordDraft | undefined {
-    let draft: RecordDraft;
+  #encodeOrReject(intent: RecordIntent, encode: (intent: RecordIntent) => RecordDraft): RecordDraft | undefined {
     try {
-      draft = encode(intent);
+      return encode(intent);
     } catch (error) {
       const part = this.#spec.errorPolicy === 'dead-letter' ? this.#builder.failedPart(intent) : 'record';
       const stage = part === 'key' ? DeadLetterStage.KeyConverter : part === 'value' ? DeadLetterStage.ValueConverter : DeadLetterStage.HeaderConverter;
       this.#reject(intent, asSpillwayError(error, ErrorCode.EncodeFailed), stage);
       return undefined;
     }
-    const size = (draft.key?.length ?? 0) + (draft.value?.length ?? 0);
-    if (size <= this.#maxMessageBytes) return draft;
-    if (splittable) return undefined;
+  }
+
+  #oversized(draft: RecordDraft): boolean {
+    return sizeOf(draft) > this.#maxMessageBytes;
+  }
+
+  /** Whether the record is within message.max.bytes; if not, the error policy gets its intent. */
+  #fits(intent: RecordIntent, draft: RecordDraft): boolean {
+    if (!this.#oversized(draft)) return true;
     this.#reject(
       intent,
       new SpillwayError(
         ErrorCode.EncodeFailed,
-        `a record of ${size} bytes exceeds message.max.bytes (${this.#maxMessageBytes}); ` + "raise message.max.bytes (and the topic's max.message.bytes) or write smaller rows",
+        `a record of ${sizeOf(draft)} bytes exceeds message.max.bytes (${this.#maxMessageBytes}); ` + "raise message.max.bytes (and the topic's max.message.bytes) or write smaller rows",
       ),
       DeadLetterStage.KafkaProduce,
       // Too large to write, so too large to dead-letter whole: its key and the error go.
       { topic: draft.topic, key: draft.key, value: null },
     );
-    return undefined;
+    return false;
   }
 
   /** Applies the error policy to a record that cannot be written. */
@@ -170,4 +194,8 @@ export class EncodeStage {
     // The partition is chosen with the batch, once the dead-letter topic's partitions are known.
     this.#deadLetters.push({ topic: spec.deadLetterTopic, partition: 0, key: letter.key, value: letter.value, headers: letter.headers });
   }
+}
+
+function sizeOf(draft: RecordDraft): number {
+  return (draft.key?.length ?? 0) + (draft.value?.length ?? 0);
 }

@@ -20,10 +20,11 @@ export interface RecordDraft {
   readonly topic: string;
   /** Chosen by the table (a partition column), else undefined until the partitioner decides. */
   partition: number | undefined;
-  readonly key: Buffer | null;
-  readonly value: Buffer | null;
+  /** Null until `writeTexts` for a key or value an encoder gave as text. */
+  key: Buffer | null;
+  value: Buffer | null;
   /** Hashed to choose the partition instead of the key (`partitionBy`). */
-  readonly partitionKey: Buffer | null;
+  partitionKey: Buffer | null;
   headers?: readonly KafkaHeader[];
   timestamp?: bigint;
 }
@@ -190,21 +191,58 @@ export class RecordBuilder {
   }
 
   /** One record for one intent, written by trigger number `trigger`. */
-  build(intent: RecordIntent, trigger: number): RecordDraft {
+  /**
+   * One record for one intent, written by trigger number `trigger`. A key or value its encoder
+   * gives as text is added to `texts`, and stays null until `writeTexts(texts)`.
+   */
+  build(intent: RecordIntent, trigger: number, texts: BatchTexts): RecordDraft {
     const row = RecordBuilder.rowOf(intent);
-    let value: Buffer | null;
+    const values = this.#valueEncoder;
+    let value: Buffer | null = null;
+    let valueText: string | null = null;
     let changeOp: RowChange['op'] | undefined;
     if (intent.type === 'tombstone') value = null;
-    else if (intent.type === 'row') value = this.#valueEncoder.encode(row);
-    else if (this.#valueEncoder.encodeChange !== undefined) value = this.#valueEncoder.encodeChange(intent.change);
-    else {
-      value = this.#valueEncoder.encode(row);
-      changeOp = intent.change.op;
+    else if (intent.type === 'change' && values.encodeChange !== undefined) {
+      if (values.encodeChangeText !== undefined) valueText = values.encodeChangeText(intent.change);
+      else value = values.encodeChange(intent.change);
+    } else {
+      if (values.encodeText !== undefined) valueText = values.encodeText(row);
+      else value = values.encode(row);
+      if (intent.type === 'change') changeOp = intent.change.op;
     }
-    const key = intent.type !== 'change' && intent.key !== undefined ? intent.key : this.#keyEncoder.encode(row);
-    const rowIdentity = key === null && this.#partitionKeylessByRow ? Buffer.from(String(intent.id), 'utf8') : null;
-    return this.#draft(row, key, value, changeOp, trigger, rowIdentity);
+    let key: Buffer | null = null;
+    let keyText: string | null = null;
+    if (intent.type !== 'change' && intent.key !== undefined) key = intent.key;
+    else if (this.#keyEncoder.encodeText !== undefined) keyText = this.#keyEncoder.encodeText(row);
+    else key = this.#keyEncoder.encode(row);
+    const rowIdentity = key === null && keyText === null && this.#partitionKeylessByRow ? Buffer.from(String(intent.id), 'utf8') : null;
+    const draft = this.#draft(row, key, value, changeOp, trigger, rowIdentity);
+    if (keyText !== null || valueText !== null) texts.add(draft, keyText, valueText);
+    return draft;
   }
+
+  /**
+   * Writes the texts of a batch's records as their keys and values: the keys in one buffer and
+   * the values in another when they are ASCII (a write of all and a view each, against a
+   * Buffer.from each), else each on its own.
+   */
+  writeTexts(texts: BatchTexts): void {
+    const { drafts, keys, values } = texts;
+    const keyBytes = new TextRun(keys);
+    const valueBytes = new TextRun(values);
+    for (let i = 0; i < drafts.length; i++) {
+      const draft = drafts[i] as RecordDraft;
+      const key = keyBytes.next(keys[i]);
+      if (key !== undefined) {
+        draft.key = key;
+        // The key was not known when the draft was made: it is the partition key unless `partitionBy` chose one.
+        if (this.#partitionKeyOf === undefined) draft.partitionKey = key;
+      }
+      const value = valueBytes.next(values[i]);
+      if (value !== undefined) draft.value = value;
+    }
+  }
+
 
   /**
    * Which part of the record a failed build failed on, found by encoding the parts one at a time;
@@ -267,5 +305,43 @@ export class RecordBuilder {
       if (timestamp !== undefined) draft.timestamp = timestamp;
     }
     return draft;
+  }
+}
+
+/** The keys and values a batch's records got as text (undefined: the part is bytes already). */
+export class BatchTexts {
+  readonly drafts: RecordDraft[] = [];
+  readonly keys: (string | undefined)[] = [];
+  readonly values: (string | undefined)[] = [];
+
+  add(draft: RecordDraft, key: string | null, value: string | null): void {
+    this.drafts.push(draft);
+    this.keys.push(key ?? undefined);
+    this.values.push(value ?? undefined);
+  }
+}
+
+/**
+ * Texts as bytes, in order: all written at once when they are ASCII (one string of them all, its
+ * bytes, a view of each; strings are appended as ropes, so joining copies nothing), else each
+ * encoded on its own.
+ */
+class TextRun {
+  readonly #bytes: Buffer | undefined;
+  #at = 0;
+
+  constructor(texts: readonly (string | undefined)[]) {
+    let joined = '';
+    for (let i = 0; i < texts.length; i++) joined += texts[i] ?? '';
+    if (joined.length === 0 || Buffer.byteLength(joined, 'utf8') !== joined.length) return;
+    this.#bytes = Buffer.allocUnsafe(joined.length);
+    this.#bytes.write(joined, 0, 'latin1');
+  }
+
+  next(text: string | undefined): Buffer | undefined {
+    if (text === undefined) return undefined;
+    if (this.#bytes === undefined) return Buffer.from(text, 'utf8');
+    this.#at += text.length;
+    return this.#bytes.subarray(this.#at - text.length, this.#at);
   }
 }
