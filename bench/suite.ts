@@ -15,6 +15,7 @@
  *   BENCH_SCENARIOS=1-json,3-upsert     a subset;  BENCH_ROWS=n  another row count
  *   BENCH_BEFORE=<checkout>             also runs Spillway from that checkout: spillway/before
  *   BENCH_SUBJECTS=spillway,raw         only these subjects;  BENCH_IN_FLIGHT=n  writes the raw peer keeps in flight (1)
+ *   BENCH_WARMUP=0                      no uncounted run of the raw writer first (it warms the broker's JIT)
  * Each scenario also runs `sink`: Spillway's sink with a writer that acknowledges at once (no Kafka).
  * Scenario 1 also runs `kafkajs`: KafkaJS sending the same pre-encoded records. Scenario 4 runs
  * exactly-once (a transaction every 100 ms) beside `at-least-once` on the same rows.
@@ -609,9 +610,16 @@ async function parent(): Promise<void> {
   console.log(`Spillway benchmark suite — ${rows} rows per scenario, ${repeat} run(s) each (median shown), ${PARTITIONS} partitions, acks=all, idempotent, linger.ms=${LINGER_MS}`);
   console.log(`environment: ${cpu[0]?.model ?? 'unknown CPU'}, ${cpu.length} cores, Node ${process.version}, Kafka broker ${KAFKA_VERSION} at ${bootstrap}`);
   console.log(`Spillway's children: node ${SPILLWAY_NODE_FLAGS.length === 0 ? "(Node's defaults)" : SPILLWAY_NODE_FLAGS.join(' ')}`);
+  let warm = process.env.BENCH_WARMUP === '0';
   try {
     for (const scenario of scenarios) {
       const files = await writeRecordFiles(scenario, rows, dir, registry);
+      if (!warm) {
+        // A broker just started is slow until its JIT has compiled its hot paths: whichever subject
+        // ran first measured at half its rate. One run of the raw writer, not counted, warms it.
+        await measure('raw', scenario, rows, files, bootstrap, registry);
+        warm = true;
+      }
       // Exactly-once needs the transactional Kafka writer, so its scenario has no `sink` run.
       const extras: Extra[] = [scenario.exactlyOnce === true ? 'at-least-once' : 'sink', ...(process.env.BENCH_BEFORE === undefined ? [] : ['before' as const])];
       const subjects: Result['subject'][] = (['spillway', ...scenario.peers, ...extras] as Result['subject'][]).filter(
