@@ -610,15 +610,15 @@ async function parent(): Promise<void> {
   console.log(`Spillway benchmark suite — ${rows} rows per scenario, ${repeat} run(s) each (median shown), ${PARTITIONS} partitions, acks=all, idempotent, linger.ms=${LINGER_MS}`);
   console.log(`environment: ${cpu[0]?.model ?? 'unknown CPU'}, ${cpu.length} cores, Node ${process.version}, Kafka broker ${KAFKA_VERSION} at ${bootstrap}`);
   console.log(`Spillway's children: node ${SPILLWAY_NODE_FLAGS.length === 0 ? "(Node's defaults)" : SPILLWAY_NODE_FLAGS.join(' ')}`);
-  let warm = process.env.BENCH_WARMUP === '0';
+  let brokerWarm = process.env.BENCH_WARMUP === '0';
   try {
     for (const scenario of scenarios) {
       const files = await writeRecordFiles(scenario, rows, dir, registry);
-      if (!warm) {
+      if (!brokerWarm) {
         // A broker just started is slow until its JIT has compiled its hot paths: whichever subject
         // ran first measured at half its rate. One run of the raw writer, not counted, warms it.
         await measure('raw', scenario, rows, files, bootstrap, registry);
-        warm = true;
+        brokerWarm = true;
       }
       // Exactly-once needs the transactional Kafka writer, so its scenario has no `sink` run.
       const extras: Extra[] = [scenario.exactlyOnce === true ? 'at-least-once' : 'sink', ...(process.env.BENCH_BEFORE === undefined ? [] : ['before' as const])];

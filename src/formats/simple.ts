@@ -29,8 +29,6 @@ function textFor(column: Column): ((value: NonNullable<Row[string]>) => string) 
 }
 
 function serializerFor(column: Column): (value: NonNullable<Row[string]>) => Buffer {
-  const text = textFor(column);
-  if (text !== undefined) return (value) => Buffer.from(text(value), 'utf8');
   switch (column.type) {
     case 'int32':
       return (value) => {
@@ -52,9 +50,13 @@ function serializerFor(column: Column): (value: NonNullable<Row[string]>) => Buf
       };
     case 'bytes':
       return (value) => Buffer.from(value as Uint8Array);
-    default:
-      // boolean: one byte
+    case 'boolean':
       return (value) => Buffer.from([value === true ? 1 : 0]);
+    default: {
+      // The text types: their text's UTF-8 bytes.
+      const text = textFor(column) as (value: NonNullable<Row[string]>) => string;
+      return (value) => Buffer.from(text(value), 'utf8');
+    }
   }
 }
 

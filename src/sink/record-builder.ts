@@ -190,7 +190,6 @@ export class RecordBuilder {
     throw new SpillwayError(ErrorCode.EncodeFailed, `the topic column is empty and sink "${this.#sink}" has no default topic; fill the column, or set the sink's topic`);
   }
 
-  /** One record for one intent, written by trigger number `trigger`. */
   /**
    * One record for one intent, written by trigger number `trigger`. A key or value its encoder
    * gives as text is added to `texts`, and stays null until `writeTexts(texts)`.
@@ -201,8 +200,9 @@ export class RecordBuilder {
     let value: Buffer | null = null;
     let valueText: string | null = null;
     let changeOp: RowChange['op'] | undefined;
-    if (intent.type === 'tombstone') value = null;
-    else if (intent.type === 'change' && values.encodeChange !== undefined) {
+    if (intent.type === 'tombstone') {
+      // No value: a tombstone.
+    } else if (intent.type === 'change' && values.encodeChange !== undefined) {
       if (values.encodeChangeText !== undefined) valueText = values.encodeChangeText(intent.change);
       else value = values.encodeChange(intent.change);
     } else {
@@ -242,7 +242,6 @@ export class RecordBuilder {
       if (value !== undefined) draft.value = value;
     }
   }
-
 
   /**
    * Which part of the record a failed build failed on, found by encoding the parts one at a time;
