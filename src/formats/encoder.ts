@@ -63,6 +63,12 @@ export interface Encoder {
   encodeText?(row: Row): string | null;
   /** `encodeChange` as UTF-8 text; present only with `encodeText` and `encodeChange`. */
   encodeChangeText?(change: RowChange): string;
+  /**
+   * `encodeText` of many rows in one string, for a batch of records: one call and one string
+   * where a text per row costs a call, a string and their garbage each. Undefined when these rows
+   * cannot be written at once (the caller then asks row by row); throws as `encodeText` would.
+   */
+  encodeTexts?(rows: readonly Row[]): TextBatch | undefined;
   /** The bytes of one message holding many changes. Present when `capabilities.arrays` is true. */
   encodeChanges?(changes: readonly RowChange[]): Buffer;
   /**
@@ -70,6 +76,13 @@ export interface Encoder {
    * registry). The sink awaits it while starting; `encode` stays synchronous.
    */
   prepare?(context: EncoderContext): Promise<void>;
+}
+
+/** Texts of many rows in one string: row i's text is `text.slice(starts[i], ends[i])`. */
+export interface TextBatch {
+  readonly text: string;
+  readonly starts: Int32Array;
+  readonly ends: Int32Array;
 }
 
 /** Capabilities of an encoder that writes plain rows, one per record. */

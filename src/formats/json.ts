@@ -32,7 +32,7 @@
 import { ErrorCode, SpillwayError } from '../errors.ts';
 import { type Column, type Row, type Schema, columnNames, formatIsoTimestamp, requireColumns } from '../model/schema.ts';
 import { z } from 'zod';
-import type { ChangeEnvelope, Encoder, RowChange } from './encoder.ts';
+import type { ChangeEnvelope, Encoder, RowChange, TextBatch } from './encoder.ts';
 
 const columnName = z.string().min(1);
 
@@ -479,6 +479,31 @@ function eventValueWriter(updateFormat: JsonUpdateFormat, toValue: ValueWriter, 
   }
 }
 
+/**
+ * The rows' texts from one JSON.stringify of them all, cut where one object ends and the next
+ * begins: `},{"` outside a string (inside one, a quote is escaped) and outside an array (which
+ * the caller rules out) is only ever that boundary. A row written as `{}` has no such boundary
+ * before it: too few are found, and the batch is refused (undefined), never cut wrong.
+ */
+function textBatch(rows: readonly Row[], valueOf: (row: Row) => unknown): TextBatch | undefined {
+  const values: unknown[] = new Array(rows.length);
+  for (let i = 0; i < rows.length; i++) values[i] = valueOf(rows[i] as Row);
+  const text = JSON.stringify(values);
+  const starts = new Int32Array(rows.length);
+  const ends = new Int32Array(rows.length);
+  // After the array's `[`; the last object ends before its `]`.
+  let at = 1;
+  for (let i = 0; i < rows.length; i++) {
+    starts[i] = at;
+    const boundary = i === rows.length - 1 ? text.length - 1 : text.indexOf('},{"', at);
+    if (boundary < 0) return undefined;
+    // The boundary is at the `}` that ends row i (the last row's is before the `]`).
+    ends[i] = i === rows.length - 1 ? boundary : boundary + 1;
+    at = boundary + 2;
+  }
+  return { text, starts, ends };
+}
+
 export function jsonEncoder(spec: JsonSpec, schema: Schema, part: 'key' | 'value'): Encoder {
   const usedBy = `jsonSpec for the ${part}`;
   const updateFormat = spec.updateFormat ?? JSON_DEFAULTS.updateFormat;
@@ -506,13 +531,17 @@ export function jsonEncoder(spec: JsonSpec, schema: Schema, part: 'key' | 'value
     // Everything as values for one JSON.stringify per message. The text writer (`event`) is
     // only reached to refuse a change the envelope cannot express, with its message.
     const eventValue = eventValueWriter(updateFormat, toValue, event);
-    const text = updateFormat === 'raw' ? (row: Row) => JSON.stringify(toValue(row)) : (row: Row) => JSON.stringify(eventValue({ op: 'insert', row }));
+    const valueOf = updateFormat === 'raw' ? toValue : (row: Row) => eventValue({ op: 'insert', row });
+    const text = (row: Row) => JSON.stringify(valueOf(row));
     const encoder: Encoder = {
       format: 'json',
       capabilities,
       encode: (row) => Buffer.from(text(row), 'utf8'),
       encodeText: text,
     };
+    // A json column can hold an array of objects, whose text would look like a row boundary.
+    const columnTypes = new Map(schema.columns.map((column) => [column.name, column.type]));
+    if (!columns.some((name) => columnTypes.get(name) === 'json')) encoder.encodeTexts = (rows) => textBatch(rows, valueOf);
     if (envelope !== 'none') {
       const changeText = (change: RowChange) => JSON.stringify(eventValue(change));
       encoder.encodeChange = (change) => Buffer.from(changeText(change), 'utf8');

@@ -106,25 +106,31 @@ export class EncodeStage {
   }
 
   #drafts(intents: readonly RecordIntent[], trigger: number): RecordDraft[] {
-    const built: RecordDraft[] = [];
-    const builtFrom: RecordIntent[] = [];
-    const texts = new BatchTexts();
+    // Made at the batch's size; cut to the records kept at the end.
+    const drafts = new Array<RecordDraft>(intents.length);
+    let built = 0;
+    // Each draft's intent, kept only once an intent is rejected: until then draft i is intent i's.
+    let builtFrom: RecordIntent[] | undefined;
+    const texts = new BatchTexts(intents.length, this.#builder.batchValues(intents));
     const build = (intent: RecordIntent) => this.#builder.build(intent, trigger, texts);
     for (let i = 0; i < intents.length; i++) {
       const intent = intents[i] as RecordIntent;
       const draft = this.#encodeOrReject(intent, build);
-      if (draft !== undefined) {
-        built.push(draft);
-        builtFrom.push(intent);
+      if (draft === undefined) {
+        builtFrom ??= intents.slice(0, i);
+        continue;
       }
+      drafts[built++] = draft;
+      builtFrom?.push(intent);
     }
     // Sizes are known once the batch's texts are bytes.
     this.#builder.writeTexts(texts);
-    const drafts: RecordDraft[] = [];
-    for (let i = 0; i < built.length; i++) {
-      const draft = built[i] as RecordDraft;
-      if (this.#fits(builtFrom[i] as RecordIntent, draft)) drafts.push(draft);
+    let kept = 0;
+    for (let i = 0; i < built; i++) {
+      const draft = drafts[i] as RecordDraft;
+      if (this.#fits((builtFrom ?? intents)[i] as RecordIntent, draft)) drafts[kept++] = draft;
     }
+    drafts.length = kept;
     return drafts;
   }
 

@@ -6,7 +6,7 @@
  * check happens once, when the builder is made.
  */
 import { ErrorCode, SpillwayError } from '../errors.ts';
-import type { Encoder, RowChange } from '../formats/encoder.ts';
+import type { Encoder, RowChange, TextBatch } from '../formats/encoder.ts';
 import { type Column, type Row, type Schema, formatIsoTimestamp, requireColumns } from '../model/schema.ts';
 import type { KafkaHeader } from '../kafka/record-writer.ts';
 import type { SinkSpec } from './sink-spec.ts';
@@ -199,6 +199,7 @@ export class RecordBuilder {
     const values = this.#valueEncoder;
     let value: Buffer | null = null;
     let valueText: string | null = null;
+    let valueRow = -1;
     let changeOp: RowChange['op'] | undefined;
     if (intent.type === 'tombstone') {
       // No value: a tombstone.
@@ -206,7 +207,8 @@ export class RecordBuilder {
       if (values.encodeChangeText !== undefined) valueText = values.encodeChangeText(intent.change);
       else value = values.encodeChange(intent.change);
     } else {
-      if (values.encodeText !== undefined) valueText = values.encodeText(row);
+      if (texts.valueBatch !== undefined && intent.type === 'row') valueRow = texts.nextRow();
+      else if (values.encodeText !== undefined) valueText = values.encodeText(row);
       else value = values.encode(row);
       if (intent.type === 'change') changeOp = intent.change.op;
     }
@@ -217,8 +219,29 @@ export class RecordBuilder {
     else key = this.#keyEncoder.encode(row);
     const rowIdentity = key === null && keyText === null && this.#partitionKeylessByRow ? Buffer.from(String(intent.id), 'utf8') : null;
     const draft = this.#draft(row, key, value, changeOp, trigger, rowIdentity);
-    if (keyText !== null || valueText !== null) texts.add(draft, keyText, valueText);
+    if (keyText !== null || valueText !== null || valueRow >= 0) texts.add(draft, keyText, valueText, valueRow);
     return draft;
+  }
+
+  /**
+   * The values of a batch's rows in one text, when every intent is a row or a tombstone and the
+   * value encoder writes many rows at once (`encodeTexts`). Undefined otherwise, and when a row
+   * cannot be encoded: then each is encoded on its own, so the error policy learns which one.
+   */
+  batchValues(intents: readonly RecordIntent[]): TextBatch | undefined {
+    if (this.#valueEncoder.encodeTexts === undefined) return undefined;
+    const rows: Row[] = [];
+    for (let i = 0; i < intents.length; i++) {
+      const intent = intents[i] as RecordIntent;
+      if (intent.type === 'row') rows.push(intent.row);
+      else if (intent.type !== 'tombstone') return undefined;
+    }
+    if (rows.length === 0) return undefined;
+    try {
+      return this.#valueEncoder.encodeTexts(rows);
+    } catch {
+      return undefined;
+    }
   }
 
   /**
@@ -227,10 +250,10 @@ export class RecordBuilder {
    * Buffer.from each), else each on its own.
    */
   writeTexts(texts: BatchTexts): void {
-    const { drafts, keys, values } = texts;
-    const keyBytes = new TextRun(keys);
-    const valueBytes = new TextRun(values);
-    for (let i = 0; i < drafts.length; i++) {
+    const { drafts, keys, values, valueBatch, valueRows, length } = texts;
+    const keyBytes = TextRun.joining(keys, length);
+    const valueBytes = valueBatch === undefined ? TextRun.joining(values, length) : TextRun.of(valueBatch);
+    for (let i = 0; i < length; i++) {
       const draft = drafts[i] as RecordDraft;
       const key = keyBytes.next(keys[i]);
       if (key !== undefined) {
@@ -238,7 +261,7 @@ export class RecordBuilder {
         // The key was not known when the draft was made: it is the partition key unless `partitionBy` chose one.
         if (this.#partitionKeyOf === undefined) draft.partitionKey = key;
       }
-      const value = valueBytes.next(values[i]);
+      const value = valueBatch === undefined ? valueBytes.next(values[i]) : valueBytes.at(valueRows[i] as number);
       if (value !== undefined) draft.value = value;
     }
   }
@@ -307,40 +330,99 @@ export class RecordBuilder {
   }
 }
 
-/** The keys and values a batch's records got as text (undefined: the part is bytes already). */
+/**
+ * The keys and values a batch's records got as text (undefined: the part is bytes already), or,
+ * for values, as rows of one text for the whole batch (`valueBatch`).
+ */
 export class BatchTexts {
-  readonly drafts: RecordDraft[] = [];
-  readonly keys: (string | undefined)[] = [];
-  readonly values: (string | undefined)[] = [];
+  // Made at the batch's size, not grown a push at a time (growing copies each array twice over).
+  readonly drafts: RecordDraft[];
+  readonly keys: (string | undefined)[];
+  readonly values: (string | undefined)[];
+  /** Which row of `valueBatch` each draft's value is (-1: none). */
+  readonly valueRows: Int32Array;
+  readonly valueBatch: TextBatch | undefined;
+  /** Drafts added: the arrays' length once all are. */
+  length = 0;
+  #rows = 0;
 
-  add(draft: RecordDraft, key: string | null, value: string | null): void {
-    this.drafts.push(draft);
-    this.keys.push(key ?? undefined);
-    this.values.push(value ?? undefined);
+  /** For at most `capacity` records. */
+  constructor(capacity: number, valueBatch?: TextBatch) {
+    this.drafts = new Array<RecordDraft>(capacity);
+    this.keys = new Array<string | undefined>(capacity);
+    this.values = new Array<string | undefined>(capacity);
+    this.valueRows = new Int32Array(capacity);
+    this.valueBatch = valueBatch;
+  }
+
+  /** The next row of `valueBatch`: each row intent takes one in turn, whether its record is built or not. */
+  nextRow(): number {
+    return this.#rows++;
+  }
+
+  add(draft: RecordDraft, key: string | null, value: string | null, valueRow: number): void {
+    const at = this.length++;
+    this.drafts[at] = draft;
+    this.keys[at] = key ?? undefined;
+    this.values[at] = value ?? undefined;
+    this.valueRows[at] = valueRow;
   }
 }
 
 /**
- * Texts as bytes, in order: all written at once when they are ASCII (one string of them all, its
- * bytes, a view of each; strings are appended as ropes, so joining copies nothing), else each
- * encoded on its own.
+ * Texts as bytes: one text written at once, each record's part a view of its bytes when the text
+ * is ASCII (a view costs less than a Buffer.from each), else each part encoded on its own. The
+ * text is a batch's (`of`) or the parts joined in order (`joining`; strings are appended as
+ * ropes, so joining copies nothing).
  */
 class TextRun {
+  readonly #text: string;
   readonly #bytes: Buffer | undefined;
+  readonly #starts: Int32Array | undefined;
+  readonly #ends: Int32Array | undefined;
   #at = 0;
 
-  constructor(texts: readonly (string | undefined)[]) {
-    let joined = '';
-    for (let i = 0; i < texts.length; i++) joined += texts[i] ?? '';
-    if (joined.length === 0 || Buffer.byteLength(joined, 'utf8') !== joined.length) return;
-    this.#bytes = Buffer.allocUnsafe(joined.length);
-    this.#bytes.write(joined, 0, 'latin1');
+  private constructor(text: string, starts?: Int32Array, ends?: Int32Array) {
+    this.#text = text;
+    this.#bytes = asciiBytes(text);
+    this.#starts = starts;
+    this.#ends = ends;
   }
 
+  static of(batch: TextBatch): TextRun {
+    return new TextRun(batch.text, batch.starts, batch.ends);
+  }
+
+  /** The first `length` of `texts`, joined. */
+  static joining(texts: readonly (string | undefined)[], length: number): TextRun {
+    let joined = '';
+    for (let i = 0; i < length; i++) joined += texts[i] ?? '';
+    return new TextRun(joined);
+  }
+
+  /** The bytes of the next part of a joined run (undefined: the record has none). */
   next(text: string | undefined): Buffer | undefined {
     if (text === undefined) return undefined;
-    if (this.#bytes === undefined) return Buffer.from(text, 'utf8');
     this.#at += text.length;
-    return this.#bytes.subarray(this.#at - text.length, this.#at);
+    return this.#bytes === undefined ? Buffer.from(text, 'utf8') : this.#bytes.subarray(this.#at - text.length, this.#at);
   }
+
+  /** The bytes of row `row` of a batch's run (-1: the record has none). */
+  at(row: number): Buffer | undefined {
+    if (row < 0) return undefined;
+    const start = (this.#starts as Int32Array)[row] as number;
+    const end = (this.#ends as Int32Array)[row] as number;
+    return this.#bytes === undefined ? Buffer.from(this.#text.slice(start, end), 'utf8') : this.#bytes.subarray(start, end);
+  }
+}
+
+/**
+ * A text's bytes when it is all ASCII (each character one byte), found by one write: the UTF-8
+ * of anything else is longer than the text, so with 4 bytes to spare (the longest character) a
+ * write of exactly `text.length` bytes means every character was ASCII.
+ */
+function asciiBytes(text: string): Buffer | undefined {
+  if (text.length === 0) return undefined;
+  const bytes = Buffer.allocUnsafe(text.length + 4);
+  return bytes.write(text, 0, 'utf8') === text.length ? bytes : undefined;
 }

@@ -396,3 +396,62 @@ describe('json writers', () => {
     assert.equal(text(createEncoder(spec, indexNamed, 'value').encode(normalizeRow(indexNamed, { b: 1, 7: 2 }, 'row'))), '{"b":1,"7":2}');
   });
 });
+
+describe('json texts of many rows (encodeTexts)', () => {
+  // Every type but json, whose arrays could hold text that looks like a boundary between rows.
+  const flat = defineSchema({
+    flag: { type: 'boolean', nullable: true },
+    big: { type: 'int64', nullable: true },
+    ratio: { type: 'float64', nullable: true },
+    label: { type: 'string', nullable: true },
+    blob: { type: 'bytes', nullable: true },
+    at: { type: 'timestamp', nullable: true },
+  });
+  const nullable = <T>(arbitrary: fc.Arbitrary<T>) => fc.option(arbitrary, { nil: null });
+  const rowArbitrary = fc.record({
+    flag: nullable(fc.boolean()),
+    big: nullable(fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n })),
+    ratio: nullable(fc.double({ noNaN: true, noDefaultInfinity: true })),
+    // Text that looks like a boundary, and any text at all.
+    label: nullable(fc.oneof(fc.constantFrom('},{"', '"},{"label":"', '}]},{"x'), fc.string({ unit: 'binary' }))),
+    blob: nullable(fc.uint8Array({ maxLength: 8 })),
+    at: nullable(fc.bigInt({ min: -(10n ** 18n), max: 10n ** 18n })),
+  });
+
+  it('cuts one text into exactly the rows\' own texts, for every type, option and envelope', (t) => {
+    // Debezium's ts_ms is the time of encoding.
+    t.mock.method(Date, 'now', () => 1_700_000_000_000);
+    fc.assert(
+      fc.property(fc.array(rowArbitrary, { maxLength: 12 }), fc.boolean(), fc.boolean(), fc.constantFrom('raw', 'insert_delete', 'debezium'), (inputs, includeNulls, nested, updateFormat) => {
+        const spec = keyValueSpecSchema.parse(jsonSpec(undefined, { includeNulls, updateFormat, ...(nested ? { mapping: { big: 'ids.big', label: 'ids.label' } } : {}) }));
+        const encoder = createEncoder(spec, flat, 'value');
+        const rows = inputs.map((values) => normalizeRow(flat, values, 'row'));
+        const texts = rows.map((one) => encoder.encodeText?.(one) as string);
+        assert.ok(encoder.encodeTexts !== undefined);
+        const batch = encoder.encodeTexts(rows);
+        // Only a row written as `{}` (every field null and left out) can keep a batch from being cut.
+        if (!texts.slice(1).includes('{}')) assert.ok(batch !== undefined, `refused ${JSON.stringify(texts)}`);
+        if (batch === undefined) return;
+        assert.deepEqual(rows.map((_row, index) => batch.text.slice(batch.starts[index], batch.ends[index])), texts);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('refuses a batch it cannot cut, and is absent where a json column could hold arrays', () => {
+    const encoder = encoderFor({ includeNulls: false }, ['name']);
+    const named = row({ id: 1n, name: 'a' });
+    const unnamed = row({ id: 2n });
+    assert.equal(encoder.encodeTexts?.([named, unnamed]), undefined);
+    assert.deepEqual(encoder.encodeTexts?.([unnamed, named])?.text, '[{},{"name":"a"}]');
+    const withJson = defineSchema({ id: 'int32', doc: 'json' });
+    assert.ok(!('encodeTexts' in createEncoder(keyValueSpecSchema.parse(jsonSpec()), withJson, 'value')));
+  });
+
+  it('throws as encodeText does for a row it cannot write', () => {
+    const encoder = createEncoder(keyValueSpecSchema.parse(jsonSpec()), flat, 'value');
+    const rows = [{ ratio: 1 }, { ratio: Number.NaN }].map((values) => normalizeRow(flat, { flag: null, big: null, label: null, blob: null, at: null, ...values }, 'row'));
+    assert.throws(() => encoder.encodeTexts?.(rows), { message: 'column "ratio" holds NaN, which JSON cannot represent; filter it out or map it to null' });
+  });
+});
+
