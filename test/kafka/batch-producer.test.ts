@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import { RdKafka } from '@confluentinc/kafka-javascript';
-import { BatchProducer, loadNativeBatchProducer } from '../../src/kafka/batch-producer.ts';
+import { BatchLayouts, BatchProducer, laidOutRecord, loadNativeBatchProducer } from '../../src/kafka/batch-producer.ts';
 import { createKafkaWriter, createTopic } from '../../src/kafka/kafka-client.ts';
 import { parseKafkaProperties } from '../../src/kafka/kafka-properties.ts';
 import { bootstrapServers, kcatRead, randomTopic } from '../helpers/kafka.ts';
@@ -78,8 +78,9 @@ it("refuses what is not the client's connected producer, wrong arguments, and a 
     assert.deepEqual(await produce(Buffer.from('abcdef'), [0, 0, -1, 4, 0, 0, 0, -1, 4, 0]), [1, -186, 'Local: Invalid argument or configuration']);
     assert.deepEqual(await produce(Buffer.from('abcd'), [1, 0, -1, 4, 0]), [0, -186, 'Local: Invalid argument or configuration']);
     const batches = new BatchProducer(client);
-    const running = batches.produce([{ topic, partition: 0, key: null, value: Buffer.from('x') }], 0, 0);
-    await assert.rejects(batches.produce([], 0, 0), /^Error: a batch is still being produced; wait for it to settle$/);
+    const layouts = new BatchLayouts();
+    const running = batches.produce(layouts.layOut([{ topic, partition: 0, key: null, value: Buffer.from('x') }]), 0);
+    await assert.rejects(batches.produce(layouts.layOut([]), 0), /^Error: a batch is still being produced; wait for it to settle$/);
     assert.deepEqual(await running, { produced: 1, errorCode: 0, errorText: 'Success' });
   } finally {
     await new Promise<void>((resolve) => producer.disconnect(() => resolve()));
@@ -97,3 +98,28 @@ it("keeps the plugins a user names in plugin.library.paths beside Spillway's own
     },
   );
 });
+
+it('lays a write out at once, reusing the buffers of a released batch, and names any record of it by topic and partition', () => {
+  const layouts = new BatchLayouts();
+  const records = [
+    { topic: 'a', partition: 2, key: Buffer.from('k'), value: null, headers: [{ key: 'h', value: Buffer.from('1') }, { key: 'i', value: Buffer.from('2') }] },
+    { topic: 'b', partition: 0, key: null, value: Buffer.from('vv'), timestamp: 1_700_000_000_000n },
+    { topic: 'a', partition: 1, key: Buffer.from('x'), value: Buffer.from('y') },
+  ];
+  const batch = layouts.layOut(records);
+  assert.deepEqual(batch.topics, ['a', 'b']);
+  assert.equal(batch.count, 3);
+  assert.deepEqual([...batch.layout.subarray(0, 19)], [0, 2, 1, -1, 2, 1, 1, 1, 1, 1, 0, -1, 2, 0, 0, 1, 1, 1, 0]);
+  assert.equal(batch.bytes.subarray(0, batch.used).toString(), 'kh1i2vvxy');
+  assert.deepEqual([...batch.timestamps.subarray(0, 3)], [0, 1_700_000_000_000, 0]);
+  assert.deepEqual([0, 1, 2].map((index) => laidOutRecord(batch, index)), [{ topic: 'a', partition: 2 }, { topic: 'b', partition: 0 }, { topic: 'a', partition: 1 }]);
+  layouts.release(batch);
+  const again = layouts.layOut(records.slice(2));
+  assert.equal(again.bytes, batch.bytes);
+  assert.equal(again.bytes.subarray(0, again.used).toString(), 'xy');
+  // One that does not fit the first buffers gets larger ones.
+  const large = layouts.layOut([{ topic: 'a', partition: 0, key: null, value: Buffer.alloc(1 << 19, 'v') }]);
+  assert.notEqual(large.bytes, batch.bytes);
+  assert.equal(large.used, 1 << 19);
+});
+
