@@ -24,6 +24,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <condition_variable>
 #include <list>
 #include <memory>
 #include <mutex>
@@ -500,6 +501,25 @@ AckState* AckStateOf(rd_kafka_t* producer) {
   return found == registry.end() ? nullptr : found->second;
 }
 
+// A producer's writes are produced in the order they were given, though the next may be queued on
+// a libuv worker thread while the last is still being produced (so that the worker thread goes
+// from one write to the next without waiting for the main thread to hear of the first and give
+// the second): each write takes a ticket when given, and its worker thread waits for the writes
+// before it. Only the oldest write of a producer is ever waited for, and libuv hands work out in
+// the order it was queued, so that write is always on a thread of its own: no wait is for a
+// write not yet started. The caller keeps a producer's writes in the pool to a few (batch-producer.ts).
+struct ProduceOrder {
+  std::mutex mutex;
+  std::condition_variable turn;
+  uint64_t serving = 0;  // under `mutex`: the ticket whose write may be produced
+  // The main thread's own.
+  uint64_t next_ticket = 0;
+  uint32_t pending = 0;  // writes given and not yet done
+};
+
+// Each producer's order while it has writes pending; the main thread's own.
+std::unordered_map<rd_kafka_t*, ProduceOrder*> orders;
+
 // A write, as the main thread laid it out: for each record, in `layout`, its topic (an index into
 // `topics`), partition, key length, value length (-1: null) and header count, then each header's
 // name and value lengths; the bytes of its key, value and headers follow one another in `bytes`;
@@ -517,6 +537,8 @@ struct Job {
   size_t bytes_length;
   int64_t max_block_ms;
   const int32_t* stop;
+  ProduceOrder* order;
+  uint64_t ticket;
   // Hold the arrays above (and the caller's stop flag) until the work is done.
   v8::Global<v8::Value> layout_array, timestamps_array, bytes_array, stop_array;
   Callback done;
@@ -620,8 +642,7 @@ rd_kafka_resp_err_t ProduceNext(Job& job, const std::vector<rd_kafka_topic_t*>& 
 
 // On the worker thread. A full queue (queue.buffering.max.messages / .kbytes) is waited out, as
 // Java's send() blocks, for at most max.block.ms, unless the writer stops or the producer fails.
-void Work(uv_work_t* request) {
-  Job& job = *static_cast<Job*>(request->data);
+void ProduceRecords(Job& job) {
   std::vector<rd_kafka_topic_t*> topics;
   for (const std::string& name : job.topics) topics.push_back(rd_kafka_topic_new(job.producer, name.c_str(), nullptr));
   job.partitions.resize(job.topics.size());
@@ -651,6 +672,22 @@ void Work(uv_work_t* request) {
     if (topic != nullptr) rd_kafka_topic_destroy(topic);
   }
   for (Range& range : job.ranges) range.to = range.partition->produced;
+}
+
+// On a worker thread, once the writes given before this one are produced.
+void Work(uv_work_t* request) {
+  Job& job = *static_cast<Job*>(request->data);
+  ProduceOrder& order = *job.order;
+  {
+    std::unique_lock<std::mutex> lock(order.mutex);
+    order.turn.wait(lock, [&] { return order.serving == job.ticket; });
+  }
+  ProduceRecords(job);
+  {
+    std::lock_guard<std::mutex> lock(order.mutex);
+    order.serving++;
+  }
+  order.turn.notify_all();
 }
 
 // The job's records wait for their acknowledgements; the producer's handle wakes the main thread.
@@ -687,6 +724,11 @@ void Done(uv_work_t* request, int) {
   job->done.Call(isolate, [&]() -> std::vector<v8::Local<v8::Value>> {
     return {v8::Number::New(isolate, job->produced), v8::Number::New(isolate, job->error), Text(isolate, rd_kafka_err2str(job->error))};
   });
+  // The last pending write of its producer: no worker thread uses its order any more.
+  if (--job->order->pending == 0) {
+    orders.erase(job->producer);
+    delete job->order;
+  }
   delete job;
 }
 
@@ -775,6 +817,11 @@ void Produce(const v8::FunctionCallbackInfo<v8::Value>& info) {
   job->done.Reset(isolate, info[8].As<v8::Function>(), context, "SpillwayProduce");
   job->acks = acks;
   if (waits) job->acknowledged.Reset(isolate, info[9].As<v8::Function>());
+  ProduceOrder*& order = orders[producer];
+  if (order == nullptr) order = new ProduceOrder();
+  job->order = order;
+  job->ticket = order->next_ticket++;
+  order->pending++;
   job->request.data = job;
   uv_queue_work(node::GetCurrentEventLoop(isolate), &job->request, Work, Done);
 }

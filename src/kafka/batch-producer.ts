@@ -194,14 +194,22 @@ export function laidOutRecord(batch: LaidOutBatch, index: number): { readonly to
 }
 
 /**
- * One producer's batch path: batches are produced one call at a time (the writer hands writes
- * over in order), each call settled before the next starts.
+ * Batches a producer may have given to the addon and not yet produced: the next is given while the
+ * last is produced, so the worker thread goes on without waiting for the main thread; each one
+ * waiting holds a libuv worker thread (of four, which file system calls share).
+ */
+const PRODUCING_AT_ONCE = 2;
+
+/**
+ * One producer's batch path: batches are produced in the order given, up to
+ * PRODUCING_AT_ONCE given at a time (`room` says when another may be).
  */
 export class BatchProducer {
   readonly #native = loadNativeBatchProducer();
   readonly #client: object;
   readonly #stop = new Int32Array(new SharedArrayBuffer(4));
-  #running = false;
+  /** Settles when each batch given and not yet produced is, oldest first. */
+  readonly #producing: Promise<unknown>[] = [];
 
   /** `client` is the Kafka client's native producer (`Producer._client`), connected. */
   constructor(client: object) {
@@ -214,9 +222,8 @@ export class BatchProducer {
    * record produced is acknowledged, or one failed (not when the call ends with an error).
    */
   produce(batch: LaidOutBatch, maxBlockMs: number, acknowledged?: (outcome: BatchAcknowledgement) => void): Promise<BatchOutcome> {
-    if (this.#running) return Promise.reject(new Error('a batch is still being produced; wait for it to settle'));
-    this.#running = true;
-    return new Promise<BatchOutcome>((resolve, reject) => {
+    if (this.#producing.length >= PRODUCING_AT_ONCE) return Promise.reject(new Error(`${PRODUCING_AT_ONCE} batches are being produced; wait for room()`));
+    const produced = new Promise<BatchOutcome>((resolve, reject) => {
       try {
         this.#native.produce(
           this.#client,
@@ -227,17 +234,27 @@ export class BatchProducer {
           batch.bytes.subarray(0, batch.used),
           maxBlockMs,
           this.#stop,
-          (produced, errorCode, errorText) => {
-            this.#running = false;
-            resolve({ produced, errorCode, errorText });
-          },
+          (produced, errorCode, errorText) => resolve({ produced, errorCode, errorText }),
           acknowledged === undefined ? undefined : (errorCode, errorText, topic, partition) => acknowledged({ errorCode, errorText, topic, partition }),
         );
       } catch (error) {
-        this.#running = false;
         reject(error instanceof Error ? error : new Error(String(error)));
       }
     });
+    const done = () => void this.#producing.splice(this.#producing.indexOf(settled), 1);
+    const settled: Promise<void> = produced.then(done, done);
+    this.#producing.push(settled);
+    return produced;
+  }
+
+  /** Resolves once every batch given is produced (or failed). */
+  async idle(): Promise<void> {
+    await Promise.all(this.#producing);
+  }
+
+  /** Resolves once another batch may be given (fewer than PRODUCING_AT_ONCE are being produced). */
+  async room(): Promise<void> {
+    while (this.#producing.length >= PRODUCING_AT_ONCE) await this.#producing[0];
   }
 
   /** Ends a wait for room in a full queue at once (the call settles with the queue-full code). */

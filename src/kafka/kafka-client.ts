@@ -578,13 +578,25 @@ class LibrdkafkaRecordWriter implements TransactionalRecordWriter {
     // acknowledged. Batch-sized writes keep flowing during a flush, which keeps the pipe full.
     const small = acknowledgements === undefined && records.length < this.#settings.sinkBatchRecords;
     const batch = this.#layouts.layOut(records);
-    const produced = this.#producing
+    let produced: Promise<void> | undefined;
+    // The next write is given once this one is given (and there is room), not once it is produced.
+    const given = this.#producing
       .then(() => (small ? this.#flushReturned : undefined))
       .then(() => this.#connect())
-      .then(() => this.#produce(batch, acknowledgements))
-      .finally(() => this.#layouts.release(batch));
-    this.#producing = produced.catch(() => {});
-    return produced;
+      .then(() => {
+        produced = this.#produce(batch, acknowledgements).finally(() => this.#layouts.release(batch));
+        // Its failure is the caller's, once it is given; it is no unhandled rejection meanwhile.
+        produced.catch(() => {});
+        return this.#batches?.room();
+      });
+    this.#producing = given.catch(() => {});
+    return given.then(() => produced);
+  }
+
+  /** Resolves once every write given so far is handed over to librdkafka (or failed). */
+  async #allHandedOver(): Promise<void> {
+    await this.#producing;
+    await this.#batches?.idle();
   }
 
   async #acknowledgedAfter(produced: Promise<void>): Promise<void> {
@@ -766,6 +778,8 @@ class LibrdkafkaRecordWriter implements TransactionalRecordWriter {
     if (this.#failure !== undefined && machine.state === TransactionState.InTransaction) machine.force(TransactionState.AbortRequired);
     this.#check('commit');
     machine.transition(TransactionState.Committing, 'commit');
+    // The commit covers every record handed over before it.
+    await this.#allHandedOver();
     try {
       await this.#call('commit', (done) => this.#producer.commitTransaction(this.#settings.deliveryTimeoutMs, done));
     } catch (error) {
@@ -833,7 +847,7 @@ class LibrdkafkaRecordWriter implements TransactionalRecordWriter {
       // The records being handed over are librdkafka's to deliver or fail (a write waiting for
       // room in its queue stops waiting); the producer is not closed under them.
       this.#batches?.stop();
-      await this.#producing;
+      await this.#allHandedOver();
       this.#producer.setPollInterval(0);
       await new Promise<void>((resolve) => {
         // disconnect() flushes what is queued (bounded by its timeout) before closing; after a

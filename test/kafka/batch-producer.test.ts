@@ -79,11 +79,32 @@ it("refuses what is not the client's connected producer, wrong arguments, and a 
     assert.deepEqual(await produce(Buffer.from('abcd'), [1, 0, -1, 4, 0]), [0, -186, 'Local: Invalid argument or configuration']);
     const batches = new BatchProducer(client);
     const layouts = new BatchLayouts();
-    const running = batches.produce(layouts.layOut([{ topic, partition: 0, key: null, value: Buffer.from('x') }]), 0);
-    await assert.rejects(batches.produce(layouts.layOut([]), 0), /^Error: a batch is still being produced; wait for it to settle$/);
-    assert.deepEqual(await running, { produced: 1, errorCode: 0, errorText: 'Success' });
+    const first = batches.produce(layouts.layOut([{ topic, partition: 0, key: null, value: Buffer.from('x') }]), 0);
+    const second = batches.produce(layouts.layOut([{ topic, partition: 0, key: null, value: Buffer.from('y') }]), 0);
+    await assert.rejects(batches.produce(layouts.layOut([]), 0), /^Error: 2 batches are being produced; wait for room\(\)$/);
+    await batches.room();
+    assert.deepEqual(await first, { produced: 1, errorCode: 0, errorText: 'Success' });
+    assert.deepEqual(await second, { produced: 1, errorCode: 0, errorText: 'Success' });
+    await batches.idle();
   } finally {
     await new Promise<void>((resolve) => producer.disconnect(() => resolve()));
+  }
+});
+
+it('keeps the order of writes given at once, each handed over while the last one is produced', async () => {
+  const topic = randomTopic('batch-order');
+  await createTopic([bootstrapServers()], topic, { partitions: 2 });
+  const writer = createKafkaWriter(parseKafkaProperties({ 'bootstrap.servers': bootstrapServers() }, { sink: 'batch-order' }).settings);
+  const writes = Array.from({ length: 20 }, (_, w) =>
+    writer.write(Array.from({ length: 500 }, (_, i) => ({ topic, partition: i % 2, key: Buffer.from(`${w * 500 + i}`), value: Buffer.from('v') }))),
+  );
+  await Promise.all(writes);
+  await writer.close();
+  const read = await kcatRead(topic);
+  assert.equal(read.length, 10_000);
+  for (const partition of [0, 1]) {
+    const keys = read.filter((record) => record.partition === partition).map((record) => Number(record.key?.toString()));
+    assert.deepEqual(keys, Array.from({ length: 5_000 }, (_, k) => 2 * k + partition));
   }
 });
 
