@@ -9,9 +9,14 @@ interface DemoOptions {
   readonly topic: string;
   readonly period: string;
   readonly seconds?: string;
+  /** How long to wait for READ_BACK acknowledged records before saying they did not come. */
+  readonly readBackWaitMs?: number;
 }
 
 const SYMBOLS = ['AAPL', 'MSFT', 'NVDA', 'AMZN', 'GOOG', 'META'] as const;
+/** Records read back once the broker has acknowledged that many. */
+const READ_BACK = 5;
+const READ_BACK_WAIT_MS = 30_000;
 
 /** The embedded broker unless KAFKA_BOOTSTRAP_SERVERS names a cluster. */
 async function resolveBootstrap(log: (line: string) => void): Promise<string> {
@@ -65,21 +70,33 @@ export async function runDemo(
   const deadline = options.seconds === undefined ? undefined : setTimeout(stop, Number(options.seconds) * 1000);
   sink.done.then(stop, stop);
 
-  // Once a few records have landed, read them back with a separate consumer and show them.
-  const readBack = setTimeout(() => {
-    void readTopic([bootstrap], options.topic, { maxRecords: 5, timeoutMs: 3000 }).then((records) => {
+  // Once the broker has acknowledged a few records (on a broker just started that can take a
+  // while), read them back with a separate consumer and show them.
+  const started = Date.now();
+  const waitMs = options.readBackWaitMs ?? READ_BACK_WAIT_MS;
+  const readBack = setInterval(() => {
+    const acknowledged = sink.metrics.records;
+    if (acknowledged < READ_BACK) {
+      if (Date.now() - started < waitMs) return;
+      clearInterval(readBack);
+      if (interactive) out.write('\n');
+      log(`${acknowledged} of the first ${READ_BACK} records acknowledged after ${waitMs / 1000} s, so none are read back; a broker just started may still be getting ready (spillway broker status shows its log)`);
+      return;
+    }
+    clearInterval(readBack);
+    void readTopic([bootstrap], options.topic, { maxRecords: READ_BACK, timeoutMs: 3000 }).then((records) => {
       if (interactive) out.write('\n');
       log(`read back the first ${records.length} records of "${options.topic}":`);
       for (const record of records) log(formatRecord(record.key, record.value, record.partition, record.offset));
     });
-  }, 2000);
+  }, 100);
 
   await finished;
   process.off('SIGINT', stop);
   process.off('SIGTERM', stop);
   clearTimeout(deadline);
   clearInterval(ticker);
-  clearTimeout(readBack);
+  clearInterval(readBack);
   ticks.close();
   await sink.stop();
   progress();

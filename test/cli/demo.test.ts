@@ -17,3 +17,14 @@ it('the demo streams a live table, reads records back, and stops cleanly', async
   assert.ok(stopped !== null, text);
   assert.equal((await kcatRead(topic)).length, Number(stopped[1]));
 });
+
+it('the demo says so when too few records are acknowledged to read back in time', async () => {
+  const out = new PassThrough();
+  let text = '';
+  out.on('data', (chunk: Buffer) => (text += chunk.toString()));
+  // One row an hour: the first row is all there is.
+  await runDemo({ topic: randomTopic('demo-slow'), period: 'PT1H', seconds: '1.5', readBackWaitMs: 500 }, out);
+  assert.match(text, /\n[01] of the first 5 records acknowledged after 0\.5 s, so none are read back; a broker just started may still be getting ready \(spillway broker status shows its log\)\n/);
+  assert.doesNotMatch(text, /read back the first/);
+});
+
