@@ -469,10 +469,12 @@ class Sink implements SinkHandle {
         continue;
       }
       // Linger: let a batch fill for a moment unless it is already full or the sink is closing;
-      // never past the end of the epoch.
+      // never past the end of the epoch. Each new change wakes the wait, which ends as soon as
+      // the batch is full: a busy source does not wait for the linger.
       const lingerMs = Math.min(this.#settings.lingerMs, epochs?.remaining() ?? Infinity);
-      if (lingerMs > 0 && !this.#closing() && this.#queued() < this.#settings.sinkBatchRecords) {
-        await new Promise((resolve) => setTimeout(resolve, lingerMs));
+      const lingerUntil = performance.now() + lingerMs;
+      while (!this.#closing() && this.#queued() < this.#settings.sinkBatchRecords && performance.now() < lingerUntil) {
+        await this.#sleep(lingerUntil - performance.now());
       }
       await this.#writeTrigger(this.#take(this.#settings.sinkBatchRecords));
     }

@@ -76,6 +76,8 @@ export abstract class FeedTable extends LiveTable {
   readonly appendOnly: boolean;
   /** The key columns items upsert and delete by, or undefined when rows are appended. */
   readonly key: readonly string[] | undefined;
+  /** The key columns as a schema of their own (a delete gives only them). */
+  readonly #keySchema: Schema | undefined;
   readonly #source: string;
   #failure: SpillwayError | undefined;
   #nextId = 0;
@@ -86,9 +88,11 @@ export abstract class FeedTable extends LiveTable {
   /** `firstId`: the id of the first appended row (a resumed source continues its first run's ids). */
   protected constructor(schema: Schema, key: readonly string[] | undefined, source: string, firstId = 0) {
     const keyColumns = key ?? schema.primaryKey;
-    if (keyColumns !== undefined) requireColumns(schema, keyColumns, `${source} key`);
+    const columns = keyColumns === undefined ? undefined : requireColumns(schema, keyColumns, `${source} key`);
     super(keyColumns === undefined ? schema : { ...schema, primaryKey: [...keyColumns] });
     this.key = keyColumns;
+    // One schema for every delete's key, so its normalizer is compiled once, not per delete.
+    this.#keySchema = columns === undefined ? undefined : { columns };
     this.appendOnly = keyColumns === undefined;
     this.#source = source;
     this.#nextId = firstId;
@@ -174,11 +178,11 @@ export abstract class FeedTable extends LiveTable {
           continue;
         }
         if (op === 'delete') {
-          const keyColumns = requireColumns(this.schema, this.key, `${rowWhere(index)}: delete`);
+          const keySchema = this.#keySchema as Schema;
           const keyRow = normalizeRow(
-            { columns: keyColumns },
-            Object.fromEntries(keyColumns.map((column) => [column.name, (fields as FeedRow)[column.name]])),
-            `${rowWhere(index)}: the key of a delete`,
+            keySchema,
+            Object.fromEntries(keySchema.columns.map((column) => [column.name, (fields as FeedRow)[column.name]])),
+            () => `${rowWhere(index)}: the key of a delete`,
           );
           const id = keyOf(keyRow, this.key);
           const before = current(id);

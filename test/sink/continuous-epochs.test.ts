@@ -65,6 +65,25 @@ describe('continuous trigger epochs', () => {
     assert.deepEqual(progress, []);
   });
 
+  it('ends the linger as soon as a batch is full, however long linger.ms is', async () => {
+    const table = inputTable(defineSchema({ n: 'int32' }));
+    const writer = new MemoryWriter();
+    const sink = startSink(
+      table,
+      { name: 'full', topic: 'out', kafka: { 'bootstrap.servers': '127.0.0.1:9', 'linger.ms': 60_000, 'batch.num.messages': 4 }, value: jsonSpec() },
+      { createWriter: () => writer },
+    );
+    table.add([{ n: 1 }, { n: 2 }]);
+    await sleep(150);
+    assert.equal(writer.records('out').length, 0, 'half a batch lingers');
+    table.add([{ n: 3 }, { n: 4 }, { n: 5 }]);
+    await sleep(150);
+    assert.equal(writer.records('out').length, 4, 'a full batch goes at once; the rest lingers');
+    table.close();
+    await sink.done;
+    assert.equal(writer.records('out').length, 5);
+  });
+
   it('an epoch that is not a positive duration is refused, saying how to write one', () => {
     for (const epoch of ['soon', 0, -5]) {
       assert.throws(
