@@ -57,6 +57,14 @@ CREATE TABLE IF NOT EXISTS ingress (
   id INTEGER PRIMARY KEY AUTOINCREMENT, pipeline TEXT NOT NULL, table_name TEXT NOT NULL, options TEXT NOT NULL, body TEXT NOT NULL, created_at TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS ingress_by_pipeline ON ingress (pipeline, id);
 CREATE TABLE IF NOT EXISTS journals (pipeline TEXT PRIMARY KEY, incarnation TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS ingress_totals (pipeline TEXT PRIMARY KEY, bodies INTEGER NOT NULL, bytes INTEGER NOT NULL);
+CREATE TRIGGER IF NOT EXISTS ingress_added AFTER INSERT ON ingress BEGIN
+  INSERT INTO ingress_totals (pipeline, bodies, bytes) VALUES (NEW.pipeline, 1, LENGTH(CAST(NEW.body AS BLOB)))
+    ON CONFLICT (pipeline) DO UPDATE SET bodies = bodies + 1, bytes = bytes + excluded.bytes;
+END;
+CREATE TRIGGER IF NOT EXISTS ingress_removed AFTER DELETE ON ingress BEGIN
+  UPDATE ingress_totals SET bodies = bodies - 1, bytes = bytes - LENGTH(CAST(OLD.body AS BLOB)) WHERE pipeline = OLD.pipeline;
+END;
 CREATE TABLE IF NOT EXISTS api_keys (
   id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL UNIQUE, hash BLOB NOT NULL, role TEXT NOT NULL, created_at TEXT NOT NULL);
 `;
@@ -73,7 +81,20 @@ export class ServiceStore {
     this.#db = new DatabaseSync(this.path);
     chmodSync(this.path, 0o600);
     this.#db.exec('PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000;');
-    this.#db.exec(SCHEMA);
+    this.#db.exec('BEGIN IMMEDIATE');
+    try {
+      const counted = this.#db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'ingress_totals'").get() !== undefined;
+      this.#db.exec(SCHEMA);
+      // A store made before the totals were kept counts its bodies once, here; triggers keep the
+      // totals from then on, so reading them costs nothing however much is kept.
+      if (!counted) {
+        this.#db.exec('INSERT INTO ingress_totals (pipeline, bodies, bytes) SELECT pipeline, COUNT(*), SUM(LENGTH(CAST(body AS BLOB))) FROM ingress GROUP BY pipeline');
+      }
+      this.#db.exec('COMMIT');
+    } catch (error) {
+      this.#db.exec('ROLLBACK');
+      throw error;
+    }
   }
 
   close(): void {
@@ -151,7 +172,7 @@ export class ServiceStore {
 
   /** How many ingress bodies and bytes are kept for the pipeline. */
   ingressSize(pipeline: string): { bodies: number; bytes: number } {
-    const row = this.#db.prepare('SELECT COUNT(*) AS bodies, COALESCE(SUM(LENGTH(CAST(body AS BLOB))), 0) AS bytes FROM ingress WHERE pipeline = ?').get(pipeline);
+    const row = this.#db.prepare('SELECT bodies, bytes FROM ingress_totals WHERE pipeline = ?').get(pipeline);
     return { bodies: Number(row?.bodies ?? 0), bytes: Number(row?.bytes ?? 0) };
   }
 
