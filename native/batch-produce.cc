@@ -24,7 +24,7 @@
 
 #include <algorithm>
 #include <atomic>
-#include <condition_variable>
+#include <deque>
 #include <list>
 #include <memory>
 #include <mutex>
@@ -501,20 +501,23 @@ AckState* AckStateOf(rd_kafka_t* producer) {
   return found == registry.end() ? nullptr : found->second;
 }
 
-// A producer's writes are produced in the order they were given, though the next may be queued on
-// a libuv worker thread while the last is still being produced (so that the worker thread goes
-// from one write to the next without waiting for the main thread to hear of the first and give
-// the second): each write takes a ticket when given, and its worker thread waits for the writes
-// before it. Only the oldest write of a producer is ever waited for, and libuv hands work out in
-// the order it was queued, so that write is always on a thread of its own: no wait is for a
-// write not yet started. The caller keeps a producer's writes in the pool to a few (batch-producer.ts).
+struct Job;
+
+// A producer's writes are produced in the order they were given, one after another by one libuv
+// worker thread (a "drain"), which goes on to the next write given meanwhile without waiting for
+// the main thread: the main thread queues a write here, and hears of each one produced through
+// `reported`. A drain runs while writes are queued and ends when none are, so a producer holds at
+// most one of libuv's threads (which file system calls share), however many writes it is given.
 struct ProduceOrder {
   std::mutex mutex;
-  std::condition_variable turn;
-  uint64_t serving = 0;  // under `mutex`: the ticket whose write may be produced
+  std::deque<Job*> queued;     // under `mutex`: given, not yet taken by the drain
+  std::vector<Job*> produced;  // under `mutex`: produced (or failed), not yet reported
+  bool draining = false;       // under `mutex`: a drain is queued or running
+  uv_async_t reported;         // wakes the main thread for `produced`
   // The main thread's own.
-  uint64_t next_ticket = 0;
-  uint32_t pending = 0;  // writes given and not yet done
+  rd_kafka_t* producer = nullptr;
+  uint32_t pending = 0;  // writes given and not yet reported
+  uint32_t drains = 0;   // drains queued whose completion has not reached the main thread
 };
 
 // Each producer's order while it has writes pending; the main thread's own.
@@ -525,7 +528,6 @@ std::unordered_map<rd_kafka_t*, ProduceOrder*> orders;
 // name and value lengths; the bytes of its key, value and headers follow one another in `bytes`;
 // its timestamp in `timestamps` (0: librdkafka stamps the time it is produced).
 struct Job {
-  uv_work_t request;
   v8::Isolate* isolate;
   rd_kafka_t* producer;
   std::vector<std::string> topics;
@@ -537,8 +539,6 @@ struct Job {
   size_t bytes_length;
   int64_t max_block_ms;
   const int32_t* stop;
-  ProduceOrder* order;
-  uint64_t ticket;
   // Hold the arrays above (and the caller's stop flag) until the work is done.
   v8::Global<v8::Value> layout_array, timestamps_array, bytes_array, stop_array;
   Callback done;
@@ -674,20 +674,27 @@ void ProduceRecords(Job& job) {
   for (Range& range : job.ranges) range.to = range.partition->produced;
 }
 
-// On a worker thread, once the writes given before this one are produced.
-void Work(uv_work_t* request) {
-  Job& job = *static_cast<Job*>(request->data);
-  ProduceOrder& order = *job.order;
-  {
-    std::unique_lock<std::mutex> lock(order.mutex);
-    order.turn.wait(lock, [&] { return order.serving == job.ticket; });
+// On a worker thread: the producer's queued writes, in order, until none is left.
+void Drain(uv_work_t* request) {
+  ProduceOrder& order = *static_cast<ProduceOrder*>(request->data);
+  for (;;) {
+    Job* job;
+    {
+      std::lock_guard<std::mutex> lock(order.mutex);
+      if (order.queued.empty()) {
+        order.draining = false;
+        return;
+      }
+      job = order.queued.front();
+      order.queued.pop_front();
+    }
+    ProduceRecords(*job);
+    {
+      std::lock_guard<std::mutex> lock(order.mutex);
+      order.produced.push_back(job);
+    }
+    uv_async_send(&order.reported);
   }
-  ProduceRecords(job);
-  {
-    std::lock_guard<std::mutex> lock(order.mutex);
-    order.serving++;
-  }
-  order.turn.notify_all();
 }
 
 // The job's records wait for their acknowledgements; the producer's handle wakes the main thread.
@@ -712,8 +719,7 @@ void Wait(Job& job, v8::Local<v8::Context> context) {
 }
 
 // Back on the main thread: callback(produced, errorCode, errorText).
-void Done(uv_work_t* request, int) {
-  Job* job = static_cast<Job*>(request->data);
+void Finish(Job* job) {
   v8::Isolate* isolate = job->isolate;
   if (!job->acknowledged.IsEmpty() && job->error == RD_KAFKA_RESP_ERR_NO_ERROR) {
     v8::HandleScope scope(isolate);
@@ -724,12 +730,63 @@ void Done(uv_work_t* request, int) {
   job->done.Call(isolate, [&]() -> std::vector<v8::Local<v8::Value>> {
     return {v8::Number::New(isolate, job->produced), v8::Number::New(isolate, job->error), Text(isolate, rd_kafka_err2str(job->error))};
   });
-  // The last pending write of its producer: no worker thread uses its order any more.
-  if (--job->order->pending == 0) {
-    orders.erase(job->producer);
-    delete job->order;
-  }
   delete job;
+}
+
+// With no write pending and no drain left to report, no worker thread uses the order: it goes
+// (its handle closes first, then it is deleted).
+void CloseIfIdle(ProduceOrder* order) {
+  if (order->pending > 0 || order->drains > 0) return;
+  orders.erase(order->producer);
+  uv_close(reinterpret_cast<uv_handle_t*>(&order->reported), [](uv_handle_t* handle) { delete static_cast<ProduceOrder*>(handle->data); });
+}
+
+// On the main thread: reports the writes produced since the last time, in order. A report's
+// callback may give the producer its next write, which counts as pending before this one stops.
+void OnReported(uv_async_t* handle) {
+  ProduceOrder* order = static_cast<ProduceOrder*>(handle->data);
+  std::vector<Job*> jobs;
+  {
+    std::lock_guard<std::mutex> lock(order->mutex);
+    jobs.swap(order->produced);
+  }
+  for (Job* job : jobs) {
+    Finish(job);
+    order->pending--;
+  }
+  CloseIfIdle(order);
+}
+
+void DrainDone(uv_work_t* request, int) {
+  ProduceOrder* order = static_cast<ProduceOrder*>(request->data);
+  delete request;
+  order->drains--;
+  CloseIfIdle(order);
+}
+
+// Queues a write for its producer's drain, starting one if none runs.
+void Enqueue(v8::Isolate* isolate, Job* job) {
+  ProduceOrder*& order = orders[job->producer];
+  if (order == nullptr) {
+    order = new ProduceOrder();
+    order->producer = job->producer;
+    uv_async_init(node::GetCurrentEventLoop(isolate), &order->reported, OnReported);
+    order->reported.data = order;
+  }
+  order->pending++;
+  bool start;
+  {
+    std::lock_guard<std::mutex> lock(order->mutex);
+    order->queued.push_back(job);
+    start = !order->draining;
+    order->draining = true;
+  }
+  if (!start) return;
+  // A request of its own: the last drain's may not have reached the main thread yet.
+  uv_work_t* drain = new uv_work_t();
+  drain->data = order;
+  order->drains++;
+  uv_queue_work(node::GetCurrentEventLoop(isolate), drain, Drain, DrainDone);
 }
 
 rd_kafka_t* ProducerOf(v8::Isolate* isolate, v8::Local<v8::Value> client) {
@@ -817,13 +874,7 @@ void Produce(const v8::FunctionCallbackInfo<v8::Value>& info) {
   job->done.Reset(isolate, info[8].As<v8::Function>(), context, "SpillwayProduce");
   job->acks = acks;
   if (waits) job->acknowledged.Reset(isolate, info[9].As<v8::Function>());
-  ProduceOrder*& order = orders[producer];
-  if (order == nullptr) order = new ProduceOrder();
-  job->order = order;
-  job->ticket = order->next_ticket++;
-  order->pending++;
-  job->request.data = job;
-  uv_queue_work(node::GetCurrentEventLoop(isolate), &job->request, Work, Done);
+  Enqueue(isolate, job);
 }
 
 }  // namespace

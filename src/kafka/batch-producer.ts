@@ -195,8 +195,8 @@ export function laidOutRecord(batch: LaidOutBatch, index: number): { readonly to
 
 /**
  * Batches a producer may have given to the addon and not yet produced: the next is given while the
- * last is produced, so the worker thread goes on without waiting for the main thread; each one
- * waiting holds a libuv worker thread (of four, which file system calls share).
+ * last is produced, so the addon's worker thread goes on to it without waiting for the main
+ * thread; a bound, so that a full queue holds the writer back instead of piling batches up.
  */
 const PRODUCING_AT_ONCE = 2;
 
