@@ -16,6 +16,7 @@ interface DemoOptions {
 const SYMBOLS = ['AAPL', 'MSFT', 'NVDA', 'AMZN', 'GOOG', 'META'] as const;
 /** Records read back once the broker has acknowledged that many. */
 const READ_BACK = 5;
+/** How long the demo waits for them before saying they did not come. */
 const READ_BACK_WAIT_MS = 30_000;
 
 /** The embedded broker unless KAFKA_BOOTSTRAP_SERVERS names a cluster. */

@@ -491,15 +491,19 @@ function textBatch(rows: readonly Row[], valueOf: (row: Row) => unknown): TextBa
   const text = JSON.stringify(values);
   const starts = new Int32Array(rows.length);
   const ends = new Int32Array(rows.length);
-  // After the array's `[`; the last object ends before its `]`.
+  // After the array's `[`; each boundary's `}` ends a row, and the last row ends before the `]`.
   let at = 1;
-  for (let i = 0; i < rows.length; i++) {
-    starts[i] = at;
-    const boundary = i === rows.length - 1 ? text.length - 1 : text.indexOf('},{"', at);
+  const last = rows.length - 1;
+  for (let i = 0; i < last; i++) {
+    const boundary = text.indexOf('},{"', at);
     if (boundary < 0) return undefined;
-    // The boundary is at the `}` that ends row i (the last row's is before the `]`).
-    ends[i] = i === rows.length - 1 ? boundary : boundary + 1;
+    starts[i] = at;
+    ends[i] = boundary + 1;
     at = boundary + 2;
+  }
+  if (last >= 0) {
+    starts[last] = at;
+    ends[last] = text.length - 1;
   }
   return { text, starts, ends };
 }
@@ -540,8 +544,7 @@ export function jsonEncoder(spec: JsonSpec, schema: Schema, part: 'key' | 'value
       encodeText: text,
     };
     // A json column can hold an array of objects, whose text would look like a row boundary.
-    const columnTypes = new Map(schema.columns.map((column) => [column.name, column.type]));
-    if (!columns.some((name) => columnTypes.get(name) === 'json')) encoder.encodeTexts = (rows) => textBatch(rows, valueOf);
+    if (!schema.columns.some((column) => column.type === 'json' && columns.includes(column.name))) encoder.encodeTexts = (rows) => textBatch(rows, valueOf);
     if (envelope !== 'none') {
       const changeText = (change: RowChange) => JSON.stringify(eventValue(change));
       encoder.encodeChange = (change) => Buffer.from(changeText(change), 'utf8');

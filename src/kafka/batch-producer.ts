@@ -187,7 +187,7 @@ export class BatchLayouts {
 }
 
 /** Record `index` of a laid-out batch: its topic and partition, to name it in an error. */
-export function laidOutRecord(batch: LaidOutBatch, index: number): { readonly topic: string; readonly partition: number } {
+export function laidOutRecord(batch: LaidOutBatch, index: number): Pick<BatchRecord, 'topic' | 'partition'> {
   let at = 0;
   for (let i = 0; i < index; i++) at += LAYOUT_FIELDS + 2 * (batch.layout[at + 4] as number);
   return { topic: batch.topics[batch.layout[at] as number] as string, partition: batch.layout[at + 1] as number };

@@ -692,7 +692,7 @@ class LibrdkafkaRecordWriter implements TransactionalRecordWriter {
     return settle;
   }
 
-  #produceError(error: unknown, record: { readonly topic: string; readonly partition: number }): SpillwayError {
+  #produceError(error: unknown, record: Pick<KafkaRecord, 'topic' | 'partition'>): SpillwayError {
     if (isLibrdkafkaError(error) && error.code === ERR.ERR__UNKNOWN_PARTITION) {
       return new SpillwayError(ErrorCode.DeliveryFailed, `partition ${record.partition} of "${record.topic}" does not exist`, { cause: error });
     }
