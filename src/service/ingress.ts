@@ -2,8 +2,8 @@
  * HTTP ingress, as Feldera takes it: `format=json` with `update_format=insert_delete` (the
  * default: `{"insert": row}` / `{"delete": row}`) or `raw` (each value a row, an insert), as newline-delimited values
  * or, with `array=true`, one JSON array; `format=csv`: one row per line, columns in the table's
- * order (RFC 4180 quoting), each an insert. Integers beyond 2^53 keep every digit (they are read
- * from their source text), bytes are base64.
+ * order (RFC 4180 quoting), each an insert. Integers beyond 2^53 keep every digit in the columns
+ * that hold them exactly (read from their source text), bytes are base64.
  */
 import { parse as parseCsv } from 'csv-parse/sync';
 import { ErrorCode, SpillwayError } from '../errors.ts';
@@ -21,22 +21,46 @@ function badInput(table: string, message: string, field?: string): SpillwayError
   return new SpillwayError(ErrorCode.InvalidValue, `ingress into "${table}": ${message}`, { details: { sink: table, ...(field === undefined ? {} : { field }) } });
 }
 
-/**
- * An integer token of 16 digits or more: only those can lie beyond 2^53 (9007199254740992). Digits
- * after a decimal point or before an exponent are not one; a string holding such digits matches
- * too, which only takes the exact path.
- */
-const LONG_INTEGER = /(?<![\d.eE])\d{16,}(?![\d.eE])/;
-
 const exactReviver = (_key: string, value: unknown, context?: { source?: string }) =>
   typeof value === 'number' && Number.isInteger(value) && !Number.isSafeInteger(value) && context?.source !== undefined && /^-?\d+$/.test(context.source) ? BigInt(context.source) : value;
 
 /**
- * JSON.parse keeping every digit of integers beyond 2^53. The reviver (a call per value) was the
- * ingress path's largest cost, so a text with no integer that long is parsed without it.
+ * The columns that keep an integer beyond 2^53 exactly (as a bigint): int64, timestamp and
+ * decimal. (A json column holds numbers as doubles, as JSON.parse gives them.)
  */
-function parseJsonExact(text: string, exact = LONG_INTEGER.test(text)): unknown {
-  return exact ? JSON.parse(text, exactReviver) : JSON.parse(text);
+function exactColumnsOf(schema: Schema): string[] {
+  return schema.columns.filter((column) => column.type === 'int64' || column.type === 'timestamp' || column.type === 'decimal').map((column) => column.name);
+}
+
+const objectOf = (value: unknown): Record<string, unknown> | undefined =>
+  value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+
+/** Whether any of the columns holds an integer that a plain parse rounded (one beyond 2^53). */
+function roundsAny(row: Record<string, unknown> | undefined, columns: readonly string[]): boolean {
+  if (row === undefined) return false;
+  for (const name of columns) {
+    const value = row[name];
+    if (typeof value === 'number' && Number.isInteger(value) && !Number.isSafeInteger(value)) return true;
+  }
+  return false;
+}
+
+/** Whether a plainly parsed value (a row, or an insert_delete event around one) rounded an integer an exact column keeps. */
+function roundedExact(value: unknown, columns: readonly string[]): boolean {
+  if (columns.length === 0) return false;
+  const event = objectOf(value);
+  return roundsAny(event, columns) || roundsAny(objectOf(event?.insert), columns) || roundsAny(objectOf(event?.delete), columns);
+}
+
+/**
+ * One JSON text (a line, or a whole array body) parsed keeping every digit of the integers beyond
+ * 2^53 that the table's columns keep. The reviver that does so (a call per value) was the ingress
+ * path's largest cost, so a text is parsed with it only when a plain parse rounded one.
+ */
+function parseForTable(text: string, exactColumns: readonly string[]): unknown {
+  const value = JSON.parse(text) as unknown;
+  const rounded = Array.isArray(value) ? value.some((item) => roundedExact(item, exactColumns)) : roundedExact(value, exactColumns);
+  return rounded ? JSON.parse(text, exactReviver) : value;
 }
 
 /** A JSON row's values in the forms the table's columns take (base64 bytes to bytes). */
@@ -115,19 +139,18 @@ export function parseIngress(table: string, schema: Schema, body: string, option
   }
   if (options.array !== undefined && options.array !== 'true' && options.array !== 'false') throw badInput(table, `array is true or false, not "${options.array}"`, 'array');
   let values: unknown[];
+  const exactColumns = exactColumnsOf(schema);
   try {
     if (options.array === 'true') {
-      const parsed = parseJsonExact(body);
+      const parsed = parseForTable(body, exactColumns);
       if (!Array.isArray(parsed)) throw badInput(table, 'with array=true the body is one JSON array');
       values = parsed;
     } else {
-      // One test of the whole body: most bodies hold no long integer, and then no line does.
-      const exact = LONG_INTEGER.test(body);
       values = body
         .split('\n')
         .map((line) => line.trim())
         .filter((line) => line !== '')
-        .map((line) => parseJsonExact(line, exact));
+        .map((line) => parseForTable(line, exactColumns));
     }
   } catch (error) {
     if (error instanceof SpillwayError) throw error;

@@ -207,7 +207,8 @@ export class RecordBuilder {
       if (values.encodeChangeText !== undefined) valueText = values.encodeChangeText(intent.change);
       else value = values.encodeChange(intent.change);
     } else {
-      if (texts.valueBatch !== undefined && intent.type === 'row') valueRow = texts.nextRow();
+      // A row, or a change whose value is its row (the format has no change envelope).
+      if (texts.valueBatch !== undefined) valueRow = texts.nextRow();
       else if (values.encodeText !== undefined) valueText = values.encodeText(row);
       else value = values.encode(row);
       if (intent.type === 'change') changeOp = intent.change.op;
@@ -224,16 +225,20 @@ export class RecordBuilder {
   }
 
   /**
-   * The values of a batch's rows in one text, when every intent is a row or a tombstone and the
-   * value encoder writes many rows at once (`encodeTexts`). Undefined otherwise, and when a row
-   * cannot be encoded: then each is encoded on its own, so the error policy learns which one.
+   * The values of a batch's rows in one text, when the value encoder writes many rows at once
+   * (`encodeTexts`) and every value is a row: the intents are rows and tombstones, or changes of
+   * a format without a change envelope (whose value is the changed row; the change is a header).
+   * Undefined otherwise, and when a row cannot be encoded: then each is encoded on its own, so the
+   * error policy learns which one.
    */
   batchValues(intents: readonly RecordIntent[]): TextBatch | undefined {
     if (this.#valueEncoder.encodeTexts === undefined) return undefined;
+    const changesAreRows = this.#valueEncoder.encodeChange === undefined;
     const rows: Row[] = [];
     for (let i = 0; i < intents.length; i++) {
       const intent = intents[i] as RecordIntent;
       if (intent.type === 'row') rows.push(intent.row);
+      else if (intent.type === 'change' && changesAreRows) rows.push(intent.change.row);
       else if (intent.type !== 'tombstone') return undefined;
     }
     if (rows.length === 0) return undefined;

@@ -57,6 +57,27 @@ describe('ingress bodies', () => {
     assert.deepEqual(parseIngress('t', schema, '{"id":900719925474099,"score":123456789012345.6}', { format: 'json', update_format: 'raw' })[0]?.row, { id: 900719925474099, score: 123456789012345.6 });
   });
 
+  it('reads long integers exactly in the columns that keep them, in insert_delete events too, and as doubles elsewhere', () => {
+    const wide: Schema = {
+      columns: [
+        { name: 'id', type: 'int64', nullable: false },
+        { name: 'at', type: 'timestamp', unit: 'ns', nullable: true },
+        { name: 'price', type: 'decimal', precision: 38, scale: 0, nullable: true },
+        { name: 'score', type: 'float64', nullable: true },
+      ],
+    };
+    assert.deepEqual(parseIngress('t', wide, '{"insert":{"id":1,"at":1700000000123456789}}\n{"delete":{"id":-9007199254740993}}\n', { format: 'json' }), [
+      { kind: 'insert', row: { id: 1, at: 1700000000123456789n } },
+      { kind: 'delete', row: { id: -9007199254740993n } },
+    ]);
+    assert.deepEqual(parseIngress('t', wide, '[{"id":1,"price":123456789012345678901234567890}]', { format: 'json', update_format: 'raw', array: 'true' })[0]?.row, {
+      id: 1,
+      price: 123456789012345678901234567890n,
+    });
+    // A double column takes a long integer as the double it is.
+    assert.deepEqual(parseIngress('t', wide, '{"id":1,"score":12345678901234567890}', { format: 'json', update_format: 'raw' })[0]?.row, { id: 1, score: Number("12345678901234567890") });
+  });
+
   it('reads CSV in column order with Feldera\'s nulls', () => {
     assert.deepEqual(parseIngress('t', schema, '1,"a, b",2.5,\n2,,NULL,AAE=\n3,null,,\n', { format: 'csv' }), [
       { kind: 'insert', row: { id: 1n, name: 'a, b', score: 2.5, blob: null } },

@@ -10,6 +10,7 @@ import { MemoryWriter } from '../../src/kafka/memory-writer.ts';
 import { javaKeyPartition } from '../../src/kafka/murmur2.ts';
 import type { KafkaRecord } from '../../src/kafka/record-writer.ts';
 import { type Row, defineSchema, normalizeRow } from '../../src/model/schema.ts';
+import { inputTable } from '../../src/sources/input-table.ts';
 import { newTable } from '../../src/sources/static-table.ts';
 import { startSink } from '../../src/sink/sink.ts';
 
@@ -61,5 +62,32 @@ describe('keys and values written as text, a batch at once', () => {
       csv.map((record) => record.value?.toString()).sort(),
       rows.map((row) => `${row.id},${row.name},${row.note}`).sort(),
     );
+  });
+
+  it('writes a retract sink\'s changes (inserts, updates as delete and insert, deletes) from the batch text, each value its row', async () => {
+    const keyed = defineSchema({ id: 'int32', name: { type: 'string', nullable: true }, note: 'string' }, { primaryKey: ['id'] });
+    const table = inputTable(keyed);
+    const writer = new MemoryWriter({ partitions: PARTITIONS });
+    const sink = startSink(table, { name: 'retract-texts', topic: 'out', mode: 'retract', key: simpleSpec('id'), value: jsonSpec(), kafka: { 'bootstrap.servers': '127.0.0.1:9' } }, { createWriter: () => writer });
+    const first = ascii.slice(0, 10);
+    table.add(first);
+    table.add([{ id: 2, name: 'renamed', note: 'naïve' }, { id: 11, name: null, note: 'new' }]);
+    table.delete([{ id: 4 }, { id: 11 }]);
+    table.close();
+    await sink.done;
+    const records = (writer.topics.get('out') ?? []).flat();
+    const values = createEncoder(keyValueSpecSchema.parse(jsonSpec()), keyed, 'value');
+    const kind = (record: KafkaRecord) => record.headers?.find((header) => header.key === 'change-kind')?.value.toString();
+    const expected = [
+      ...first.map((row) => ['insert', row] as const),
+      ['delete', first[2]],
+      ['insert', { id: 2, name: 'renamed', note: 'naïve' }],
+      ['insert', { id: 11, name: null, note: 'new' }],
+      ['delete', first[4]],
+      ['delete', { id: 11, name: null, note: 'new' }],
+    ] as const;
+    // One partition per key keeps each key's order; across keys, sort by what was expected.
+    const seen = records.map((record) => `${kind(record)} ${String(record.value)}`).sort();
+    assert.deepEqual(seen, expected.map(([op, row]) => `${op} ${String(values.encode(normalizeRow(keyed, row as Record<string, unknown>, 'test')))}`).sort());
   });
 });
