@@ -5,7 +5,7 @@
  * order (RFC 4180 quoting), each an insert. Integers beyond 2^53 keep every digit in the columns
  * that hold them exactly (read from their source text), bytes are base64.
  */
-import { parse as parseCsv } from 'csv-parse/sync';
+import Papa from 'papaparse';
 import { ErrorCode, SpillwayError } from '../errors.ts';
 import type { Column, Schema } from '../model/schema.ts';
 
@@ -63,15 +63,36 @@ function parseForTable(text: string, exactColumns: readonly string[]): unknown {
   return rounded ? JSON.parse(text, exactReviver) : value;
 }
 
-/** A JSON row's values in the forms the table's columns take (base64 bytes to bytes). */
-function fromJsonRow(schema: Schema, row: unknown, table: string, where: string): Record<string, unknown> {
+/** What a JSON row is checked against: the table's column names, and its bytes columns (base64 in JSON). */
+interface JsonRowColumns {
+  readonly schema: Schema;
+  readonly names: ReadonlySet<string>;
+  readonly bytes: readonly string[];
+}
+
+function jsonRowColumnsOf(schema: Schema): JsonRowColumns {
+  return { schema, names: new Set(schema.columns.map((column) => column.name)), bytes: schema.columns.filter((column) => column.type === 'bytes').map((column) => column.name) };
+}
+
+/**
+ * A JSON row's values in the forms the table's columns take (base64 bytes to bytes). The parsed
+ * object is the ingress's own, so it is only copied when a bytes value must be decoded.
+ */
+function fromJsonRow(columns: JsonRowColumns, row: unknown, table: string, where: string): Record<string, unknown> {
   if (row === null || typeof row !== 'object' || Array.isArray(row)) throw badInput(table, `${where} is not a JSON object of column values`);
-  const values: Record<string, unknown> = { ...(row as Record<string, unknown>) };
-  const unknown = Object.keys(values).filter((name) => !schema.columns.some((column) => column.name === name));
-  if (unknown.length > 0) throw badInput(table, `${where} names ${unknown.map((name) => `"${name}"`).join(', ')}, not a column; the columns are: ${schema.columns.map((column) => column.name).join(', ')}`);
-  for (const column of schema.columns) {
-    const value = values[column.name];
-    if (column.type === 'bytes' && typeof value === 'string') values[column.name] = Buffer.from(value, 'base64');
+  let values = row as Record<string, unknown>;
+  for (const name in values) {
+    if (!columns.names.has(name)) {
+      const unknown = Object.keys(values).filter((field) => !columns.names.has(field));
+      throw badInput(table, `${where} names ${unknown.map((field) => `"${field}"`).join(', ')}, not a column; the columns are: ${columns.schema.columns.map((column) => column.name).join(', ')}`);
+    }
+  }
+  if (columns.bytes.some((name) => typeof values[name] === 'string')) {
+    values = { ...values };
+    for (const name of columns.bytes) {
+      const value = values[name];
+      if (typeof value === 'string') values[name] = Buffer.from(value, 'base64');
+    }
   }
   return values;
 }
@@ -113,13 +134,13 @@ export function parseIngress(table: string, schema: Schema, body: string, option
   if (format === 'csv') {
     if (options.update_format !== undefined) throw badInput(table, 'update_format applies to format=json only; CSV rows are inserts', 'update_format');
     if (options.array !== undefined) throw badInput(table, 'array applies to format=json only', 'array');
-    let records: string[][];
-    try {
-      const parsed: unknown = parseCsv(body, { relax_column_count: false, skip_empty_lines: true });
-      records = parsed as string[][];
-    } catch (error) {
-      throw badInput(table, `the CSV body is malformed: ${error instanceof Error ? error.message : String(error)}`);
+    const parsed = Papa.parse<string[]>(body, { delimiter: ',', skipEmptyLines: true });
+    const problem = parsed.errors[0];
+    if (problem !== undefined) {
+      const where = problem.row === undefined ? '' : `CSV line ${problem.row + 1}: `;
+      throw badInput(table, `the CSV body is malformed: ${where}${problem.message}; quote a field that holds a comma, a quote or a line break, and double the quotes inside it`);
     }
+    const records = parsed.data;
     return records.map((record, index) => {
       if (record.length !== schema.columns.length) {
         throw badInput(table, `CSV line ${index + 1} has ${record.length} fields but the table has ${schema.columns.length} columns (${schema.columns.map((column) => column.name).join(', ')})`);
@@ -156,13 +177,14 @@ export function parseIngress(table: string, schema: Schema, body: string, option
     if (error instanceof SpillwayError) throw error;
     throw badInput(table, `the body is not valid JSON: ${error instanceof Error ? error.message : String(error)}`);
   }
+  const rowColumns = jsonRowColumnsOf(schema);
   return values.map((value, index) => {
     const where = `value ${index + 1}`;
-    if (updateFormat === 'raw') return { kind: 'insert', row: fromJsonRow(schema, value, table, where) };
+    if (updateFormat === 'raw') return { kind: 'insert', row: fromJsonRow(rowColumns, value, table, where) };
     if (value === null || typeof value !== 'object' || Array.isArray(value)) throw badInput(table, `${where} is not {"insert": row} or {"delete": row}`);
     const keys = Object.keys(value);
     const kind = keys[0];
     if (keys.length !== 1 || (kind !== 'insert' && kind !== 'delete')) throw badInput(table, `${where} has ${keys.map((key) => `"${key}"`).join(', ') || 'no key'}; an insert_delete event has exactly one key, "insert" or "delete"`);
-    return { kind, row: fromJsonRow(schema, (value as Record<string, unknown>)[kind], table, `${where}.${kind}`) };
+    return { kind, row: fromJsonRow(rowColumns, (value as Record<string, unknown>)[kind], table, `${where}.${kind}`) };
   });
 }

@@ -91,5 +91,8 @@ describe('ingress bodies', () => {
     assert.throws(() => parseIngress('t', schema, '1,a,1,\n', { format: 'csv', array: 'true' }), /ingress into "t": array applies to format=json only/);
     assert.throws(() => parseIngress('t', schema, '{}', { format: 'json', array: 'yes' }), /array is true or false, not "yes"/);
     assert.throws(() => parseIngress('t', schema, 'x,a,1,\n', { format: 'csv' }), /CSV line 1: "x" is not a int64 for the column "id"/);
+    const hint = 'quote a field that holds a comma, a quote or a line break, and double the quotes inside it';
+    assert.throws(() => parseIngress('t', schema, '1,a,1,\n2,"b,2,\n', { format: 'csv' }), { message: `ingress into "t": the CSV body is malformed: CSV line 2: Quoted field unterminated; ${hint}` });
+    assert.throws(() => parseIngress('t', schema, '1,"a"b,1,\n', { format: 'csv' }), { message: `ingress into "t": the CSV body is malformed: CSV line 1: Trailing quote on quoted field is malformed; ${hint}` });
   });
 });
