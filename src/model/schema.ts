@@ -301,9 +301,11 @@ function compileNormalizer(schema: Schema): RowNormalizer {
     ${reads.join('\n')}
     const row = { ${fields.join(', ')} };
     // Every field was a column when the input has no more fields than the columns it filled.
-    // (Counted with for-in: Object.keys would allocate an array per row.)
+    // (Counted with for-in: Object.keys would allocate an array per row. Inherited enumerable
+    // fields count too, without a hasOwn call per field, which cost 2/3 of the check: they only
+    // send a row to the exact check, which reads its own fields.)
     let fields = 0;
-    for (const field in input) if (hasOwn(input, field)) fields++;
+    for (const field in input) fields++;
     if (fields !== ${present === '' ? '0' : present}) refuseUnknownField(input, where, index);
     return row;
   };`;

@@ -66,6 +66,14 @@ describe('schema values', () => {
     });
   });
 
+  it('counts inherited fields: a column value from the prototype beside an unknown own field is refused, an inherited non-column field is not one of the row\'s', () => {
+    const small = defineSchema({ id: 'int64', name: 'string' });
+    const inheritsId = Object.assign(Object.create({ id: 1n }) as Record<string, unknown>, { name: 'a', extra: 1 });
+    assert.throws(() => normalizeRow(small, inheritsId, 'row 2'), { code: ErrorCode.UnknownColumn, message: 'row 2: field "extra" is not a column; the columns are: id, name' });
+    const inheritsOther = Object.assign(Object.create({ note: 'x' }) as Record<string, unknown>, { id: 2n, name: 'b' });
+    assert.deepEqual({ ...normalizeRow(small, inheritsOther, 'row 3') }, { id: 2n, name: 'b' });
+  });
+
   it('normalizes columns whose names are not identifiers, __proto__ included, as own fields', () => {
     const odd = defineSchema(JSON.parse('{"__proto__": "int32", "a \\"quoted\\" }; name": "string", "0": "boolean", "constructor": "float64"}') as never);
     const input = JSON.parse('{"__proto__": 1, "a \\"quoted\\" }; name": "x", "0": true, "constructor": 2.5}') as Record<string, unknown>;
