@@ -215,8 +215,10 @@ export class RecordBuilder {
     }
     let key: Buffer | null = null;
     let keyText: string | null = null;
-    if (intent.type !== 'change' && intent.key !== undefined) key = intent.key;
-    else if (this.#keyEncoder.encodeText !== undefined) keyText = this.#keyEncoder.encodeText(row);
+    if (intent.type !== 'change' && intent.key !== undefined) {
+      if (typeof intent.key === 'string') keyText = intent.key;
+      else key = intent.key;
+    } else if (this.#keyEncoder.encodeText !== undefined) keyText = this.#keyEncoder.encodeText(row);
     else key = this.#keyEncoder.encode(row);
     const rowIdentity = key === null && keyText === null && this.#partitionKeylessByRow ? Buffer.from(String(intent.id), 'utf8') : null;
     const draft = this.#draft(row, key, value, changeOp, trigger, rowIdentity);

@@ -29,15 +29,21 @@ export type UpdateModeName = (typeof UpdateModeName)[keyof typeof UpdateModeName
 export const updateModeNames = Object.values(UpdateModeName);
 
 /**
+ * A row's key as its encoder wrote it: bytes, or the text whose UTF-8 bytes it is (an encoder
+ * with `encodeText`, whose texts the record builder writes as bytes a batch at once), or null.
+ */
+export type EncodedKey = Buffer | string | null;
+
+/**
  * One record to write, before encoding. `id` is the table row it came from (for error messages).
  * `key`, when present, is the row's key as the key encoder wrote it already (a keyed mode needs
  * it to compare keys), so the record builder does not encode it twice.
  */
 export type RecordIntent =
   /** Key and value from the row. */
-  | { readonly type: 'row'; readonly id: RowId; readonly row: Row; readonly key?: Buffer | null }
+  | { readonly type: 'row'; readonly id: RowId; readonly row: Row; readonly key?: EncodedKey }
   /** Key from the row, null value. */
-  | { readonly type: 'tombstone'; readonly id: RowId; readonly row: Row; readonly key?: Buffer | null }
+  | { readonly type: 'tombstone'; readonly id: RowId; readonly row: Row; readonly key?: EncodedKey }
   /** Key from the row; the value says which change it is (an envelope, or a change-kind header). */
   | { readonly type: 'change'; readonly id: RowId; readonly change: RowChange };
 
@@ -89,7 +95,6 @@ function describeRow(row: Row): string {
   );
 }
 
-const NO_KEY = Buffer.alloc(0);
 
 /** Inserts only. A changing table is refused unless its updates and deletes are to be dropped. */
 class AppendMode implements UpdateMode {
@@ -208,12 +213,21 @@ class KeyedMode implements UpdateMode {
     rowOfKey.set(key, id);
   }
 
-  /** The encoded key as a Map key: only needed to check uniqueness or to coalesce. */
-  static #text(key: Buffer | null): string {
-    return key?.toString('latin1') ?? '';
+  /** The row's key as text when its encoder writes text (no Buffer a row), else as bytes. */
+  #encode(row: Row): EncodedKey {
+    const encoder = this.#keyEncoder;
+    return encoder.encodeText === undefined ? encoder.encode(row) : encoder.encodeText(row);
   }
 
-  #push(intent: RecordIntent & { readonly key: Buffer | null }): void {
+  /**
+   * The encoded key as a Map key: only needed to check uniqueness or to coalesce. A sink's keys
+   * all take one form (its encoder's), and each form's text is one to one with the key's bytes.
+   */
+  static #text(key: EncodedKey): string {
+    return typeof key === 'string' ? key : (key?.toString('latin1') ?? '');
+  }
+
+  #push(intent: RecordIntent & { readonly key: EncodedKey }): void {
     if (this.#coalesce) this.#latest.set(KeyedMode.#text(intent.key), intent);
     else this.#pending.push(intent);
   }
@@ -222,22 +236,22 @@ class KeyedMode implements UpdateMode {
     // Each key is encoded once here; the intent carries it on to the record builder.
     switch (change.kind) {
       case 'insert': {
-        const key = this.#keyEncoder.encode(change.row);
+        const key = this.#encode(change.row);
         if (this.#rowOfKey !== undefined) this.#claim(KeyedMode.#text(key), change.id, change.row);
         this.#push({ type: 'row', id: change.id, row: change.row, key });
         return;
       }
       case 'delete': {
-        const key = this.#keyEncoder.encode(change.row);
+        const key = this.#encode(change.row);
         if (this.#rowOfKey !== undefined) this.#claim(KeyedMode.#text(key), undefined, change.row);
         this.#push({ type: 'tombstone', id: change.id, row: change.row, key });
         return;
       }
       case 'update': {
-        const oldKey = this.#keyEncoder.encode(change.before);
-        const newKey = this.#keyEncoder.encode(change.row);
+        const oldKey = this.#encode(change.before);
+        const newKey = this.#encode(change.row);
         // Compared as the Map keys are (a null key reads as an empty one).
-        if (!(oldKey ?? NO_KEY).equals(newKey ?? NO_KEY)) {
+        if (KeyedMode.#text(oldKey) !== KeyedMode.#text(newKey)) {
           if (this.#rowOfKey !== undefined) this.#claim(KeyedMode.#text(oldKey), undefined, change.before);
           this.#push({ type: 'tombstone', id: change.id, row: change.before, key: oldKey });
         }

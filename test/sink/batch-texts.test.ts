@@ -52,6 +52,17 @@ describe('keys and values written as text, a batch at once', () => {
     });
   }
 
+  it('gives an upsert sink\'s records (keys compared as text) their encoder\'s key bytes, non-ASCII keys included', async () => {
+    const rows = ascii.map((row) => (row.id === 3 ? { ...row, name: 'zürich' } : row));
+    const records = byId(await written(rows, { mode: 'upsert', key: simpleSpec('name'), value: jsonSpec() }));
+    const keys = createEncoder(keyValueSpecSchema.parse(simpleSpec('name')), schema, 'key');
+    assert.deepEqual(
+      records.map((record) => record.key),
+      rows.map((row) => keys.encode(normalizeRow(schema, row, 'test'))),
+    );
+    for (const record of records) assert.equal(record.partition, javaKeyPartition(record.key as Buffer, PARTITIONS));
+  });
+
   it('partitions by partitionBy columns, not the key, when given; CSV values as text too', async () => {
     const rows = ascii.slice(0, 20);
     const records = await written(rows, { key: simpleSpec('name'), value: jsonSpec(), partitionBy: ['note'] });
