@@ -400,6 +400,8 @@ class WhereTable extends DerivedTable {
 class SelectTable extends DerivedTable {
   readonly appendOnly: boolean;
   readonly #columns: readonly string[];
+  /** The parent's columns, all and in order (`SELECT *`): its rows are this table's as they are. */
+  readonly #everyColumn: boolean;
 
   constructor(parent: Table, columns: readonly string[]) {
     const kept = requireColumns(parent.schema, columns, 'select');
@@ -410,6 +412,7 @@ class SelectTable extends DerivedTable {
     });
     this.appendOnly = parent.appendOnly;
     this.#columns = columns;
+    this.#everyColumn = columns.length === parent.schema.columns.length && columns.every((name, index) => parent.schema.columns[index]?.name === name);
     this.attach();
   }
 
@@ -420,6 +423,8 @@ class SelectTable extends DerivedTable {
   }
 
   protected transform(batch: ChangeBatch): Change[] {
+    // Rows are values no table changes once made, so the parent's are shared, not copied.
+    if (this.#everyColumn) return batch.slice();
     return batch.map((change): Change =>
       change.kind === 'update'
         ? { kind: 'update', id: change.id, before: this.#project(change.before), row: this.#project(change.row) }

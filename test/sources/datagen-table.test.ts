@@ -29,3 +29,13 @@ it('datagen hands a high rate over in batches of at most 1000 rows; random strin
   assert.equal(new Set(rows.map((row) => row.long as string).join('')).size, 36);
   assert.deepEqual([...new Set(rows.map((row) => row.n as number))].sort((a, b) => a - b), [-2, -1, 0, 1, 2]);
 });
+
+it('datagen strings longer than its pool of letters, and strings that differ from row to row', async () => {
+  const schema = defineSchema({ huge: 'string', key: 'string' });
+  const { table } = datagenTable(schema, { rowsPerSecond: 100_000_000, numberOfRows: 3, fields: { huge: { kind: 'random', length: 40_000 }, key: { kind: 'random', length: 16 } } });
+  const rows: Record<string, unknown>[] = [];
+  await new Promise<void>((resolve) => table.subscribe({ onChanges: (batch) => rows.push(...batch.map((change) => change.row)), onEnd: () => resolve() }));
+  assert.ok(rows.every((row) => /^[a-z0-9]{40000}$/.test(row.huge as string) && /^[a-z0-9]{16}$/.test(row.key as string)));
+  assert.equal(new Set(rows.map((row) => row.huge)).size, 3);
+  assert.equal(new Set(rows.map((row) => row.key)).size, 3);
+});

@@ -80,6 +80,28 @@ describe('SQL jobs', () => {
     assert.deepEqual(values('totals'), ['eu,2,40,10,30,20', 'us,1,20,20,20,20', 'eu,2,60,10,50,30', null]);
   });
 
+  it('INSERT of SELECT * into a table of the same columns writes the rows as they are; a NOT NULL column still refuses a NULL', async () => {
+    const { values } = await run(
+      `CREATE TABLE t (id BIGINT, name STRING, born DATE);
+       CREATE TABLE s (id BIGINT, name STRING, born DATE) WITH ('connector' = 'kafka', 'topic' = 's', ${BOOT}, 'format' = 'json');
+       INSERT INTO s SELECT * FROM t`,
+      (inputs) => inputs.get('t')?.add([{ id: 1n, name: 'a', born: '2026-12-01' }, { id: 2n, name: null, born: null }]),
+    );
+    assert.deepEqual(values('s'), ['{"id":1,"name":"a","born":"2026-12-01"}', '{"id":2,"name":null,"born":null}']);
+    const writer = new MemoryWriter({ partitions: 1 });
+    const job = await runSql(
+      `CREATE TABLE t (id BIGINT, name STRING);
+       CREATE TABLE s (id BIGINT, name STRING NOT NULL) WITH ('connector' = 'kafka', 'topic' = 's', ${BOOT}, 'format' = 'json');
+       INSERT INTO s SELECT * FROM t`,
+      { source: 'job.sql', baseDir: dir, dependencies: { createWriter: () => writer } },
+    );
+    const input = job.inputs.get('t');
+    assert.throws(() => input?.add([{ id: 1n, name: 'a' }, { id: 2n, name: null }]), /job\.sql:3:22: a NULL for the NOT NULL column "s"\.name/);
+    input?.close();
+    await job.done;
+    assert.deepEqual(writer.records('s'), [], 'the bad batch adds nothing');
+  });
+
   it('a global aggregate without GROUP BY, and INSERT with a column list', async () => {
     const { values } = await run(
       `CREATE TABLE t (v INT);
