@@ -95,7 +95,6 @@ function describeRow(row: Row): string {
   );
 }
 
-
 /** Inserts only. A changing table is refused unless its updates and deletes are to be dropped. */
 class AppendMode implements UpdateMode {
   readonly name = UpdateModeName.Append;
