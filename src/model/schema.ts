@@ -265,6 +265,15 @@ type RowNormalizer = (input: Readonly<Record<string, unknown>>, where: RowWhere,
 
 const whereText = (where: RowWhere, index: number): string => (typeof where === 'string' ? where : where(index));
 
+/**
+ * A column name as a key of generated object-literal code: a JSON string literal (no name is ever
+ * spliced in raw), and __proto__ as a computed key, which defines a field where a plain one would
+ * set the literal's prototype.
+ */
+export function literalKey(name: string): string {
+  return name === '__proto__' ? '["__proto__"]' : JSON.stringify(name);
+}
+
 /** Normalizers compiled per schema: the per-column checks are chosen once, not per row. */
 const normalizers = new WeakMap<Schema, RowNormalizer>();
 
@@ -294,7 +303,7 @@ function compileNormalizer(schema: Schema): RowNormalizer {
   const fields = schema.columns.map((column, i) => {
     const test = storedFormTest(column, `v${i}`);
     const slowCall = `slow(columns[${i}], v${i}, where, index)`;
-    const key = column.name === '__proto__' ? '["__proto__"]' : JSON.stringify(column.name);
+    const key = literalKey(column.name);
     return `${key}: ${test === undefined ? slowCall : `${test} ? v${i} : ${slowCall}`}`;
   });
   const body = `return function normalize(input, where, index) {

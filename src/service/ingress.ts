@@ -21,35 +21,44 @@ function badInput(table: string, message: string, field?: string): SpillwayError
   return new SpillwayError(ErrorCode.InvalidValue, `ingress into "${table}": ${message}`, { details: { sink: table, ...(field === undefined ? {} : { field }) } });
 }
 
-const exactReviver = (_key: string, value: unknown, context?: { source?: string }) =>
-  typeof value === 'number' && Number.isInteger(value) && !Number.isSafeInteger(value) && context?.source !== undefined && /^-?\d+$/.test(context.source) ? BigInt(context.source) : value;
+/** A number JSON.parse gave for an integer beyond 2^53, so rounded. */
+const roundedInteger = (value: unknown): boolean => typeof value === 'number' && Number.isInteger(value) && !Number.isSafeInteger(value);
 
-/**
- * The columns that keep an integer beyond 2^53 exactly (as a bigint): int64, timestamp and
- * decimal. (A json column holds numbers as doubles, as JSON.parse gives them.)
- */
-function exactColumnsOf(schema: Schema): string[] {
-  return schema.columns.filter((column) => column.type === 'int64' || column.type === 'timestamp' || column.type === 'decimal').map((column) => column.name);
-}
+const exactReviver = (_key: string, value: unknown, context?: { source?: string }) =>
+  roundedInteger(value) && context?.source !== undefined && /^-?\d+$/.test(context.source) ? BigInt(context.source) : value;
 
 const objectOf = (value: unknown): Record<string, unknown> | undefined =>
   value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
 
-/** Whether any of the columns holds an integer that a plain parse rounded (one beyond 2^53). */
-function roundsAny(row: Record<string, unknown> | undefined, columns: readonly string[]): boolean {
-  if (row === undefined) return false;
-  for (const name of columns) {
-    const value = row[name];
-    if (typeof value === 'number' && Number.isInteger(value) && !Number.isSafeInteger(value)) return true;
-  }
-  return false;
+/** What a JSON body is read against: the table's columns by name, and the ones read specially. */
+interface JsonColumns {
+  readonly schema: Schema;
+  readonly names: ReadonlySet<string>;
+  /** Base64 in JSON. */
+  readonly bytes: readonly string[];
+  /**
+   * Those that keep an integer beyond 2^53 exactly (as a bigint): int64, timestamp and decimal.
+   * (A json column holds numbers as doubles, as JSON.parse gives them.)
+   */
+  readonly exact: readonly string[];
 }
 
+function jsonColumnsOf(schema: Schema): JsonColumns {
+  const named = (test: (column: Column) => boolean) => schema.columns.filter(test).map((column) => column.name);
+  return {
+    schema,
+    names: new Set(schema.columns.map((column) => column.name)),
+    bytes: named((column) => column.type === 'bytes'),
+    exact: named((column) => column.type === 'int64' || column.type === 'timestamp' || column.type === 'decimal'),
+  };
+}
+
+const roundsAny = (row: Record<string, unknown> | undefined, exact: readonly string[]): boolean => row !== undefined && exact.some((name) => roundedInteger(row[name]));
+
 /** Whether a plainly parsed value (a row, or an insert_delete event around one) rounded an integer an exact column keeps. */
-function roundedExact(value: unknown, columns: readonly string[]): boolean {
-  if (columns.length === 0) return false;
+function roundedExact(value: unknown, { exact }: JsonColumns): boolean {
   const event = objectOf(value);
-  return roundsAny(event, columns) || roundsAny(objectOf(event?.insert), columns) || roundsAny(objectOf(event?.delete), columns);
+  return roundsAny(event, exact) || roundsAny(objectOf(event?.insert), exact) || roundsAny(objectOf(event?.delete), exact);
 }
 
 /**
@@ -57,42 +66,31 @@ function roundedExact(value: unknown, columns: readonly string[]): boolean {
  * 2^53 that the table's columns keep. The reviver that does so (a call per value) was the ingress
  * path's largest cost, so a text is parsed with it only when a plain parse rounded one.
  */
-function parseForTable(text: string, exactColumns: readonly string[]): unknown {
+function parseForTable(text: string, columns: JsonColumns): unknown {
   const value = JSON.parse(text) as unknown;
-  const rounded = Array.isArray(value) ? value.some((item) => roundedExact(item, exactColumns)) : roundedExact(value, exactColumns);
+  if (columns.exact.length === 0) return value;
+  const rounded = Array.isArray(value) ? value.some((item) => roundedExact(item, columns)) : roundedExact(value, columns);
   return rounded ? JSON.parse(text, exactReviver) : value;
-}
-
-/** What a JSON row is checked against: the table's column names, and its bytes columns (base64 in JSON). */
-interface JsonRowColumns {
-  readonly schema: Schema;
-  readonly names: ReadonlySet<string>;
-  readonly bytes: readonly string[];
-}
-
-function jsonRowColumnsOf(schema: Schema): JsonRowColumns {
-  return { schema, names: new Set(schema.columns.map((column) => column.name)), bytes: schema.columns.filter((column) => column.type === 'bytes').map((column) => column.name) };
 }
 
 /**
  * A JSON row's values in the forms the table's columns take (base64 bytes to bytes). The parsed
  * object is the ingress's own, so it is only copied when a bytes value must be decoded.
  */
-function fromJsonRow(columns: JsonRowColumns, row: unknown, table: string, where: string): Record<string, unknown> {
-  if (row === null || typeof row !== 'object' || Array.isArray(row)) throw badInput(table, `${where} is not a JSON object of column values`);
-  let values = row as Record<string, unknown>;
-  for (const name in values) {
+function fromJsonRow(columns: JsonColumns, row: unknown, table: string, where: string): Record<string, unknown> {
+  const parsed = objectOf(row);
+  if (parsed === undefined) throw badInput(table, `${where} is not a JSON object of column values`);
+  for (const name in parsed) {
     if (!columns.names.has(name)) {
-      const unknown = Object.keys(values).filter((field) => !columns.names.has(field));
+      const unknown = Object.keys(parsed).filter((field) => !columns.names.has(field));
       throw badInput(table, `${where} names ${unknown.map((field) => `"${field}"`).join(', ')}, not a column; the columns are: ${columns.schema.columns.map((column) => column.name).join(', ')}`);
     }
   }
-  if (columns.bytes.some((name) => typeof values[name] === 'string')) {
-    values = { ...values };
-    for (const name of columns.bytes) {
-      const value = values[name];
-      if (typeof value === 'string') values[name] = Buffer.from(value, 'base64');
-    }
+  if (!columns.bytes.some((name) => typeof parsed[name] === 'string')) return parsed;
+  const values = { ...parsed };
+  for (const name of columns.bytes) {
+    const value = parsed[name];
+    if (typeof value === 'string') values[name] = Buffer.from(value, 'base64');
   }
   return values;
 }
@@ -160,10 +158,10 @@ export function parseIngress(table: string, schema: Schema, body: string, option
   }
   if (options.array !== undefined && options.array !== 'true' && options.array !== 'false') throw badInput(table, `array is true or false, not "${options.array}"`, 'array');
   let values: unknown[];
-  const exactColumns = exactColumnsOf(schema);
+  const columns = jsonColumnsOf(schema);
   try {
     if (options.array === 'true') {
-      const parsed = parseForTable(body, exactColumns);
+      const parsed = parseForTable(body, columns);
       if (!Array.isArray(parsed)) throw badInput(table, 'with array=true the body is one JSON array');
       values = parsed;
     } else {
@@ -171,20 +169,19 @@ export function parseIngress(table: string, schema: Schema, body: string, option
         .split('\n')
         .map((line) => line.trim())
         .filter((line) => line !== '')
-        .map((line) => parseForTable(line, exactColumns));
+        .map((line) => parseForTable(line, columns));
     }
   } catch (error) {
     if (error instanceof SpillwayError) throw error;
     throw badInput(table, `the body is not valid JSON: ${error instanceof Error ? error.message : String(error)}`);
   }
-  const rowColumns = jsonRowColumnsOf(schema);
   return values.map((value, index) => {
     const where = `value ${index + 1}`;
-    if (updateFormat === 'raw') return { kind: 'insert', row: fromJsonRow(rowColumns, value, table, where) };
+    if (updateFormat === 'raw') return { kind: 'insert', row: fromJsonRow(columns, value, table, where) };
     if (value === null || typeof value !== 'object' || Array.isArray(value)) throw badInput(table, `${where} is not {"insert": row} or {"delete": row}`);
     const keys = Object.keys(value);
     const kind = keys[0];
     if (keys.length !== 1 || (kind !== 'insert' && kind !== 'delete')) throw badInput(table, `${where} has ${keys.map((key) => `"${key}"`).join(', ') || 'no key'}; an insert_delete event has exactly one key, "insert" or "delete"`);
-    return { kind, row: fromJsonRow(rowColumns, (value as Record<string, unknown>)[kind], table, `${where}.${kind}`) };
+    return { kind, row: fromJsonRow(columns, (value as Record<string, unknown>)[kind], table, `${where}.${kind}`) };
   });
 }

@@ -95,6 +95,19 @@ function describeRow(row: Row): string {
   );
 }
 
+/** A row's key as text when its encoder writes text (no Buffer a row), else as bytes. */
+function encodeKey(encoder: Encoder, row: Row): EncodedKey {
+  return encoder.encodeText === undefined ? encoder.encode(row) : encoder.encodeText(row);
+}
+
+/**
+ * An encoded key as a Map key, to compare keys. A sink's keys all take one form (its encoder's),
+ * and each form's text is one to one with the key's bytes (a null key reads as an empty one).
+ */
+function keyIdentity(key: EncodedKey): string {
+  return typeof key === 'string' ? key : (key?.toString('latin1') ?? '');
+}
+
 /** Inserts only. A changing table is refused unless its updates and deletes are to be dropped. */
 class AppendMode implements UpdateMode {
   readonly name = UpdateModeName.Append;
@@ -212,22 +225,8 @@ class KeyedMode implements UpdateMode {
     rowOfKey.set(key, id);
   }
 
-  /** The row's key as text when its encoder writes text (no Buffer a row), else as bytes. */
-  #encode(row: Row): EncodedKey {
-    const encoder = this.#keyEncoder;
-    return encoder.encodeText === undefined ? encoder.encode(row) : encoder.encodeText(row);
-  }
-
-  /**
-   * The encoded key as a Map key: only needed to check uniqueness or to coalesce. A sink's keys
-   * all take one form (its encoder's), and each form's text is one to one with the key's bytes.
-   */
-  static #text(key: EncodedKey): string {
-    return typeof key === 'string' ? key : (key?.toString('latin1') ?? '');
-  }
-
   #push(intent: RecordIntent & { readonly key: EncodedKey }): void {
-    if (this.#coalesce) this.#latest.set(KeyedMode.#text(intent.key), intent);
+    if (this.#coalesce) this.#latest.set(keyIdentity(intent.key), intent);
     else this.#pending.push(intent);
   }
 
@@ -235,26 +234,26 @@ class KeyedMode implements UpdateMode {
     // Each key is encoded once here; the intent carries it on to the record builder.
     switch (change.kind) {
       case 'insert': {
-        const key = this.#encode(change.row);
-        if (this.#rowOfKey !== undefined) this.#claim(KeyedMode.#text(key), change.id, change.row);
+        const key = encodeKey(this.#keyEncoder, change.row);
+        if (this.#rowOfKey !== undefined) this.#claim(keyIdentity(key), change.id, change.row);
         this.#push({ type: 'row', id: change.id, row: change.row, key });
         return;
       }
       case 'delete': {
-        const key = this.#encode(change.row);
-        if (this.#rowOfKey !== undefined) this.#claim(KeyedMode.#text(key), undefined, change.row);
+        const key = encodeKey(this.#keyEncoder, change.row);
+        if (this.#rowOfKey !== undefined) this.#claim(keyIdentity(key), undefined, change.row);
         this.#push({ type: 'tombstone', id: change.id, row: change.row, key });
         return;
       }
       case 'update': {
-        const oldKey = this.#encode(change.before);
-        const newKey = this.#encode(change.row);
+        const oldKey = encodeKey(this.#keyEncoder, change.before);
+        const newKey = encodeKey(this.#keyEncoder, change.row);
         // Compared as the Map keys are (a null key reads as an empty one).
-        if (KeyedMode.#text(oldKey) !== KeyedMode.#text(newKey)) {
-          if (this.#rowOfKey !== undefined) this.#claim(KeyedMode.#text(oldKey), undefined, change.before);
+        if (keyIdentity(oldKey) !== keyIdentity(newKey)) {
+          if (this.#rowOfKey !== undefined) this.#claim(keyIdentity(oldKey), undefined, change.before);
           this.#push({ type: 'tombstone', id: change.id, row: change.before, key: oldKey });
         }
-        if (this.#rowOfKey !== undefined) this.#claim(KeyedMode.#text(newKey), change.id, change.row);
+        if (this.#rowOfKey !== undefined) this.#claim(keyIdentity(newKey), change.id, change.row);
         this.#push({ type: 'row', id: change.id, row: change.row, key: newKey });
       }
     }
@@ -307,9 +306,15 @@ class CompleteMode implements UpdateMode {
     const keyed = !this.#keyEncoder.capabilities.ignored;
     const written = new Map<string, RecordIntent>();
     for (const [id, row] of this.#table.rows()) {
-      const intent: RecordIntent = { type: 'row', id, row };
+      if (!keyed) {
+        intents.push({ type: 'row', id, row });
+        continue;
+      }
+      // The key goes on with the intent, so the record builder does not encode it again.
+      const key = encodeKey(this.#keyEncoder, row);
+      const intent: RecordIntent = { type: 'row', id, row, key };
       intents.push(intent);
-      if (keyed) written.set(this.#keyEncoder.encode(row)?.toString('latin1') ?? '', intent);
+      written.set(keyIdentity(key), intent);
     }
     for (const [key, gone] of this.#written) {
       if (!written.has(key) && gone.type === 'row') intents.push({ type: 'tombstone', id: gone.id, row: gone.row });
