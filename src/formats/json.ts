@@ -217,7 +217,7 @@ function valueExpression(leaf: Leaf, index: number, v: string): string {
       return `("" + ${v})`;
     case 'int64':
       // A bigint within 2^53 prints the same digits as its number, and a number prints faster.
-      return `(typeof ${v} === "bigint" && ${v} <= 9007199254740991n && ${v} >= -9007199254740991n ? "" + Number(${v}) : "" + ${v})`;
+      return `(typeof ${v} === "bigint" && ${v} <= MAX_SAFE && ${v} >= MIN_SAFE ? "" + Number(${v}) : "" + ${v})`;
     case 'float64':
       return `(Number.isFinite(${v}) ? "" + ${v} : ${render})`;
     case 'string':
@@ -227,6 +227,12 @@ function valueExpression(leaf: Leaf, index: number, v: string): string {
       return render;
   }
 }
+
+/**
+ * The bounds of the bigints that print as their number, made once per writer: a negative bigint
+ * literal in a row's code would be negated, a new bigint, for every row.
+ */
+const SAFE_BIGINTS = 'const MAX_SAFE = 9007199254740991n;\nconst MIN_SAFE = -MAX_SAFE;\n';
 
 /** An output name that JSON.stringify would move to the front of an object (an array index). */
 const ARRAY_INDEX = /^(0|[1-9]\d{0,9})$/;
@@ -268,7 +274,7 @@ function compileStringifyWriter(tree: readonly Node[], includeNulls: boolean): V
           value = v;
           break;
         case 'int64':
-          value = `(typeof ${v} === "bigint" && ${v} <= 9007199254740991n && ${v} >= -9007199254740991n ? Number(${v}) : JSON.rawJSON("" + ${v}))`;
+          value = `(typeof ${v} === "bigint" && ${v} <= MAX_SAFE && ${v} >= MIN_SAFE ? Number(${v}) : JSON.rawJSON("" + ${v}))`;
           break;
         case 'float64':
           value = `(Number.isFinite(${v}) ? ${v} : R[${index}](${v}))`;
@@ -290,7 +296,7 @@ function compileStringifyWriter(tree: readonly Node[], includeNulls: boolean): V
   };
   const object = build(tree);
   if (!exact) return undefined;
-  const body = `"use strict";\nreturn function objectOf(row) {\n${lines.join('\n')}\nreturn ${object};\n};`;
+  const body = `"use strict";\n${SAFE_BIGINTS}return function objectOf(row) {\n${lines.join('\n')}\nreturn ${object};\n};`;
   // eslint-disable-next-line @typescript-eslint/no-implied-eval -- generated from the constants above only
   const factory = new Function('R', 'B', 'T', body) as (renderers: readonly Render[], base64: (bytes: Uint8Array) => string, iso: (nanos: bigint) => string) => ValueWriter;
   return factory(renderers, (bytes) => Buffer.from(bytes).toString('base64'), formatIsoTimestamp);
@@ -354,7 +360,7 @@ function compileWriter(tree: readonly Node[], includeNulls: boolean): ObjectWrit
     };
     lines.push(`return ${walk(tree)};`);
   }
-  const body = `"use strict";\nreturn function writeObject(row) {\n${lines.join('\n')}\n};`;
+  const body = `"use strict";\n${SAFE_BIGINTS}return function writeObject(row) {\n${lines.join('\n')}\n};`;
   // eslint-disable-next-line @typescript-eslint/no-implied-eval -- generated from the constants above only
   const factory = new Function('R', 'E', body) as (renderers: readonly Render[], escape: RegExp) => ObjectWriter;
   return factory(renderers, NEEDS_ESCAPE);

@@ -236,14 +236,17 @@ export class RecordBuilder {
   batchValues(intents: readonly RecordIntent[]): TextBatch | undefined {
     if (this.#valueEncoder.encodeTexts === undefined) return undefined;
     const changesAreRows = this.#valueEncoder.encodeChange === undefined;
-    const rows: Row[] = [];
+    // Made at the batch's size and cut to the rows found (pushing grows it, copying, as it goes).
+    const rows = new Array<Row>(intents.length);
+    let found = 0;
     for (let i = 0; i < intents.length; i++) {
       const intent = intents[i] as RecordIntent;
-      if (intent.type === 'row') rows.push(intent.row);
-      else if (intent.type === 'change' && changesAreRows) rows.push(intent.change.row);
+      if (intent.type === 'row') rows[found++] = intent.row;
+      else if (intent.type === 'change' && changesAreRows) rows[found++] = intent.change.row;
       else if (intent.type !== 'tombstone') return undefined;
     }
-    if (rows.length === 0) return undefined;
+    if (found === 0) return undefined;
+    rows.length = found;
     try {
       return this.#valueEncoder.encodeTexts(rows);
     } catch {
