@@ -55,6 +55,18 @@ describe('json rows', () => {
     );
   });
 
+  it('writes int64 values at and beyond 2^53 with their exact digits, in both writers', () => {
+    const limit = 2n ** 53n - 1n;
+    const values = [limit, -limit, limit + 1n, -limit - 1n, limit + 2n, -limit - 2n, 2n ** 63n - 1n, -(2n ** 63n)];
+    const writers = jsonObjectWriters({ columns: ['id'] }, schema);
+    for (const id of values) {
+      const expected = `{"id":${id}}`;
+      assert.equal(text(encoderFor({}, ['id']).encode(row({ id }))), expected);
+      assert.equal(writers.stringify?.(row({ id })), expected);
+      assert.equal(writers.concatenate(row({ id })), expected);
+    }
+  });
+
   it('writes the chosen columns in the order given', () => {
     assert.equal(text(encoderFor({}, ['ratio', 'id']).encode(sample)), '{"ratio":0.25,"id":9007199254740993}');
   });
