@@ -58,7 +58,7 @@ describe('json rows', () => {
   it('writes int64 values at and beyond 2^53 with their exact digits, in both writers', () => {
     const limit = 2n ** 53n - 1n;
     const values = [limit, -limit, limit + 1n, -limit - 1n, limit + 2n, -limit - 2n, 2n ** 63n - 1n, -(2n ** 63n)];
-    const writers = jsonObjectWriters({ columns: ['id'] }, schema);
+    const writers = jsonObjectWriters({ kind: 'json', columns: ['id'] }, schema);
     for (const id of values) {
       const expected = `{"id":${id}}`;
       assert.equal(text(encoderFor({}, ['id']).encode(row({ id }))), expected);
