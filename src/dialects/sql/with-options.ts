@@ -222,6 +222,15 @@ class OptionReader {
     for (const [key] of this.#table.options) {
       if (this.used.has(key)) continue;
       const known = entriesOf(key)[0];
+      if (known !== undefined && (known.role === role || known.role === 'both')) {
+        // Known for this role, so left unread because of another option: the format it belongs to.
+        const format = formatOfOption(key);
+        throw this.error(
+          key,
+          `the option '${key}' has no effect ${format === undefined ? 'with the other options of this table' : `unless the format is '${format}'`}`,
+          format === undefined ? 'remove it' : `set '${formatKeyOf(key)}' = '${format}' or remove it`,
+        );
+      }
       throw this.error(
         key,
         `the option '${key}' has no effect when the table is ${role === 'sink' ? 'written' : 'read'}`,
@@ -229,6 +238,18 @@ class OptionReader {
       );
     }
   }
+}
+
+/** The format a format's own option belongs to (`csv.quote-character` → csv), if it is one. */
+function formatOfOption(key: string): string | undefined {
+  if (key === 'format.field-delimiter') return 'csv';
+  return /(?:^|\.)(csv|json|avro-confluent|avro)\./.exec(key)?.[1];
+}
+
+/** The key that names the format an option of `formatOfOption` depends on. */
+function formatKeyOf(key: string): string {
+  if (key.startsWith('format.')) return 'format.type';
+  return key.startsWith('key.') ? 'key.format' : key.startsWith('value.') ? 'value.format' : 'format';
 }
 
 function parseBoolean(reader: OptionReader, key: string): boolean | undefined {

@@ -160,6 +160,10 @@ describe("SQL: today's Flink keys", () => {
     assert.equal(prefix.details.hint, "set 'sink.delivery-guarantee' = 'exactly-once', or remove it");
     await refuses(`CREATE TABLE s (a STRING) WITH ('connector' = 'upsert-kafka', 'topic' = 't', ${BOOT}, 'key.format' = 'json', 'value.format' = 'json'); ${tail}`, /an upsert-kafka table needs a primary key/);
     await refuses(`CREATE TABLE s (a STRING) WITH ('connector' = 'kafka', 'topic' = 't', ${BOOT}, 'format' = 'json', 'scan.startup.mode' = 'latest-offset'); ${tail}`, /the option 'scan\.startup\.mode' has no effect when the table is written/);
+    const delimiter = await refuses(`CREATE TABLE s (a STRING) WITH ('connector.type' = 'kafka', 'connector.topic' = 't', 'connector.properties.bootstrap.servers' = '127.0.0.1:9092', 'format.type' = 'json', 'format.field-delimiter' = ';'); ${tail}`, /the option 'format\.field-delimiter' has no effect unless the format is 'csv'$/);
+    assert.equal(delimiter.details.hint, "set 'format.type' = 'csv' or remove it");
+    const quote = await refuses(`CREATE TABLE s (a STRING) WITH ('connector' = 'kafka', 'topic' = 't', ${BOOT}, 'value.format' = 'json', 'value.csv.quote-character' = '|'); ${tail}`, /the option 'value\.csv\.quote-character' has no effect unless the format is 'csv'$/);
+    assert.equal(quote.details.hint, "set 'value.format' = 'csv' or remove it");
     await refuses(`CREATE TABLE s (a STRING) WITH ('connector' = 'kafka', 'topic' = 't', ${BOOT}, 'format' = 'json', 'properties.colour' = 'red'); ${tail}`, /`colour` is not a Kafka producer property of librdkafka or the Java client/);
   });
 
