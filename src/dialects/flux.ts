@@ -10,13 +10,16 @@
  *   order; a field per `valueColumns` column (default `["_value"]`), sorted by name; and the
  *   `timeColumn` column (default `_time`) as the timestamp in nanoseconds. Other columns are not
  *   written. The formats layer's `influx` spec holds the line rules and Flux's treatment of nulls.
- * - Its key is the XXH64 digest of that line, 8 bytes little-endian — not the group key the Flux
- *   docs speak of. So under `hash` equal lines share a partition and distinct lines spread.
- * - `balancer` picks kafka-go's balancer: `hash` (the default) is its `Hash`, FNV-1a of the key
- *   with Go's signed remainder (the `kafka-go-hash` partitioner); `round-robin` gives partitions
- *   0, 1, 2, … in turn; `least-bytes` gives each message to the partition that has been sent the
- *   fewest key and value bytes so far, the lowest-numbered on a tie. Spillway's `round-robin` and
- *   `least-bytes` partitioners behave exactly so.
+ * - Its key is the XXH64 digest of that line, 8 bytes little-endian, as Flux writes it.
+ * - `balancer` picks kafka-go's balancer: `hash` (the default) is its `Hash`, FNV-1a with Go's
+ *   signed remainder (the `kafka-go-hash` partitioner), of the row's group key as Flux's docs say,
+ *   so that the rows of one Flux table share a partition. (Flux's Go code hashes the record key
+ *   instead, which spreads a table's rows over every partition.) The group key is the table's own
+ *   (`Table.groupKey`, as sample data has), or else the line's series: the measurement column
+ *   (unless `name` is given) and the tag columns. A table with neither is one Flux table, all on
+ *   partition 0. `round-robin` gives partitions 0, 1, 2, … in turn; `least-bytes` gives each
+ *   message to the partition that has been sent the fewest key and value bytes so far, the
+ *   lowest-numbered on a tie. Spillway's `round-robin` and `least-bytes` partitioners behave exactly so.
  * - When `valueColumns` is given, to.go's argument reading overwrites the tag list with it and
  *   leaves the value list empty (it appends to the wrong slice), so such a call writes no field
  *   and fails; Spillway does what the documentation says: they are the fields.
@@ -89,7 +92,7 @@ export function kafkaTo(table: Table, options: KafkaToOptions, dependencies: Par
 }
 
 /** The sink spec a kafkaTo() call describes, checked against the table's schema (pure: no broker). */
-export function kafkaToSpec(table: Pick<Table, 'schema' | 'appendOnly'>, options: KafkaToOptions): SinkSpecInput {
+export function kafkaToSpec(table: Pick<Table, 'schema' | 'appendOnly' | 'groupKey'>, options: KafkaToOptions): SinkSpecInput {
   const parsed = parseOptions(options);
   if (!table.appendOnly) {
     throw new SpillwayError(
@@ -119,5 +122,7 @@ export function kafkaToSpec(table: Pick<Table, 'schema' | 'appendOnly'>, options
     mode: 'append',
     partitioner: balancers[parsed.balancer],
   };
-  return spec;
+  if (parsed.balancer !== 'hash') return spec;
+  const groupKey = table.groupKey ?? [...(parsed.name === undefined ? [parsed.nameColumn ?? '_measurement'] : []), ...(parsed.tagColumns ?? [])];
+  return groupKey.length === 0 ? { ...spec, partitioner: 'fixed' } : { ...spec, partitionBy: [...groupKey] };
 }

@@ -76,6 +76,11 @@ export interface Table {
   /** Why a source ended early (a bad row in a file, a failed iterable); undefined when it did not fail. */
   readonly failure?: SpillwayError | undefined;
   /**
+   * Flux's group key: the columns whose values tell the Flux tables in this one apart (sample
+   * data's `tag`). Flux's `hash` balancer routes by it; undefined for tables that are not Flux's.
+   */
+  readonly groupKey?: readonly string[];
+  /**
    * Memory: an append-only stream (a time table, a file, an async iterable, and the append-only
    * tables computed from them) does not keep the rows it passes to its listeners, since each
    * listener has them once it is called (a sink queues them until written); `rows()` then holds

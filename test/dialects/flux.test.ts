@@ -9,6 +9,7 @@ import { kafkaTo } from '../../src/dialects/flux.ts';
 import { createTopic } from '../../src/kafka/kafka-client.ts';
 import { defineSchema } from '../../src/model/schema.ts';
 import { inputTable } from '../../src/sources/input-table.ts';
+import { sampledata } from '../../src/sources/sampledata.ts';
 import { newTable } from '../../src/sources/static-table.ts';
 import { bootstrapServers, kcatRead, randomTopic } from '../helpers/kafka.ts';
 
@@ -32,34 +33,52 @@ const fluxRows = [
 ];
 
 describe('kafkaTo() on the real broker', () => {
-  it('writes one line per row keyed by its XXH64 digest, on the partitions kafka-go\'s hash picks', async () => {
+  it('writes one line per row keyed by its XXH64 digest, on the partition kafka-go\'s hash of its group key picks', async () => {
     const topic = randomTopic('flux-hash');
     await createTopic([bootstrapServers()], topic, { partitions: 6 });
     // Flux's example passes brokers as URLs; the scheme is dropped.
     const sink = kafkaTo(newTable(fluxSchema, fluxRows), { brokers: [`http://${bootstrapServers()}`], topic, tagColumns: ['fred'] });
     await sink.done;
     const records = await kcatRead(topic);
+    // Line, Flux's key for it, and its group key: the measurement and the tag, as partitionBy bytes.
     const expected = [
-      ['a,fred=one _value=2 11', 'e9dec51efb2677fe'],
-      ['a,fred=one _value=2 21', '526d0ae81db3e5eb'],
-      ['b,fred=seven _value=1 21', '1891ed7e795cc2e3'],
-      ['a,fred=nine _value=3 31', '7515e53eddfd4f9a'],
-      ['c,fred=elevendyone _value=4 41', 'd4c9caeaa68d144b'],
-    ];
+      ['a,fred=one _value=2 11', 'e9dec51efb2677fe', 'a\x1fone'],
+      ['a,fred=one _value=2 21', '526d0ae81db3e5eb', 'a\x1fone'],
+      ['b,fred=seven _value=1 21', '1891ed7e795cc2e3', 'b\x1fseven'],
+      ['a,fred=nine _value=3 31', '7515e53eddfd4f9a', 'a\x1fnine'],
+      ['c,fred=elevendyone _value=4 41', 'd4c9caeaa68d144b', 'c\x1felevendyone'],
+    ] as const;
     const byValue = new Map(records.map((record) => [record.value?.toString(), record]));
     assert.equal(records.length, expected.length);
     const partitions = new Set<number>();
-    for (const [line, key] of expected) {
+    for (const [line, key, groupKey] of expected) {
       const record = byValue.get(line);
       assert.ok(record !== undefined, `no record "${line}"`);
       assert.equal(record.key?.toString('hex'), key);
-      const kafkaGo = kafkaGoPartitions.get(key as string)?.['6'];
-      assert.ok(kafkaGo !== undefined, `the vectors lack key ${key}`);
+      const kafkaGo = kafkaGoPartitions.get(Buffer.from(groupKey).toString('hex'))?.['6'];
+      assert.ok(kafkaGo !== undefined, `the vectors lack group key ${JSON.stringify(groupKey)}`);
       assert.equal(record.partition, kafkaGo, `partition of "${line}"`);
       partitions.add(record.partition);
     }
     // The test means something only if the rows do not all share one partition.
     assert.ok(partitions.size > 1);
+  });
+
+  it('hash routes by the table\'s own group key (sample data\'s tag), and a table without one to partition 0', async () => {
+    const topic = randomTopic('flux-group');
+    await createTopic([bootstrapServers()], topic, { partitions: 6 });
+    await kafkaTo(sampledata.int(), { brokers: [bootstrapServers()], topic, name: 'example-metric-name', tagColumns: ['tag'] }).done;
+    const records = await kcatRead(topic);
+    assert.equal(records.length, 12);
+    for (const record of records) {
+      const tag = /,tag=(t\d) /.exec(record.value?.toString() ?? '')?.[1] ?? '';
+      assert.equal(record.partition, kafkaGoPartitions.get(Buffer.from(tag).toString('hex'))?.['6'], `partition of "${record.value?.toString()}"`);
+    }
+    assert.deepEqual(new Set(records.map((record) => record.partition)), new Set([4, 5]));
+    const single = randomTopic('flux-one-table');
+    await createTopic([bootstrapServers()], single, { partitions: 6 });
+    await kafkaTo(newTable(fluxSchema, fluxRows), { brokers: [bootstrapServers()], topic: single, name: 'm' }).done;
+    assert.deepEqual(new Set((await kcatRead(single)).map((record) => record.partition)), new Set([0]));
   });
 
   it('uses _measurement, _time and _value by default, and a fixed name when given', async () => {
