@@ -3,11 +3,13 @@
  * translated into a sink spec and nothing more. Feldera writes a view's change stream, so the
  * sink runs in retract mode: with `update_format: "insert_delete"` each record is
  * `{"insert": row}` or `{"delete": row}`; with `array: true` a message holds an array of them.
- * The `csv` and `avro` formats (avro's raw update format) write the row itself and name the
- * change in the `op` message header, `insert` or `delete`, as Feldera's raw Avro output does.
- * Feldera options with no counterpart are refused by name. The transport config holds the topic
- * and librdkafka properties, and Feldera's `fault_tolerance`, which makes the connector write
- * exactly once: a Kafka transaction per epoch, committed with the source position.
+ * The `csv` format writes what Feldera's CSV encoder writes: the row's columns, then its weight,
+ * `1` for an insert and `-1` for a delete, each record ending in a newline. The `avro` format
+ * (its raw update format) writes the row itself and names the change in the `op` message header,
+ * `insert` or `delete`, as Feldera's raw Avro output does. Feldera options with no counterpart
+ * are refused by name. The transport config holds the topic and librdkafka properties, and
+ * Feldera's `fault_tolerance`, which makes the connector write exactly once: a Kafka transaction
+ * per epoch, committed with the source position.
  */
 import { z } from 'zod';
 import { ErrorCode, SpillwayError, zodIssuesError } from '../errors.ts';
@@ -78,9 +80,6 @@ const avroFormat = z
  * to use instead rather than accepted and ignored.
  */
 const REFUSED_OPTIONS: Readonly<Record<string, Readonly<Record<string, string>>>> = {
-  csv: {
-    buffer_size_records: 'Spillway writes one CSV record per Kafka message; batch messages with the librdkafka properties batch.num.messages and linger.ms in config.transport.config instead',
-  },
   avro: {
     key_mode: "the message key is not written (Feldera's default for a view without an index); drop key_mode",
     cdc_field: "the change is marked in the op header, not in a record field; drop cdc_field",
@@ -167,9 +166,21 @@ function felderaValue(name: string, format: z.output<typeof felderaConnectorSche
   switch (format.name) {
     case 'json':
       return { value: { kind: 'json', updateFormat: format.config.update_format, array: format.config.array } };
-    case 'csv':
-      // Every column in the view's order; a delete is the deleted row, marked by the op header.
-      return { value: { kind: 'csv', fieldDelimiter: format.config.delimiter }, changeHeader: 'op' };
+    case 'csv': {
+      // Feldera packs up to buffer_size_records records (default 10000) into one message; Spillway
+      // writes one per message, which is exactly Feldera's output with buffer_size_records 1.
+      const records = format.config.buffer_size_records;
+      if (records !== undefined && records !== 1) {
+        throw refuse(
+          name,
+          `${where}.buffer_size_records`,
+          `${records}: Feldera packs up to that many CSV records into one Kafka message, and Spillway writes one record per message (Feldera's output with buffer_size_records 1; a reader that splits messages into lines reads the same records); set buffer_size_records to 1 or leave it out`,
+        );
+      }
+      // Every column in the view's order, then Feldera's weight; Feldera's CSV messages carry no
+      // op header (the weight says the change), so none is added.
+      return { value: { kind: 'csv', fieldDelimiter: format.config.delimiter, weight: true, lineDelimiter: '\n' } };
+    }
     case 'avro': {
       const config = format.config;
       const refused = AVRO_UPDATE_FORMATS_REFUSED[config.update_format];

@@ -13,6 +13,11 @@
  * appends one, as Flink 1.11 and earlier did (`\n`). `header: true` puts a line of column names
  * before the record in every message.
  *
+ * `weight: true` ends each record with a weight field, as Feldera's CSV output writes a change
+ * (its encoder serializes the tuple of the row and its Z-set weight): `1` for an insert, and for a
+ * row on its own, `-1` for a delete. The record then says which change it is, so retract mode
+ * needs no change header, and an update is the delete of the old row and the insert of the new.
+ *
  * Values: booleans `true`/`false`; integers and decimals with their exact digits; doubles in the
  * shortest form that reads back the same (`NaN`, `Infinity`, `-Infinity` as text); dates
  * `YYYY-MM-DD`; timestamps ISO-8601 UTC (or SQL text, or epoch integers); bytes base64; JSON as its text.
@@ -23,7 +28,7 @@
 import { z } from 'zod';
 import { ErrorCode, SpillwayError } from '../errors.ts';
 import { type Column, type Row, type Schema, columnNames, requireColumns } from '../model/schema.ts';
-import { type Encoder, rowCapabilities } from './encoder.ts';
+import { type Encoder, type RowChange, rowCapabilities } from './encoder.ts';
 import { type TimestampFormat, timestampFormatSchema, timestampText } from './json.ts';
 
 const singleCharacter = z.string().refine((text) => [...text].length === 1, { message: 'must be exactly one character' });
@@ -47,6 +52,8 @@ export const csvSpecSchema = z
     lineDelimiter: z.enum(['', '\n', '\r\n', '\r']).optional(),
     /** Timestamp columns as ISO-8601 text (default) or epoch millis / micros / nanos integers. */
     timestamps: timestampFormatSchema.optional(),
+    /** End each record with Feldera's weight field: `1` for an insert, `-1` for a delete; values only. */
+    weight: z.boolean().optional(),
   })
   .strict();
 export type CsvSpec = z.output<typeof csvSpecSchema>;
@@ -60,6 +67,7 @@ export const CSV_DEFAULTS = {
   header: false,
   lineDelimiter: '',
   timestamps: 'iso',
+  weight: false,
 } as const;
 
 type Present = NonNullable<Row[string]>;
@@ -126,7 +134,21 @@ export function csvEncoder(spec: CsvSpec, schema: Schema, part: 'key' | 'value')
   const nullLiteral = spec.nullLiteral ?? CSV_DEFAULTS.nullLiteral;
   const lineDelimiter = spec.lineDelimiter ?? CSV_DEFAULTS.lineDelimiter;
   const timestamps = spec.timestamps ?? CSV_DEFAULTS.timestamps;
+  const weighted = spec.weight ?? CSV_DEFAULTS.weight;
+  const header = spec.header ?? CSV_DEFAULTS.header;
   const show = (text: string) => JSON.stringify(text);
+
+  if (weighted && part === 'key') {
+    throw new SpillwayError(ErrorCode.InvalidConfig, `${usedBy} sets weight, which only a value can carry (a key names the row, not its change); leave it out of the key spec`, {
+      details: { field: 'key.weight', hint: 'leave weight out of the key spec' },
+    });
+  }
+  if (weighted && header) {
+    // The header line names columns, and the weight field is none of them.
+    throw new SpillwayError(ErrorCode.InvalidConfig, `${usedBy} sets weight with header: true; the weight field has no column to name (Feldera writes no header line); leave header out`, {
+      details: { field: `${part}.header`, hint: 'drop header or weight' },
+    });
+  }
 
   if (delimiter === '\r' || delimiter === '\n') {
     throw new SpillwayError(ErrorCode.InvalidConfig, `${usedBy} has fieldDelimiter ${show(delimiter)}, a line break, which would end the record; choose another character such as "," or "|"`);
@@ -174,23 +196,48 @@ export function csvEncoder(spec: CsvSpec, schema: Schema, part: 'key' | 'value')
     const name = column.name;
     return { name, render: mayNeedQuotes ? (value: Present) => protect(text(value), name) : text };
   });
-  const header = (spec.header ?? CSV_DEFAULTS.header) ? fields.map((field) => protect(field.name, field.name)).join(delimiter) + (lineDelimiter === '' ? '\n' : lineDelimiter) : '';
+  const headerLine = header ? fields.map((field) => protect(field.name, field.name)).join(delimiter) + (lineDelimiter === '' ? '\n' : lineDelimiter) : '';
   const first = fields[0] as (typeof fields)[number];
   const rest = fields.slice(1);
 
-  const encodeText = (row: Row): string => {
+  const fieldsText = (row: Row): string => {
     const head = row[first.name];
-    let text = header + (head === null || head === undefined ? nullLiteral : first.render(head));
+    let text = headerLine + (head === null || head === undefined ? nullLiteral : first.render(head));
     for (const field of rest) {
       const value = row[field.name];
       text += delimiter + (value === null || value === undefined ? nullLiteral : field.render(value));
     }
-    return text + lineDelimiter;
+    return text;
+  };
+  if (!weighted) {
+    const encodeText = (row: Row): string => fieldsText(row) + lineDelimiter;
+    return {
+      format: 'csv',
+      capabilities: rowCapabilities(names),
+      encode: (row) => Buffer.from(encodeText(row), 'utf8'),
+      encodeText,
+    };
+  }
+  // Quoted like any field, should the delimiter or the null literal be "1" or "-1"'s text.
+  const inserted = delimiter + protect('1', 'weight') + lineDelimiter;
+  const deleted = delimiter + protect('-1', 'weight') + lineDelimiter;
+  // A row on its own is an insert, as Feldera's weight 1.
+  const encodeText = (row: Row): string => fieldsText(row) + inserted;
+  const encodeChangeText = (change: RowChange): string => {
+    if (change.op === 'update') {
+      throw new SpillwayError(
+        ErrorCode.EncodeFailed,
+        `${usedBy} writes a weight of 1 or -1 per record and has no update record; pass the delete of the old row and the insert of the new row as two changes`,
+      );
+    }
+    return fieldsText(change.row) + (change.op === 'insert' ? inserted : deleted);
   };
   return {
     format: 'csv',
-    capabilities: rowCapabilities(names),
+    capabilities: { ...rowCapabilities(names), envelope: 'insert-delete' },
     encode: (row) => Buffer.from(encodeText(row), 'utf8'),
     encodeText,
+    encodeChange: (change) => Buffer.from(encodeChangeText(change), 'utf8'),
+    encodeChangeText,
   };
 }

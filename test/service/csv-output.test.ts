@@ -1,8 +1,8 @@
 /**
  * Feldera's csv output format through the service and the real broker: PUT a csv connector
  * (delimiter `;`), attach it to a view summing sales by book, push inserts and a delete through
- * ingress; kcat reads back one CSV record per change with the change in the `op` header, and the
- * records fold to the view.
+ * ingress; kcat reads back one CSV record per change, the row then Feldera's weight (1 for an
+ * insert, -1 for a delete) and a newline, with no op header, and the weights fold to the view.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -15,7 +15,7 @@ import { bootstrapServers, eventually, kcatRead, randomTopic } from '../helpers/
 import { SALES_PROGRAM, checkedCall } from './service-helpers.ts';
 
 describe('the csv output format through the service', () => {
-  it('writes a view\'s inserts and deletes as CSV records with the op header', { timeout: 60_000 }, async () => {
+  it('writes a view\'s inserts and deletes as CSV records with their weights', { timeout: 60_000 }, async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'spillway-csv-'));
     const service = createService({ dataDir, log: () => {} });
     const key = createApiKey(service.store, 'csv-writer', 'write').key;
@@ -34,15 +34,18 @@ describe('the csv output format through the service', () => {
       await eventually(() => kcatRead(topic), (records) => records.length >= 2);
       await call('POST', '/v0/pipelines/books/ingress/sales?format=json&update_format=insert_delete', '{"delete":{"id":2,"book":"Emma; a novel","amount":5}}\n', 'text/plain');
       const records = await eventually(() => kcatRead(topic), (found) => found.length >= 3);
-      const changes = records.map((record) => `${record.headers} ${record.value?.toString('utf8').trimEnd()}`);
-      assert.deepEqual(changes.sort(), ['op=delete "Emma; a novel";5', 'op=insert "Emma; a novel";5', 'op=insert Dune;10'].sort());
-      // Folded: the delete takes Emma's row away, leaving the view.
+      const values = records.map((record) => record.value?.toString('utf8'));
+      assert.deepEqual(values.slice().sort(), ['"Emma; a novel";5;-1\n', '"Emma; a novel";5;1\n', 'Dune;10;1\n'].sort());
+      assert.deepEqual(records.map((record) => record.headers), ['', '', ''], 'Feldera writes no op header for csv');
+      // Folded by weight: the delete takes Emma's row away, leaving the view.
       const view = new Map<string, number>();
-      for (const record of records) {
-        const line = record.value?.toString('utf8').trimEnd() ?? '';
-        view.set(line, (view.get(line) ?? 0) + (record.headers.includes('op=delete') ? -1 : 1));
+      for (const value of values) {
+        const fields = (value ?? '').trimEnd();
+        const cut = fields.lastIndexOf(';');
+        const row = fields.slice(0, cut);
+        view.set(row, (view.get(row) ?? 0) + Number(fields.slice(cut + 1)));
       }
-      assert.deepEqual([...view].filter(([, count]) => count > 0).map(([line]) => line), ['Dune;10']);
+      assert.deepEqual([...view].filter(([, weight]) => weight > 0).map(([row]) => row), ['Dune;10']);
     } finally {
       await service.close();
       rmSync(dataDir, { recursive: true, force: true });
