@@ -50,15 +50,21 @@ export const fileTableOptionsSchema = z
     csv: csvOptionsSchema.optional(),
     /** Key columns: rows upsert (and NDJSON `{"op":"delete","row":…}` lines delete) by them. Default: the schema's primary key. */
     key: z.array(z.string().min(1)).min(1).optional(),
-    /** How often a followed file is checked besides watch events, in milliseconds. */
-    pollIntervalMs: z.number().int().min(10).max(60_000).default(250),
+    /** How often a followed file is checked besides watch events, in milliseconds (default 250). */
+    pollIntervalMs: z.number().int().min(10).max(60_000).optional(),
   })
   .strict()
   .superRefine((options, context) => {
     if (options.csv !== undefined && options.format !== 'csv') {
       context.addIssue({ code: 'custom', path: ['csv'], message: `csv options apply to format 'csv' only; remove them or set format: 'csv'` });
     }
+    if (options.pollIntervalMs !== undefined && !options.follow) {
+      context.addIssue({ code: 'custom', path: ['pollIntervalMs'], message: 'pollIntervalMs applies to a followed file only; remove it or set follow: true' });
+    }
   });
+
+/** How often a followed file is checked besides watch events, when pollIntervalMs is not given. */
+const DEFAULT_POLL_INTERVAL_MS = 250;
 
 export type FileTableOptions = z.input<typeof fileTableOptionsSchema>;
 type ParsedOptions = z.output<typeof fileTableOptionsSchema>;
@@ -181,7 +187,7 @@ export class FileTable extends FeedTable implements ResumableSource {
     }
     if (parsed.follow) {
       this.#watch();
-      this.#timer = setInterval(() => this.#wake(), parsed.pollIntervalMs);
+      this.#timer = setInterval(() => this.#wake(), parsed.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS);
       this.#timer.unref();
     }
     this.#wake();

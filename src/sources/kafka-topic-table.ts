@@ -137,6 +137,12 @@ export class KafkaTopicTable extends LiveTable implements ResumableSource {
 
   constructor(options: KafkaTopicTableOptions, resume?: KafkaPosition) {
     const parsed = parseOptions(options);
+    if (parsed.mode === 'append' && parsed.key !== undefined) {
+      throw new SpillwayError(
+        ErrorCode.InvalidConfig,
+        `kafkaTopicTable(): topic "${parsed.topic}": key applies to upsert mode, where it identifies the row a record writes; in append mode every record is a new row, so remove key or set mode: 'upsert'`,
+      );
+    }
     const key = parsed.mode === 'upsert' ? (parsed.key ?? parsed.schema.primaryKey) : undefined;
     if (parsed.mode === 'upsert' && (key === undefined || key.length === 0)) {
       throw new SpillwayError(

@@ -340,6 +340,10 @@ describe('fromFile: options', () => {
       () => fromFile(path, { format: 'ndjson', schema: people, csv: { delimiter: ';' } }),
       /fromFile\(".*"\) is misconfigured:\n {2}- csv: csv options apply to format 'csv' only; remove them or set format: 'csv'/,
     );
+    assert.throws(
+      () => fromFile(path, { format: 'csv', schema: people, pollIntervalMs: 20 }),
+      /fromFile\(".*"\) is misconfigured:\n {2}- pollIntervalMs: pollIntervalMs applies to a followed file only; remove it or set follow: true$/,
+    );
     assert.throws(() => fromFile(path, { format: 'csv', schema: people, csv: { delimiter: '||' } }), /- csv\.delimiter: Too big: expected string to have exactly 1 characters/);
     assert.throws(() => fromFile(path, { format: 'csv', schema: people, csv: { quote: ',' } }), /- csv: the delimiter and the quote must differ/);
     assert.throws(() => fromFile(path, { format: 'xml', schema: people } as never), /- format: Invalid option: expected one of "csv"\|"ndjson"/);

@@ -284,10 +284,14 @@ describe('Kafka→Kafka pipelines', () => {
 describe('kafkaTopicTable() options', () => {
   const base = { kafkaConfig: { 'bootstrap.servers': '127.0.0.1:1' }, topic: 't', schema: orderSchema };
 
-  it('needs key columns in upsert mode, and existing ones', () => {
+  it('needs key columns in upsert mode, and existing ones, and refuses a key in append mode', () => {
     assert.throws(() => kafkaTopicTable({ ...base, mode: 'upsert' }), {
       code: 'INVALID_CONFIG',
       message: 'kafkaTopicTable(): topic "t": upsert mode needs the columns that identify a row; pass key: [\'id\'] or declare a primary key in the schema',
+    });
+    assert.throws(() => kafkaTopicTable({ ...base, mode: 'append', key: ['id'] }), {
+      code: 'INVALID_CONFIG',
+      message: 'kafkaTopicTable(): topic "t": key applies to upsert mode, where it identifies the row a record writes; in append mode every record is a new row, so remove key or set mode: \'upsert\'',
     });
     assert.throws(() => kafkaTopicTable({ ...base, mode: 'upsert', key: ['sku'] }), {
       code: 'UNKNOWN_COLUMN',
