@@ -1,4 +1,5 @@
-import { ErrorCode, SpillwayError } from '../errors.ts';
+import { z } from 'zod';
+import { ErrorCode, SpillwayError, zodIssuesError } from '../errors.ts';
 import { LiveTable } from '../model/live-table.ts';
 import { type InputLogPosition, PositionKind } from '../model/position.ts';
 import { type Row, type Schema, keyOf, normalizeRow, requireColumns } from '../model/schema.ts';
@@ -30,6 +31,8 @@ export class InputTable extends LiveTable implements Source {
    * subscribes before its first edit and that never asks the table for its rows.
    */
   constructor(schema: Schema, options: InputTableOptions = {}) {
+    const checked = inputTableOptionsSchema.safeParse(options);
+    if (!checked.success) throw zodIssuesError(checked.error.issues, { subject: 'inputTable()', root: 'options', fieldPrefix: 'option ', layout: 'inline' });
     super(schema);
     this.#streams = options.streams === true;
     this.capabilities =
@@ -113,6 +116,14 @@ export interface InputTableOptions {
   readonly notReplayed?: string;
   readonly streams?: boolean;
 }
+
+/** The options checked at run time, for callers the types do not reach. */
+const inputTableOptionsSchema = z
+  .object({ replayedBy: z.string().min(1).optional(), notReplayed: z.string().min(1).optional(), streams: z.boolean().optional() })
+  .strict()
+  .refine((options) => options.replayedBy === undefined || options.notReplayed === undefined, {
+    message: 'give replayedBy (the edits are made again after a restart) or notReplayed (why they are not), not both',
+  });
 
 export function inputTable(schema: Schema, options: InputTableOptions = {}): InputTable {
   return new InputTable(schema, options);

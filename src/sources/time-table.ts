@@ -1,4 +1,5 @@
-import { ErrorCode, SpillwayError } from '../errors.ts';
+import { z } from 'zod';
+import { ErrorCode, SpillwayError, zodIssuesError } from '../errors.ts';
 import { LiveTable } from '../model/live-table.ts';
 import { parsePeriod } from '../model/period.ts';
 import { PositionKind, type SourcePosition, type TimePosition } from '../model/position.ts';
@@ -12,6 +13,9 @@ export interface TimeTableOptions {
   /** Time of the first row (default: now). */
   readonly startTime?: Date;
 }
+
+/** The options checked at run time, for callers the types do not reach (JavaScript, parsed config). */
+const timeTableOptionsSchema = z.object({ startTime: z.date('give startTime as a valid Date').optional() }).strict();
 
 /**
  * Adds one row per period with a `Timestamp` column (Deephaven's `time_table`). Rows carry the
@@ -44,6 +48,8 @@ export class TimeTable extends LiveTable implements ResumableSource {
     if (this.#periodNs <= 0n) {
       throw new SpillwayError(ErrorCode.InvalidConfig, `timeTable(${JSON.stringify(period)}): the period must be at least one nanosecond; give a period such as 'PT1S'`);
     }
+    const checked = timeTableOptionsSchema.safeParse(options);
+    if (!checked.success) throw zodIssuesError(checked.error.issues, { subject: `timeTable(${JSON.stringify(period)})`, root: 'options', fieldPrefix: 'option ', layout: 'inline' });
     this.#firstSequence = resume?.sequence ?? 0;
     this.#firstNs = resume === undefined ? BigInt(options.startTime?.getTime() ?? Date.now()) * 1_000_000n : BigInt(resume.timestampNs);
     this.#count = this.#firstSequence;
