@@ -4,12 +4,12 @@
  * (buildSqlRelations): a table without a connector is an input table, fed over HTTP ingress or by
  * input connectors; a table with one (Kafka, filesystem, datagen) is its source, as in a SQL job.
  * Planning stands the sources in with tables of their declared schemas, connecting to nothing;
- * starting opens them. This adapter words its refusals for a pipeline and names the `program`
- * field in them.
+ * starting opens them. A Kafka table's properties are checked (and warned about, in `warnings`)
+ * as its reader takes them, before anything connects. This adapter words its refusals for a
+ * pipeline and names the `program` field in them.
  */
 import { SpillwayError, asSpillwayError } from '../errors.ts';
 import { type SqlRelations, buildSqlRelations } from '../dialects/sql/job.ts';
-import { parseConsumerProperties } from '../kafka/kafka-properties.ts';
 import { inputTable } from '../sources/input-table.ts';
 
 /** A pipeline's tables and views: the SQL door's relations of its program. */
@@ -21,7 +21,7 @@ export type PipelineProgram = SqlRelations;
  */
 export async function buildPipelineProgram(pipeline: string, program: string, options: { open?: boolean; fedByInputConnectors?: ReadonlySet<string> } = {}): Promise<PipelineProgram> {
   try {
-    const built = await buildSqlRelations(program, {
+    return await buildSqlRelations(program, {
       source: `pipeline "${pipeline}"`,
       connectorTables: options.open === true ? 'open' : 'stand-in',
       // What ingress accepted is kept and applied again in order on a start, so a table fed by
@@ -34,17 +34,6 @@ export async function buildPipelineProgram(pipeline: string, program: string, op
           : inputTable(schema, { replayedBy: 'its ingress is kept and replayed on a start', streams: true }),
       insertHint: 'remove the INSERT INTO statements and list the view in attached_connectors',
     });
-    // A Kafka table's properties are checked as its reader will take them, before anything connects.
-    for (const [name, translation] of built.translations) {
-      if (translation.connector !== 'kafka') continue;
-      try {
-        parseConsumerProperties({ ...translation.kafkaConfig }, { source: `pipeline "${pipeline}": table "${name}"` });
-      } catch (error) {
-        await built.close();
-        throw error;
-      }
-    }
-    return built;
   } catch (error) {
     const spillway = asSpillwayError(error);
     // Every error in a program is the program field's, at the line and column the SQL names.

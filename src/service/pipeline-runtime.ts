@@ -135,7 +135,9 @@ export async function planPipeline(definition: PipelineDefinition, connectors: C
       plans.push({ attachment, plan, secrets: secretStrings(connector.config) });
     });
     const sourceWarnings = [...program.sources].flatMap(([name, table]) => ((table as { warnings?: readonly string[] }).warnings ?? []).map((warning) => `table "${name}": ${warning}`));
-    return { program, inputs: program.inputs, plans, feeds, warnings: [...program.warnings, ...sourceWarnings, ...plans.flatMap(({ plan }) => plan.warnings)] };
+    // An opened Kafka table repeats the property warnings the program's check gave: each is said once.
+    const warnings = [...new Set([...program.warnings, ...sourceWarnings, ...plans.flatMap(({ plan }) => plan.warnings)])];
+    return { program, inputs: program.inputs, plans, feeds, warnings };
   } catch (error) {
     await program.close();
     throw error;

@@ -109,6 +109,15 @@ function parseOptions(options: unknown): z.output<typeof kafkaTopicTableOptionsS
   throw zodIssuesError(result.error.issues, { subject: 'kafkaTopicTable()', root: 'options', fieldPrefix: 'option ', layout: 'inline' });
 }
 
+/**
+ * A topic table's Kafka properties checked as its reader takes them, connecting to nothing (for
+ * validating a program before it runs): throws on a property the reader would refuse, and
+ * returns the warnings it would give.
+ */
+export function checkTopicTableProperties(kafkaConfig: Readonly<Record<string, unknown>>, source: string): readonly string[] {
+  return parseConsumerProperties(kafkaConfig, { source }).warnings;
+}
+
 export class KafkaTopicTable extends LiveTable implements ResumableSource {
   readonly capabilities = { replayable: true, positionKind: PositionKind.Kafka } as const;
   readonly appendOnly: boolean;

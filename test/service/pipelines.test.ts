@@ -137,7 +137,7 @@ describe('REST pipeline definitions refused at their field', () => {
     { name: 'an INSERT INTO', body: { program: `${SALES_PROGRAM} INSERT INTO sales SELECT * FROM sales;`, attached_connectors: [] }, field: 'program', message: /declares tables and views only/ },
     { name: 'a SQL syntax error', body: { program: 'CREATE TABLE sales (id INT,, book STRING);' }, message: /pipeline "p":1:/ },
     { name: 'a view over an unknown table', body: { program: 'CREATE TABLE a (x INT); CREATE VIEW v AS SELECT x FROM b;' }, message: /unknown table or view "b"/ },
-    { name: 'a Kafka source table with a misspelt property', body: { program: "CREATE TABLE a (x INT) WITH ('connector' = 'kafka', 'topic' = 't', 'properties.bootstrap.servers' = 'b:9092', 'properties.fetch.max.bytez' = '1', 'format' = 'json');" }, field: 'program', message: /^pipeline "p": table "a" has invalid Kafka properties:\n {2}- `fetch\.max\.bytez` is not a Kafka consumer property/ },
+    { name: 'a Kafka source table with a misspelt property', body: { program: "CREATE TABLE a (x INT) WITH ('connector' = 'kafka', 'topic' = 't', 'properties.bootstrap.servers' = 'b:9092', 'properties.fetch.max.bytez' = '1', 'format' = 'json');" }, field: 'program', message: /^pipeline "p":1:1: table "a" has invalid Kafka properties:\n {2}- `fetch\.max\.bytez` is not a Kafka consumer property/ },
     { name: 'a source table with a bad option', body: { program: "CREATE TABLE a (x INT) WITH ('connector' = 'datagen', 'rows-per-second' = '0');" }, field: 'program', message: /^pipeline "p":1:\d+: table "a": 'rows-per-second' must be positive/ },
     { name: 'an unknown field', body: { program: SALES_PROGRAM, config: {} }, message: /unknown option\(s\) "config"/ },
   ];

@@ -123,7 +123,7 @@ export async function translateSql(text: string, options: SqlOptions = {}): Prom
     if (inserts.some((insert) => insert.target.name === tableName)) {
       throw tableError(table, 'is both read and written by this job', 'read from one table and write into another');
     }
-    sources.set(tableName, sourceTranslation(table, parseDuration));
+    sources.set(tableName, sourceTranslation(table, parseDuration, warnings));
   }
   return { source, tables, views, inserts, sources, warnings };
 }
@@ -564,7 +564,7 @@ export async function buildSqlRelations(text: string, options: SqlRelationsOptio
         details: { line: declared.at.line, column: declared.at.column, hint: options.inputHint?.(name) ?? `declare "${name}" without WITH (…) and feed it rows` },
       });
     }
-    translations.set(name, sourceTranslation(declared, parseDuration));
+    translations.set(name, sourceTranslation(declared, parseDuration, warnings));
   }
   const inputs = new Map<string, InputTable>();
   const sources = new Map<string, LiveTable>();
@@ -642,7 +642,7 @@ function openSource(translation: Exclude<SourceTranslation, { connector: 'input'
       const table = fromFile(path, {
         format: translation.format,
         schema: withoutKey(schema),
-        ...(translation.followMs === undefined ? {} : { follow: true, pollIntervalMs: Math.max(10, Math.min(60_000, translation.followMs)) }),
+        ...(translation.followMs === undefined ? {} : { follow: true, pollIntervalMs: translation.followMs }),
         ...(translation.format === 'csv' ? { csv: { header: false, ...(translation.delimiter === undefined ? {} : { delimiter: translation.delimiter }), ...(translation.quote === undefined ? {} : { quote: translation.quote }) } } : {}),
       });
       return { table, close: () => table.close() };

@@ -10,6 +10,7 @@ import { ErrorCode, SpillwayError } from '../../errors.ts';
 import { type KeyValueSpecInput } from '../../formats/key-value-spec.ts';
 import type { Column, Schema } from '../../model/schema.ts';
 import { nearestOption } from '../../sink/plan.ts';
+import { checkTopicTableProperties } from '../../sources/kafka-topic-table.ts';
 import type { SinkSpecInput } from '../../sink/sink-spec.ts';
 import { type Position, type Statement, type TableOption, sqlError } from './ast.ts';
 import { INPUT_TABLE_MARKER } from './flink-parser.ts';
@@ -41,18 +42,18 @@ const BOTH_KAFKA = [Connector.Kafka, Connector.UpsertKafka] as const;
 
 /** Every WITH key Spillway reads. Anything else is refused. */
 export const WITH_KEYS: readonly WithKey[] = [
-  { key: 'connector', connectors: [Connector.Kafka, Connector.UpsertKafka, Connector.Datagen, Connector.Filesystem], role: 'both', description: "`kafka`, `upsert-kafka`, `datagen` or `filesystem`; without it (and without `connector.type`) the table is an input table." },
+  { key: 'connector', connectors: [Connector.Kafka, Connector.UpsertKafka, Connector.Datagen, Connector.Filesystem], role: 'both', description: "`kafka`, `upsert-kafka`, `datagen` or `filesystem`; without it (and without `connector.type`) the table is an input table. A `datagen`, `filesystem` or `kafka` table that is read refuses PRIMARY KEY (its rows only append): read a keyed topic with `upsert-kafka`." },
   { key: 'connector.type', connectors: KAFKA, role: 'both', description: 'DLI: `kafka`.' },
-  { key: 'connector.version', connectors: KAFKA, role: 'both', description: "DLI: `0.10` or `0.11` (also `universal`); accepted for compatibility and has no effect: Spillway speaks every Kafka version from 0.11 on." },
+  { key: 'connector.version', connectors: KAFKA, role: 'both', description: "DLI: `0.10` or `0.11` (also `universal`); accepted for compatibility with a warning that it has no effect: Spillway speaks every Kafka version from 0.11 on." },
   { key: 'connector.topic', connectors: KAFKA, role: 'both', field: 'topic', description: 'DLI: the topic.' },
   { key: 'topic', connectors: BOTH_KAFKA, role: 'both', field: 'topic', description: 'The topic.' },
   { key: 'connector.properties.*', connectors: KAFKA, role: 'both', field: 'kafka', description: 'DLI: a Kafka property, such as `connector.properties.bootstrap.servers`.' },
-  { key: 'properties.*', connectors: BOTH_KAFKA, role: 'both', field: 'kafka', description: 'A Kafka property, such as `properties.bootstrap.servers` or `properties.compression.type`.' },
+  { key: 'properties.*', connectors: BOTH_KAFKA, role: 'both', field: 'kafka', description: 'A Kafka property, such as `properties.bootstrap.servers` or `properties.compression.type`: a producer property when the table is written, a consumer property when it is read, each checked as in docs/properties.md.' },
   { key: 'format.type', connectors: KAFKA, role: 'sink', field: 'value', description: 'DLI: the value format, `csv`, `json` or `avro`.' },
   { key: 'format.field-delimiter', connectors: KAFKA, role: 'sink', field: 'value', description: 'DLI: the CSV field delimiter (default `,`).' },
   { key: 'format', connectors: [Connector.Kafka, Connector.Filesystem], role: 'both', field: 'value', description: 'The value format: `csv`, `json`, `avro`, `avro-confluent` or `raw` for Kafka sinks; `json` for Kafka sources; `csv` or `json` (NDJSON) for files.' },
   { key: 'value.format', connectors: BOTH_KAFKA, role: 'both', field: 'value', description: 'The value format, as `format`.' },
-  { key: 'key.format', connectors: BOTH_KAFKA, role: 'sink', field: 'key', description: 'The key format (`csv`, `json`, `avro`, `avro-confluent`, `raw`): the key is written from `key.fields` (or the primary key of an `upsert-kafka` table).' },
+  { key: 'key.format', connectors: BOTH_KAFKA, role: 'sink', field: 'key', description: 'The key format (`csv`, `json`, `avro`, `avro-confluent`, `raw`): the key is written from `key.fields` (or the primary key of an `upsert-kafka` table). Refused when an `upsert-kafka` table is read: the key columns come from the JSON value.' },
   { key: 'key.fields', connectors: KAFKA, role: 'sink', field: 'key', description: 'The key columns, separated by `;`.' },
   { key: 'key.fields-prefix', connectors: BOTH_KAFKA, role: 'sink', field: 'key', description: 'A prefix of the key columns\' names that the key\'s JSON or Avro field names leave out.' },
   { key: 'value.fields-include', connectors: BOTH_KAFKA, role: 'sink', field: 'value', description: '`ALL` (default): the value holds every column; `EXCEPT_KEY`: every column but the key columns.' },
@@ -70,21 +71,21 @@ export const WITH_KEYS: readonly WithKey[] = [
   { key: 'csv.disable-quote-character', connectors: KAFKA, role: 'sink', field: 'value', description: '`true`: never quote (a value that would need quotes is refused).' },
   { key: 'csv.null-literal', connectors: KAFKA, role: 'sink', field: 'value', description: 'The text written for a null (default empty).' },
   { key: 'json.timestamp-format.standard', connectors: BOTH_KAFKA, role: 'sink', field: 'value', description: '`ISO-8601` (default: `2024-05-01T12:00:00.123Z`) or `SQL` (`2024-05-01 12:00:00.123`: a space, no zone, in UTC).' },
-  { key: 'avro-confluent.url', connectors: BOTH_KAFKA, role: 'sink', field: 'kafka', description: 'The schema registry URL for `avro-confluent` (the Kafka property `schema.registry.url`).' },
+  { key: 'avro-confluent.url', connectors: BOTH_KAFKA, role: 'sink', field: 'kafka', description: 'The schema registry URL of an `avro-confluent` value (`key.avro-confluent.url`: key; `value.avro-confluent.url` with `value.format`), as the Kafka property `schema.registry.url`; refused with another format, and together with `properties.schema.registry.url`.' },
   { key: 'avro-confluent.subject', connectors: BOTH_KAFKA, role: 'sink', field: 'value', description: 'The subject the value schema is registered under.' },
   { key: 'scan.startup.mode', connectors: KAFKA, role: 'source', description: '`earliest-offset` (default) or `latest-offset`.' },
   { key: 'rows-per-second', connectors: [Connector.Datagen], role: 'source', description: 'Rows generated per second (default 10000).' },
   { key: 'number-of-rows', connectors: [Connector.Datagen], role: 'source', description: 'Rows in all, then the table ends (default: unbounded, or until a sequence ends).' },
   { key: 'fields.*.kind', connectors: [Connector.Datagen], role: 'source', description: '`random` (default) or `sequence`.' },
-  { key: 'fields.*.min', connectors: [Connector.Datagen], role: 'source', description: 'Smallest random number.' },
-  { key: 'fields.*.max', connectors: [Connector.Datagen], role: 'source', description: 'Largest random number.' },
-  { key: 'fields.*.length', connectors: [Connector.Datagen], role: 'source', description: 'Length of random strings and bytes (default 100).' },
+  { key: 'fields.*.min', connectors: [Connector.Datagen], role: 'source', description: 'Smallest random number (INT, BIGINT, DOUBLE and DECIMAL columns; refused on others and on sequences).' },
+  { key: 'fields.*.max', connectors: [Connector.Datagen], role: 'source', description: 'Largest random number (as `min`).' },
+  { key: 'fields.*.length', connectors: [Connector.Datagen], role: 'source', description: 'Length of random strings and bytes (default 100; STRING and BYTES columns only, not sequences).' },
   { key: 'fields.*.start', connectors: [Connector.Datagen], role: 'source', description: 'First value of a sequence.' },
   { key: 'fields.*.end', connectors: [Connector.Datagen], role: 'source', description: 'Last value of a sequence; the table ends after it.' },
   { key: 'fields.*.null-rate', connectors: [Connector.Datagen], role: 'source', description: 'Fraction of nulls, 0–1 (default 0).' },
-  { key: 'fields.*.max-past', connectors: [Connector.Datagen], role: 'source', description: 'Random timestamps reach this far into the past (default 0), as `5 min`.' },
+  { key: 'fields.*.max-past', connectors: [Connector.Datagen], role: 'source', description: 'Random dates and timestamps reach this far into the past (default 0), as `5 min` (DATE and TIMESTAMP columns only, not sequences).' },
   { key: 'path', connectors: [Connector.Filesystem], role: 'source', description: 'The CSV or NDJSON file.' },
-  { key: 'source.monitor-interval', connectors: [Connector.Filesystem], role: 'source', description: 'Follow the file as it grows, checking this often (`1s`); without it the file is read once and the table ends.' },
+  { key: 'source.monitor-interval', connectors: [Connector.Filesystem], role: 'source', description: 'Follow the file as it grows, checking this often (`1s`, from 10 ms to 60 s); without it the file is read once and the table ends.' },
 ];
 
 function keyPattern(key: string): RegExp {
@@ -298,6 +299,8 @@ function formatSpec(reader: OptionReader, format: string, formatKey: string, col
     case 'avro-confluent': {
       const subject = reader.value(option('avro-confluent.subject'));
       if (format === 'avro' && subject !== undefined) throw reader.error(option('avro-confluent.subject'), "'avro-confluent.subject' applies to the 'avro-confluent' format");
+      // Marks the registry URL as read, for the sink to take into its Kafka properties.
+      if (format === 'avro-confluent') reader.get(option('avro-confluent.url'));
       const mapping = fieldNames === undefined ? undefined : Object.fromEntries(Object.entries(fieldNames).map(([column, field]) => [field, column]));
       return {
         kind: 'avro',
@@ -368,6 +371,14 @@ function partitionerOf(reader: OptionReader): { partitioner?: SinkSpecInput['par
   return {};
 }
 
+/** DLI's 'connector.version': checked, and warned about, since it has no effect. */
+function readVersion(reader: OptionReader, table: TableDeclaration, warnings: string[]): void {
+  const version = reader.value('connector.version');
+  if (version === undefined) return;
+  if (!['0.10', '0.11', 'universal'].includes(version)) throw reader.error('connector.version', `'connector.version' is '0.10', '0.11' or 'universal', not '${version}'`);
+  warnings.push(`table "${table.name}": 'connector.version' = '${version}' has no effect; Spillway speaks every Kafka version from 0.11 on`);
+}
+
 /** The sink spec a Kafka (or upsert-kafka) table describes when it is written. */
 export function sinkTranslation(table: TableDeclaration): SinkTranslation {
   const reader = new OptionReader(table);
@@ -377,17 +388,11 @@ export function sinkTranslation(table: TableDeclaration): SinkTranslation {
   }
   reader.get('connector');
   reader.get('connector.type');
-  const version = reader.value('connector.version');
-  if (version !== undefined) {
-    if (!['0.10', '0.11', 'universal'].includes(version)) throw reader.error('connector.version', `'connector.version' is '0.10', '0.11' or 'universal', not '${version}'`);
-    warnings.push(`table "${table.name}": 'connector.version' = '${version}' has no effect; Spillway speaks every Kafka version from 0.11 on`);
-  }
+  readVersion(reader, table, warnings);
   const topic = reader.value('connector.topic', 'topic');
   if (topic === undefined) throw reader.error(undefined, "no topic; give 'topic' (or DLI's 'connector.topic')");
   const kafka: Record<string, string> = {};
   for (const [name, option] of [...reader.prefixed('connector.properties.'), ...reader.prefixed('properties.')]) kafka[name] = option.value;
-  const registry = reader.value('avro-confluent.url', 'key.avro-confluent.url', 'value.avro-confluent.url');
-  if (registry !== undefined) kafka['schema.registry.url'] = registry;
 
   const upsertKafka = table.connector === Connector.UpsertKafka;
   const columnNames = table.schema.columns.map((column) => column.name);
@@ -424,6 +429,20 @@ export function sinkTranslation(table: TableDeclaration): SinkTranslation {
   const valuePrefix = valueFormatKey === 'value.format' ? 'value.' : '';
   const value = formatSpec(reader, valueFormat, valueFormatKey, valueColumns, valuePrefix, 'value');
   const key = keyFormat === undefined || keyColumns === undefined ? undefined : formatSpec(reader, keyFormat, keyFormatKey, keyColumns, 'key.', 'key', fieldNames);
+  // The registry URL of an avro-confluent key or value (read by formatSpec for that format only).
+  const registries = [valuePrefix, 'key.'].map((prefix) => `${prefix}avro-confluent.url`).filter((name) => reader.used.has(name));
+  const [registryKey, otherRegistryKey] = registries;
+  if (registryKey !== undefined) {
+    const registry = reader.value(registryKey) as string;
+    if (otherRegistryKey !== undefined && reader.value(otherRegistryKey) !== registry) {
+      throw reader.error(otherRegistryKey, `'${otherRegistryKey}' names another schema registry than '${registryKey}'; the key and the value use one registry`, 'give the same URL, or keep one of them');
+    }
+    const propertyKey = ['properties.schema.registry.url', 'connector.properties.schema.registry.url'].find((name) => table.options.has(name));
+    if (propertyKey !== undefined) {
+      throw reader.error(propertyKey, `'${propertyKey}' and '${registryKey}' both set the schema registry URL; keep one`, `keep '${registryKey}', Flink's option for avro-confluent`);
+    }
+    kafka['schema.registry.url'] = registry;
+  }
 
   const modeKey = 'update-mode';
   const modeText = reader.value(modeKey);
@@ -523,8 +542,29 @@ function durationMs(reader: OptionReader, key: string, parse: (text: string) => 
   }
 }
 
-/** What a table is when it is read: an input table, generated rows, a file, or a Kafka topic. */
-export function sourceTranslation(table: TableDeclaration, parseDuration: (text: string) => number): SourceTranslation {
+/** Refuses a PRIMARY KEY on a table read without one (the rows only append; nothing is keyed). */
+function refusePrimaryKey(reader: OptionReader, table: TableDeclaration, hint: string): void {
+  const key = table.schema.primaryKey;
+  if (key === undefined) return;
+  throw reader.error(undefined, `PRIMARY KEY (${key.join(', ')}) has no effect when a ${table.connector} table is read: its rows are appended, never updated by key`, hint);
+}
+
+/** The datagen options that apply only to some column types, and to random values. */
+const DATAGEN_TYPES: Readonly<Record<string, { readonly types: readonly string[]; readonly what: string }>> = {
+  min: { types: ['int32', 'int64', 'float64', 'decimal'], what: 'numbers' },
+  max: { types: ['int32', 'int64', 'float64', 'decimal'], what: 'numbers' },
+  length: { types: ['string', 'bytes'], what: 'strings and bytes' },
+  'max-past': { types: ['date', 'timestamp'], what: 'dates and timestamps' },
+};
+
+/** The shortest and longest 'source.monitor-interval' a followed file is checked at. */
+const MONITOR_INTERVAL_MS = { min: 10, max: 60_000 } as const;
+
+/**
+ * What a table is when it is read: an input table, generated rows, a file, or a Kafka topic.
+ * Warnings (an option or Kafka property with no effect) are added to `warnings`.
+ */
+export function sourceTranslation(table: TableDeclaration, parseDuration: (text: string) => number, warnings: string[] = []): SourceTranslation {
   const reader = new OptionReader(table);
   reader.get('connector');
   reader.get('connector.type');
@@ -533,6 +573,7 @@ export function sourceTranslation(table: TableDeclaration, parseDuration: (text:
       reader.refuseUnused('source');
       return { connector: 'input' };
     case Connector.Datagen: {
+      refusePrimaryKey(reader, table, 'remove PRIMARY KEY; declare the columns NOT NULL if they must not be null');
       const rowsPerSecond = numberOption(reader, 'rows-per-second', false) ?? 10_000;
       if (rowsPerSecond <= 0) throw reader.error('rows-per-second', "'rows-per-second' must be positive");
       const numberOfRows = numberOption(reader, 'number-of-rows', true);
@@ -556,6 +597,11 @@ export function sourceTranslation(table: TableDeclaration, parseDuration: (text:
           if (end < start) throw reader.error(key('end'), `'${key('end')}' is before '${key('start')}'`);
         } else if (start !== undefined || end !== undefined) {
           throw reader.error(key(start === undefined ? 'end' : 'start'), `'${key('start')}' and '${key('end')}' apply to sequences; set '${key('kind')}' = 'sequence'`);
+        }
+        for (const [name, { types, what }] of Object.entries(DATAGEN_TYPES)) {
+          if (!table.options.has(key(name))) continue;
+          if (kind === 'sequence') throw reader.error(key(name), `'${key(name)}' applies to random values, but "${column.name}" is a sequence (from '${key('start')}' to '${key('end')}')`, `remove it, or set '${key('kind')}' = 'random'`);
+          if (!types.includes(column.type)) throw reader.error(key(name), `'${key(name)}' applies to random ${what}, not to the ${column.type} column "${column.name}"`, 'remove it');
         }
         const min = numberOption(reader, key('min'), false);
         const max = numberOption(reader, key('max'), false);
@@ -586,6 +632,7 @@ export function sourceTranslation(table: TableDeclaration, parseDuration: (text:
       return { connector: 'datagen', rowsPerSecond, ...(numberOfRows === undefined ? {} : { numberOfRows }), fields };
     }
     case Connector.Filesystem: {
+      refusePrimaryKey(reader, table, 'remove PRIMARY KEY; declare the columns NOT NULL if they must not be null');
       const path = reader.value('path');
       if (path === undefined) throw reader.error(undefined, "a filesystem table needs 'path'");
       const format = reader.value('format');
@@ -594,6 +641,10 @@ export function sourceTranslation(table: TableDeclaration, parseDuration: (text:
       const quote = reader.value('csv.quote-character');
       if (format !== 'csv' && (delimiter !== undefined || quote !== undefined)) throw reader.error(delimiter === undefined ? 'csv.quote-character' : 'csv.field-delimiter', "csv options apply to 'format' = 'csv'");
       const followMs = durationMs(reader, 'source.monitor-interval', parseDuration);
+      if (followMs !== undefined && (followMs < MONITOR_INTERVAL_MS.min || followMs > MONITOR_INTERVAL_MS.max)) {
+        const text = reader.value('source.monitor-interval') ?? '';
+        throw reader.error('source.monitor-interval', `'source.monitor-interval' is from 10 ms to 60 s, not '${text}'`, "give an interval such as '1s'");
+      }
       reader.refuseUnused('source');
       return {
         connector: 'filesystem',
@@ -610,20 +661,30 @@ export function sourceTranslation(table: TableDeclaration, parseDuration: (text:
       if (topic === undefined) throw reader.error(undefined, "no topic; give 'topic' (or DLI's 'connector.topic')");
       const kafkaConfig: Record<string, string> = {};
       for (const [name, option] of [...reader.prefixed('connector.properties.'), ...reader.prefixed('properties.')]) kafkaConfig[name] = option.value;
-      reader.value('connector.version');
+      readVersion(reader, table, warnings);
       const formatKey = ['format.type', 'format', 'value.format'].find((key) => table.options.has(key));
       const format = formatKey === undefined ? undefined : reader.value(formatKey);
       if (format !== 'json') throw reader.error(formatKey, `a Kafka table is read as 'format' = 'json'${format === undefined ? '' : `, not '${format}'`}`);
       const upsert = table.connector === Connector.UpsertKafka;
       if (upsert) {
-        reader.value('key.format');
         if ((table.schema.primaryKey ?? []).length === 0) throw reader.error(undefined, 'an upsert-kafka table needs a primary key', 'declare PRIMARY KEY (columns) NOT ENFORCED');
+        if (table.options.has('key.format')) {
+          throw reader.error('key.format', "'key.format' has no effect when an upsert-kafka table is read: the primary key's columns are read from the JSON value, and a tombstone's record key is matched by its bytes", "remove 'key.format' (it applies when the table is written)");
+        }
+      } else {
+        refusePrimaryKey(reader, table, "read it with 'connector' = 'upsert-kafka' to keep one row per key, or remove PRIMARY KEY");
       }
       const startup = reader.value('scan.startup.mode') ?? 'earliest-offset';
       if (startup !== 'earliest-offset' && startup !== 'latest-offset') {
         throw reader.error('scan.startup.mode', `'scan.startup.mode' = '${startup}' is not supported`, 'use earliest-offset or latest-offset');
       }
       reader.refuseUnused('source');
+      // The properties are checked as the reader takes them, so validating the job refuses what running it would.
+      try {
+        warnings.push(...checkTopicTableProperties(kafkaConfig, `table "${table.name}"`).map((warning) => `table "${table.name}": ${warning}`));
+      } catch (error) {
+        throw sqlError(table.source, table.at, error instanceof Error ? error.message : String(error));
+      }
       return { connector: 'kafka', topic, kafkaConfig, mode: upsert ? 'upsert' : 'append', startFrom: startup === 'earliest-offset' ? 'earliest' : 'latest' };
     }
   }

@@ -135,6 +135,21 @@ describe('SQL jobs', () => {
     assert.deepEqual(writer.records('s').map((record) => record.value?.toString()), ['{"id":10}', '{"id":20}', '{"id":30}']);
   });
 
+  it("a running job reports its Kafka sources' property warnings", async () => {
+    const servers = process.env.KAFKA_BOOTSTRAP_SERVERS ?? '127.0.0.1:9092';
+    const job = await runSql(
+      `CREATE TABLE k (id BIGINT) WITH ('connector' = 'kafka', 'topic' = 'spillway-sql-warnings', 'properties.bootstrap.servers' = '${servers}', 'properties.request.timeout.ms' = '2000', 'properties.linger.ms' = '5', 'format' = 'json');
+       CREATE TABLE s (id BIGINT) WITH ('connector' = 'kafka', 'topic' = 's', ${BOOT}, 'format' = 'json');
+       INSERT INTO s SELECT * FROM k`,
+      { source: 'job.sql', baseDir: dir, dependencies: { createWriter: () => new MemoryWriter({ partitions: 1 }) } },
+    );
+    try {
+      assert.deepEqual(job.warnings, ['table "k": `linger.ms` is a producer property; a Kafka-topic table only reads, so it has no effect']);
+    } finally {
+      await job.stop();
+    }
+  });
+
   it('datagen: a sequence ends the table, random values stay in range', async () => {
     const { values } = await run(`CREATE TABLE g (id BIGINT, score INT, tag STRING) WITH ('connector' = 'datagen', 'rows-per-second' = '1000',
         'fields.id.kind' = 'sequence', 'fields.id.start' = '1', 'fields.id.end' = '25', 'fields.score.min' = '3', 'fields.score.max' = '5', 'fields.tag.length' = '4');

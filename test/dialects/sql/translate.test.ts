@@ -215,7 +215,7 @@ describe('SQL: sources', () => {
 
   it('filesystem CSV followed, and a Kafka topic (upsert)', async () => {
     const program = await translateSql(`CREATE TABLE f (a STRING, b INT) WITH ('connector' = 'filesystem', 'path' = 'in.csv', 'format' = 'csv', 'csv.field-delimiter' = ';', 'source.monitor-interval' = '1s');
-      CREATE TABLE k (id BIGINT, v STRING, PRIMARY KEY (id) NOT ENFORCED) WITH ('connector' = 'upsert-kafka', 'topic' = 'in', ${BOOT}, 'key.format' = 'json', 'value.format' = 'json');
+      CREATE TABLE k (id BIGINT, v STRING, PRIMARY KEY (id) NOT ENFORCED) WITH ('connector' = 'upsert-kafka', 'topic' = 'in', ${BOOT}, 'value.format' = 'json');
       CREATE TABLE s (a STRING, b INT) WITH ('connector' = 'kafka', 'topic' = 't', ${BOOT}, 'format' = 'json');
       CREATE TABLE s2 (id BIGINT, v STRING) WITH ('connector' = 'kafka', 'topic' = 't2', ${BOOT}, 'format' = 'json', 'update-mode' = 'retract');
       INSERT INTO s SELECT * FROM f; INSERT INTO s2 SELECT * FROM k;`);
@@ -292,5 +292,92 @@ describe('SQL: a program of tables and views (buildSqlRelations)', () => {
     await rejects("CREATE TABLE a (x INT) WITH ('connector' = 'datagen');", /^prog\.sql: the table "a" has a 'datagen' connector; a program's tables are input tables in this version$/);
     await rejects('CREATE TABLE a (x INT); CREATE VIEW v AS SELECT y FROM a;', /^prog\.sql:1:\d+: .*"y"/);
     await rejects('CREATE TABLE a (x INT); CREATE VIEW v AS SELECT x FROM b;', /^prog\.sql:1:\d+: unknown table or view "b"/);
+  });
+});
+
+describe('SQL: options refused where they would have no effect', () => {
+  const sink = `CREATE TABLE s (id BIGINT) WITH ('connector' = 'kafka', 'topic' = 't', ${BOOT}, 'format' = 'json');`;
+  const readG = `${sink} INSERT INTO s SELECT * FROM g;`;
+  const intoS = (options: string) => `CREATE TABLE i (id BIGINT); CREATE TABLE s (id BIGINT) WITH ('connector' = 'kafka', 'topic' = 't', ${BOOT}, ${options}); INSERT INTO s SELECT * FROM i;`;
+
+  it('refuses PRIMARY KEY on a datagen, filesystem or kafka table that is read, and keeps it on upsert-kafka', async () => {
+    const appended = (connector: string) => `job.sql:1:1: table "g": PRIMARY KEY (id) has no effect when a ${connector} table is read: its rows are appended, never updated by key`;
+    let error = await refuses(`CREATE TABLE g (id BIGINT, PRIMARY KEY (id) NOT ENFORCED) WITH ('connector' = 'datagen'); ${readG}`, appended('datagen'));
+    assert.equal(error.details.hint, 'remove PRIMARY KEY; declare the columns NOT NULL if they must not be null');
+    await refuses(`CREATE TABLE g (id BIGINT, PRIMARY KEY (id) NOT ENFORCED) WITH ('connector' = 'filesystem', 'path' = 'x.csv', 'format' = 'csv'); ${readG}`, appended('filesystem'));
+    error = await refuses(`CREATE TABLE g (id BIGINT, PRIMARY KEY (id) NOT ENFORCED) WITH ('connector' = 'kafka', 'topic' = 'in', ${BOOT}, 'format' = 'json'); ${readG}`, appended('kafka'));
+    assert.equal(error.details.hint, "read it with 'connector' = 'upsert-kafka' to keep one row per key, or remove PRIMARY KEY");
+    const program = await translateSql(`CREATE TABLE g (id BIGINT, PRIMARY KEY (id) NOT ENFORCED) WITH ('connector' = 'upsert-kafka', 'topic' = 'in', ${BOOT}, 'value.format' = 'json'); ${readG}`);
+    const read = program.sources.get('g');
+    assert.equal(read?.connector === 'kafka' ? read.mode : undefined, 'upsert');
+  });
+
+  it("refuses 'key.format' on an upsert-kafka table that is read (the key columns come from the value)", async () => {
+    const error = await refuses(
+      `CREATE TABLE g (id BIGINT, PRIMARY KEY (id) NOT ENFORCED) WITH ('connector' = 'upsert-kafka', 'topic' = 'in', ${BOOT}, 'key.format' = 'json', 'value.format' = 'json'); ${readG}`,
+      "job.sql:1:159: table \"g\": 'key.format' has no effect when an upsert-kafka table is read: the primary key's columns are read from the JSON value, and a tombstone's record key is matched by its bytes",
+    );
+    assert.equal(error.details.hint, "remove 'key.format' (it applies when the table is written)");
+  });
+
+  it("checks 'connector.version' on a Kafka source as on a sink, with a warning", async () => {
+    const dli = (version: string) => `CREATE TABLE g (id BIGINT) WITH ('connector.type' = 'kafka', 'connector.version' = '${version}', 'connector.topic' = 'in', ${BOOT}, 'format.type' = 'json'); ${readG}`;
+    const { warnings } = await validateSql(dli('0.11'), { source: 'job.sql' });
+    assert.deepEqual(warnings, [`table "g": 'connector.version' = '0.11' has no effect; Spillway speaks every Kafka version from 0.11 on`]);
+    await refuses(dli('0.9'), "job.sql:1:62: table \"g\": 'connector.version' is '0.10', '0.11' or 'universal', not '0.9'");
+  });
+
+  it("reads 'avro-confluent.url' for avro-confluent only, and not with 'properties.schema.registry.url'", async () => {
+    const program = await translateSql(intoS("'format' = 'avro-confluent', 'avro-confluent.url' = 'http://r:8081'"));
+    assert.deepEqual(program.inserts[0]?.sink.spec.kafka, { 'bootstrap.servers': '127.0.0.1:9', 'schema.registry.url': 'http://r:8081' });
+    let error = await refuses(intoS("'format' = 'json', 'avro-confluent.url' = 'http://r:8081'"), "job.sql:1:167: table \"s\": the option 'avro-confluent.url' has no effect unless the format is 'avro-confluent'");
+    assert.equal(error.details.hint, "set 'format' = 'avro-confluent' or remove it");
+    await refuses(intoS("'format' = 'avro', 'avro-confluent.url' = 'http://r:8081'"), "job.sql:1:167: table \"s\": the option 'avro-confluent.url' has no effect unless the format is 'avro-confluent'");
+    error = await refuses(
+      intoS("'properties.schema.registry.url' = 'http://p:8081', 'format' = 'avro-confluent', 'avro-confluent.url' = 'http://r:8081'"),
+      "job.sql:1:148: table \"s\": 'properties.schema.registry.url' and 'avro-confluent.url' both set the schema registry URL; keep one",
+    );
+    assert.equal(error.details.hint, "keep 'avro-confluent.url', Flink's option for avro-confluent");
+    await refuses(
+      intoS("'key.fields' = 'id', 'key.format' = 'avro-confluent', 'key.avro-confluent.url' = 'http://k:8081', 'value.format' = 'avro-confluent', 'value.avro-confluent.url' = 'http://r:8081'"),
+      "job.sql:1:202: table \"s\": 'key.avro-confluent.url' names another schema registry than 'value.avro-confluent.url'; the key and the value use one registry",
+    );
+  });
+
+  it('refuses datagen field options on column types and kinds that never read them', async () => {
+    const datagen = (options: string) => `CREATE TABLE g (id INT, t STRING, ts TIMESTAMP(3)) WITH ('connector' = 'datagen', ${options}); ${sink} INSERT INTO s SELECT id FROM g;`;
+    const error = await refuses(datagen("'fields.id.length' = '3'"), "job.sql:1:83: table \"g\": 'fields.id.length' applies to random strings and bytes, not to the int32 column \"id\"");
+    assert.equal(error.details.hint, 'remove it');
+    await refuses(datagen("'fields.t.min' = '3'"), "job.sql:1:83: table \"g\": 'fields.t.min' applies to random numbers, not to the string column \"t\"");
+    await refuses(datagen("'fields.ts.max' = '3'"), "job.sql:1:83: table \"g\": 'fields.ts.max' applies to random numbers, not to the timestamp column \"ts\"");
+    await refuses(datagen("'fields.id.max-past' = '5 min'"), "job.sql:1:83: table \"g\": 'fields.id.max-past' applies to random dates and timestamps, not to the int32 column \"id\"");
+    await refuses(
+      datagen("'fields.id.kind' = 'sequence', 'fields.id.start' = '1', 'fields.id.end' = '5', 'fields.id.max' = '3'"),
+      "job.sql:1:162: table \"g\": 'fields.id.max' applies to random values, but \"id\" is a sequence (from 'fields.id.start' to 'fields.id.end')",
+    );
+  });
+
+  it("refuses a 'source.monitor-interval' outside 10 ms to 60 s instead of clamping it", async () => {
+    const followed = (interval: string) => `CREATE TABLE g (id BIGINT) WITH ('connector' = 'filesystem', 'path' = 'x.csv', 'format' = 'csv', 'source.monitor-interval' = '${interval}'); ${readG}`;
+    await refuses(followed('5 ms'), "job.sql:1:98: table \"g\": 'source.monitor-interval' is from 10 ms to 60 s, not '5 ms'");
+    await refuses(followed('2 min'), "job.sql:1:98: table \"g\": 'source.monitor-interval' is from 10 ms to 60 s, not '2 min'");
+    const program = await translateSql(followed('60 s'));
+    const read = program.sources.get('g');
+    assert.equal(read?.connector === 'filesystem' ? read.followMs : undefined, 60_000);
+  });
+
+  it("checks a Kafka source's properties as its reader takes them, and passes their warnings on", async () => {
+    const kafka = (properties: string) => `CREATE TABLE g (id BIGINT) WITH ('connector' = 'kafka', 'topic' = 'in', ${properties}'format' = 'json');`;
+    await refuses(
+      `${kafka(`${BOOT}, 'properties.bogus.prop' = 'x', `)} ${readG}`,
+      'job.sql:1:1: table "g" has invalid Kafka properties:\n  - `bogus.prop` is not a Kafka consumer property of librdkafka or the Java client (the names are listed in docs/properties.md)',
+    );
+    await refuses(`${kafka('')} ${readG}`, 'job.sql:1:1: table "g" has invalid Kafka properties:\n  - `bootstrap.servers` is required: the brokers to connect to, as host:port[,host:port]');
+    const warning = 'table "g": `linger.ms` is a producer property; a Kafka-topic table only reads, so it has no effect';
+    const lingering = kafka(`${BOOT}, 'properties.linger.ms' = '5', `);
+    assert.deepEqual((await validateSql(`${lingering} ${readG}`)).warnings, [warning]);
+    const relations = await buildSqlRelations(lingering, { connectorTables: 'stand-in' });
+    assert.deepEqual(relations.warnings, [warning]);
+    await relations.close();
   });
 });
