@@ -53,7 +53,7 @@ export const WITH_KEYS: readonly WithKey[] = [
   { key: 'format.field-delimiter', connectors: KAFKA, role: 'sink', field: 'value', description: 'DLI: the CSV field delimiter (default `,`).' },
   { key: 'format', connectors: [Connector.Kafka, Connector.Filesystem], role: 'both', field: 'value', description: 'The value format: `csv`, `json`, `avro`, `avro-confluent` or `raw` for Kafka sinks; `json` for Kafka sources; `csv` or `json` (NDJSON) for files.' },
   { key: 'value.format', connectors: BOTH_KAFKA, role: 'both', field: 'value', description: 'The value format, as `format`.' },
-  { key: 'key.format', connectors: BOTH_KAFKA, role: 'sink', field: 'key', description: 'The key format (`csv`, `json`, `avro`, `avro-confluent`, `raw`): the key is written from `key.fields` (or the primary key of an `upsert-kafka` table). Refused when an `upsert-kafka` table is read: the key columns come from the JSON value.' },
+  { key: 'key.format', connectors: BOTH_KAFKA, role: 'sink', field: 'key', description: 'The key format (`csv`, `json`, `avro`, `avro-confluent`, `raw`): the key is written from `key.fields` (or the primary key of an `upsert-kafka` table). When an `upsert-kafka` table is read it has no effect, with a warning: the key columns come from the JSON value.' },
   { key: 'key.fields', connectors: KAFKA, role: 'sink', field: 'key', description: 'The key columns, separated by `;`.' },
   { key: 'key.fields-prefix', connectors: BOTH_KAFKA, role: 'sink', field: 'key', description: 'A prefix of the key columns\' names that the key\'s JSON or Avro field names leave out.' },
   { key: 'value.fields-include', connectors: BOTH_KAFKA, role: 'sink', field: 'value', description: '`ALL` (default): the value holds every column; `EXCEPT_KEY`: every column but the key columns.' },
@@ -668,8 +668,9 @@ export function sourceTranslation(table: TableDeclaration, parseDuration: (text:
       const upsert = table.connector === Connector.UpsertKafka;
       if (upsert) {
         if ((table.schema.primaryKey ?? []).length === 0) throw reader.error(undefined, 'an upsert-kafka table needs a primary key', 'declare PRIMARY KEY (columns) NOT ENFORCED');
-        if (table.options.has('key.format')) {
-          throw reader.error('key.format', "'key.format' has no effect when an upsert-kafka table is read: the primary key's columns are read from the JSON value, and a tombstone's record key is matched by its bytes", "remove 'key.format' (it applies when the table is written)");
+        // Flink's upsert-kafka DDL needs key.format, so the same DDL is not refused here; it is said to change nothing.
+        if (reader.value('key.format') !== undefined) {
+          warnings.push(`table "${table.name}": 'key.format' has no effect when an upsert-kafka table is read: the primary key's columns are read from the JSON value, and a tombstone's record key is matched by its bytes`);
         }
       } else {
         refusePrimaryKey(reader, table, "read it with 'connector' = 'upsert-kafka' to keep one row per key, or remove PRIMARY KEY");
