@@ -50,7 +50,7 @@ try {
   const started = Date.now();
   process.stdout.write(`crash soak: ${rows} rows, ${cycles} SIGKILLs, ${delivery}, seed ${seed}, broker ${brokers}\n`);
   const report = await crashCycles(
-    { servers: brokers, source: 'csv', input, topic, name: topic, progressTopic: `${topic}-progress`, delivery, total: rows, ...(delivery === 'exactly-once' ? { checkpointLocation: join(dir, 'checkpoint') } : {}) },
+    { servers: brokers, source: 'csv', input, topic, name: topic, delivery, total: rows, ...(delivery === 'exactly-once' ? { progressTopic: `${topic}-progress`, checkpointLocation: join(dir, 'checkpoint') } : {}) },
     {
       cycles,
       killFrom: 'writing',

@@ -132,7 +132,7 @@ function kafkaConfig(scenario: Scenario, bootstrap: string, registry: string | u
     'bootstrap.servers': bootstrap,
     'linger.ms': LINGER_MS,
     ...(scenario.compression === undefined ? {} : { 'compression.type': scenario.compression }),
-    ...(registry === undefined ? {} : { 'schema.registry.url': registry }),
+    ...(registry === undefined || scenario.value !== 'avro' ? {} : { 'schema.registry.url': registry }),
   };
 }
 

@@ -129,7 +129,12 @@ export function derivedFieldNames(selected: SelectedColumns, usedBy: string, for
 
 /** The checks that go with those options: one of columns/includeOnly, and a registry only where records are framed. */
 export function checkSelectionAndWireFormat(
-  spec: { readonly columns?: unknown; readonly includeOnly?: unknown; readonly wireFormat?: 'confluent' | 'plain' | undefined; readonly registry?: unknown },
+  spec: {
+    readonly columns?: unknown;
+    readonly includeOnly?: unknown;
+    readonly wireFormat?: 'confluent' | 'plain' | undefined;
+    readonly registry?: { readonly subject?: string | undefined; readonly subjectNameStrategy?: string | undefined } | undefined;
+  },
   context: z.RefinementCtx,
 ): void {
   if (spec.columns !== undefined && spec.includeOnly !== undefined) {
@@ -137,6 +142,14 @@ export function checkSelectionAndWireFormat(
   }
   if (spec.wireFormat === 'plain' && spec.registry !== undefined) {
     context.addIssue({ code: 'custom', message: "`registry` is used by wireFormat 'confluent' only; drop it or set wireFormat: 'confluent'", path: ['registry'] });
+  }
+  // A given subject is used as is, so a strategy beside it would name nothing.
+  if (spec.registry?.subject !== undefined && spec.registry.subjectNameStrategy !== undefined) {
+    context.addIssue({
+      code: 'custom',
+      message: '`subject` names the subject itself, so `subjectNameStrategy` would name nothing; give one of `subject` or `subjectNameStrategy`',
+      path: ['registry', 'subjectNameStrategy'],
+    });
   }
 }
 

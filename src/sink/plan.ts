@@ -99,6 +99,109 @@ function lastByKey(table: Table, keyEncoder: Encoder, sinkName: string): Table {
   return lastByOf(table, keyEncoder.capabilities.columns);
 }
 
+function refuse(sink: string, field: string, message: string, hint: string): never {
+  throw new SpillwayError(ErrorCode.InvalidConfig, `sink "${sink}": ${message}`, { details: { sink, field, hint } });
+}
+
+/** Whether the caller gave a field (not a default the schema filled in). */
+function given(specInput: unknown, field: string): boolean {
+  return typeof specInput === 'object' && specInput !== null && (specInput as Record<string, unknown>)[field] !== undefined;
+}
+
+/** The per-row parts of a record an array message (one message of many rows) cannot have. */
+const PER_ROW_OPTIONS = [
+  ['topicColumn', 'topic'],
+  ['partitionColumn', 'partition'],
+  ['partitionBy', 'partition'],
+  ['timestampColumn', 'timestamp'],
+  ['headerColumns', 'headers'],
+  ['headersColumn', 'headers'],
+] as const;
+
+/** A value of `array: true` writes many rows per message, so nothing of a record can follow one row. */
+function refusePerRowOptionsWithArrays(spec: SinkSpec, keyEncoder: Encoder): void {
+  const why = (option: string, part: string) => `${option} with a value of array: true: an array message holds many rows, so it has no per-row ${part}`;
+  if (!keyEncoder.capabilities.ignored) {
+    refuse(spec.name, 'key', `${why(`a ${spec.key.kind} key spec`, 'key')} (it is written with a null key); drop the key spec (KeyValueSpec.IGNORE) or array: true`, 'drop the key spec or array: true');
+  }
+  for (const [option, part] of PER_ROW_OPTIONS) {
+    if (spec[option] !== undefined) refuse(spec.name, option, `${why(option, part)}; drop ${option} or array: true`, `drop ${option} or array: true`);
+  }
+}
+
+/** Options that only one mode, format or guarantee uses are refused where they would have no effect. */
+function refuseOptionsWithoutEffect(spec: SinkSpec, specInput: unknown, mode: UpdateModeName, valueEncoder: Encoder): void {
+  const modeText = `the mode is "${mode}"${spec.mode === undefined ? ' (the default for this table)' : ''}`;
+  if (given(specInput, 'changeHeader')) {
+    const { envelope, arrays } = valueEncoder.capabilities;
+    const without =
+      mode !== 'retract'
+        ? `${modeText}; set mode "retract", or drop changeHeader`
+        : envelope !== 'none'
+          ? `the value format "${valueEncoder.format}" says the change in the value itself (${envelope}); drop changeHeader`
+          : arrays
+            ? "the value has array: true, and an array message holds many rows, so no header can mark one row's change; drop changeHeader or array: true"
+            : undefined;
+    if (without !== undefined) {
+      refuse(spec.name, 'changeHeader', `changeHeader names the header that marks each record's change in retract mode with a value format that writes rows only, and ${without}`, 'drop changeHeader');
+    }
+  }
+  if (spec.dropRetractions && mode !== 'append') {
+    refuse(spec.name, 'dropRetractions', `dropRetractions drops the updates and deletes that append mode cannot write, and ${modeText}; set mode "append", or drop dropRetractions`, 'set mode "append", or drop dropRetractions');
+  }
+  if (given(specInput, 'progressTopic') && spec.delivery !== 'exactly-once') {
+    refuse(
+      spec.name,
+      'progressTopic',
+      `progressTopic is where exactly-once delivery commits the source position with the records, and delivery is "${spec.delivery}"; set delivery "exactly-once", or drop progressTopic`,
+      'set delivery "exactly-once", or drop progressTopic',
+    );
+  }
+}
+
+/** The registry options of a key or value spec that writes the Confluent wire format; undefined for one that uses no registry. */
+function registryOf(part: SinkSpec['key']): { readonly url?: string; readonly subject?: string; readonly subjectNameStrategy?: string } | undefined {
+  if ((part.kind !== 'avro' && part.kind !== 'protobuf') || part.wireFormat === 'plain') return undefined;
+  return part.registry ?? {};
+}
+
+/** The Schema Registry options: one URL per part, a Kafka schema.registry.url only where a part uses it, and a subject for a sink without a fixed topic. */
+function checkRegistryOptions(spec: SinkSpec): void {
+  const kafkaUrl = spec.kafka['schema.registry.url'];
+  const parts = (['key', 'value'] as const).map((part) => ({ part, spec: spec[part], registry: registryOf(spec[part]) }));
+  if (kafkaUrl !== undefined && parts.every((part) => part.registry === undefined)) {
+    const formats = parts.map((part) => `the ${part.part} is ${part.spec.kind}${part.spec.kind === 'avro' || part.spec.kind === 'protobuf' ? ' with wireFormat "plain"' : ''}`).join(' and ');
+    refuse(
+      spec.name,
+      'kafka.schema.registry.url',
+      `the Kafka property schema.registry.url is used by a key or value of avro or protobuf with wireFormat "confluent" (which registers its schema), and ${formats}; drop schema.registry.url`,
+      'drop schema.registry.url',
+    );
+  }
+  for (const { part, spec: partSpec, registry } of parts) {
+    if (registry === undefined) continue;
+    if (kafkaUrl !== undefined && registry.url !== undefined) {
+      refuse(
+        spec.name,
+        `${part}.registry.url`,
+        `the ${part}'s registry.url and the Kafka property schema.registry.url both name the schema registry; give one of ${part}.registry.url or schema.registry.url`,
+        `give one of ${part}.registry.url or schema.registry.url`,
+      );
+    }
+    const strategy = registry.subjectNameStrategy ?? 'topic';
+    if (spec.topic === undefined && registry.subject === undefined && strategy !== 'record') {
+      const name = strategy === 'topic' ? 'TopicNameStrategy (subjectNameStrategy "topic", the default)' : 'TopicRecordNameStrategy (subjectNameStrategy "topic-record")';
+      refuse(
+        spec.name,
+        `${part}.registry.subjectNameStrategy`,
+        `the ${part}'s ${partSpec.kind} subject is named by ${name} after the topic, and this sink has no fixed topic (topicColumn "${spec.topicColumn ?? ''}" routes each row); ` +
+          `set ${part}.registry.subject, or ${part}.registry.subjectNameStrategy "record" (RecordNameStrategy)`,
+        `set ${part}.registry.subject, or subjectNameStrategy "record"`,
+      );
+    }
+  }
+}
+
 /** A sink runs as one writer; `fixed` maps writer i to partition i mod n (Flink's FlinkFixedPartitioner). */
 const WRITER_INDEX = 0;
 
@@ -115,10 +218,13 @@ export function planSink(table: Table, specInput: unknown): SinkPlan {
   const { settings, warnings } = parseKafkaProperties(kafkaPropertiesFor(spec), { sink: spec.name, guarantee: spec.delivery });
   if (spec.delivery === 'exactly-once') warnings.push(...checkExactlyOnce(spec, settings, table));
   else refuseTransactionalOptions(spec, settings);
+  checkRegistryOptions(spec);
   const keyEncoder = createEncoder(spec.key, table.schema, 'key');
   const valueEncoder = createEncoder(spec.value, table.schema, 'value');
+  if (valueEncoder.capabilities.arrays) refusePerRowOptionsWithArrays(spec, keyEncoder);
   const written = spec.lastByKeyColumns ? lastByKey(table, keyEncoder, spec.name) : table;
   const mode = spec.mode ?? defaultUpdateMode(written);
+  refuseOptionsWithoutEffect(spec, specInput, mode, valueEncoder);
   const newUpdateMode = () =>
     createUpdateMode(mode, {
       sink: spec.name,

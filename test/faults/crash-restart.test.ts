@@ -44,7 +44,7 @@ describe('a sink SIGKILLed and restarted', () => {
       const topic = randomTopic('crash-csv');
       await createTopic([bootstrapServers()], topic, { partitions: 3 });
       const args: CrashSinkArguments = {
-        servers: bootstrapServers(), source: 'csv', input, topic, name: `crash-csv-${topic}`, delivery, total, progressTopic: randomTopic('crash-progress'),
+        servers: bootstrapServers(), source: 'csv', input, topic, name: `crash-csv-${topic}`, delivery, total, ...(delivery === 'exactly-once' ? { progressTopic: randomTopic('crash-progress') } : {}),
       };
       const report = await crashCycles(args, { cycles: CYCLES, killFrom: 'writing', minMs: 50, maxMs: 500, random: seededRandom(12) });
       t.diagnostic(`runs: ${report.runs.map((run) => `${run.end} after ${run.ms} ms`).join(', ')}`);
@@ -71,7 +71,7 @@ describe('a sink SIGKILLed and restarted', () => {
         await writer.close();
       }
       const args: CrashSinkArguments = {
-        servers: bootstrapServers(), source: 'kafka', input, topic, name: `crash-kafka-${topic}`, delivery, total, progressTopic: randomTopic('crash-progress'),
+        servers: bootstrapServers(), source: 'kafka', input, topic, name: `crash-kafka-${topic}`, delivery, total, ...(delivery === 'exactly-once' ? { progressTopic: randomTopic('crash-progress') } : {}),
       };
       const report = await crashCycles(args, { cycles: CYCLES, killFrom: 'writing', minMs: 50, maxMs: 800, random: seededRandom(34) });
       t.diagnostic(`runs: ${report.runs.map((run) => `${run.end} after ${run.ms} ms`).join(', ')}`);
