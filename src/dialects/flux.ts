@@ -54,7 +54,7 @@ export const kafkaToOptionsSchema = z
     topic: z.string().min(1, 'the topic name is empty'),
     /** How messages are spread over partitions: `hash` (default), `round-robin` or `least-bytes`. */
     balancer: z.enum(['hash', 'round-robin', 'least-bytes']).default('hash'),
-    /** The measurement of every line; when given, `nameColumn` is not read. */
+    /** The measurement of every line; not with `nameColumn`. */
     name: z.string().min(1).optional(),
     /** The string column naming each line's measurement; default `_measurement`. */
     nameColumn: columnName.optional(),
@@ -65,9 +65,22 @@ export const kafkaToOptionsSchema = z
     /** Columns written as fields; default `["_value"]`. */
     valueColumns: z.array(columnName).min(1).readonly().optional(),
     /** Further Kafka producer properties by their librdkafka / Java names (compression.type, sasl.*, …). */
-    kafkaConfig: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
+    kafkaConfig: z
+      .record(z.string(), z.union([z.string(), z.number(), z.boolean()]))
+      .superRefine((config, context) => {
+        for (const name of ['bootstrap.servers', 'metadata.broker.list']) {
+          if (name in config) {
+            context.addIssue({ code: 'custom', path: [name], message: `the brokers come from the brokers option, not kafkaConfig; give the brokers option instead` });
+          }
+        }
+      })
+      .optional(),
   })
-  .strict();
+  .strict()
+  .refine((options) => options.name === undefined || options.nameColumn === undefined, {
+    path: ['nameColumn'],
+    message: "give name or nameColumn, not both: name is every line's measurement, nameColumn the column each line's is read from",
+  });
 
 export type KafkaToOptions = z.input<typeof kafkaToOptionsSchema>;
 

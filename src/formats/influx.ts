@@ -44,7 +44,7 @@ const columnName = z.string().min(1);
 export const influxSpecSchema = z
   .object({
     kind: z.literal('influx'),
-    /** One measurement name for every line (Flux's `name`); when given, `nameColumn` is not read. */
+    /** One measurement name for every line (Flux's `name`); not with `nameColumn`. */
     name: z.string().min(1).optional(),
     /** The string column holding each line's measurement (Flux's `nameColumn`); default `_measurement`. */
     nameColumn: columnName.optional(),
@@ -59,7 +59,11 @@ export const influxSpecSchema = z
     /** `line` (default): the line's bytes; `xxhash64`: its XXH64 digest, 8 bytes little-endian (Flux's record key). */
     output: z.enum(['line', 'xxhash64']).optional(),
   })
-  .strict();
+  .strict()
+  .refine((spec) => spec.name === undefined || spec.nameColumn === undefined, {
+    path: ['nameColumn'],
+    message: "give name or nameColumn, not both: name is every line's measurement, nameColumn the column each line's is read from",
+  });
 export type InfluxSpec = z.output<typeof influxSpecSchema>;
 
 /**

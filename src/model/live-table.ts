@@ -8,11 +8,12 @@ import { ErrorCode, SpillwayError } from '../errors.ts';
 import { type AggByOptions, type AggregationGroup, type AggregationPlan, type Aggregations, planAggregations } from './aggregations.ts';
 import {
   type Column,
+  type ColumnOptions,
   type ColumnType,
   type Row,
   type Schema,
-  type TimestampUnit,
   type Value,
+  declaredColumn,
   keyOf,
   normalizeValue,
   requireColumns,
@@ -22,16 +23,7 @@ import { BaseTable, type Change, type ChangeBatch, type RowId, type Subscription
 /** A computed column: a function of the row and its position `i` (Deephaven's `i`). */
 export type Formula = (row: Row, i: number) => unknown;
 
-export type ColumnFormula =
-  | Formula
-  | {
-      readonly type: ColumnType;
-      readonly nullable?: boolean;
-      readonly unit?: TimestampUnit;
-      readonly precision?: number;
-      readonly scale?: number;
-      readonly formula: Formula;
-    };
+export type ColumnFormula = Formula | (ColumnOptions & { readonly formula: Formula });
 
 export abstract class LiveTable extends BaseTable {
   /**
@@ -152,17 +144,6 @@ interface PlannedFormula {
   readonly check: Column;
 }
 
-function declaredColumn(name: string, declared: Exclude<ColumnFormula, Formula>): Column {
-  return {
-    name,
-    type: declared.type,
-    nullable: declared.nullable ?? false,
-    ...(declared.type === 'timestamp' ? { unit: declared.unit ?? 'ns' } : {}),
-    ...(declared.precision === undefined ? {} : { precision: declared.precision }),
-    ...(declared.scale === undefined ? {} : { scale: declared.scale }),
-  };
-}
-
 /**
  * The type of an undeclared formula's column, from its value on the table's first real row. When
  * the value is one the formula read from the row (`(r) => r.Timestamp`), the new column is a copy
@@ -200,6 +181,17 @@ class UpdateTable extends DerivedTable {
 
   constructor(parent: Table, columns: Readonly<Record<string, ColumnFormula>>) {
     const entries = Object.entries(columns);
+    for (const [name, declared] of entries) {
+      if (typeof declared === 'function') continue;
+      // The declaration is checked first, so a wrong type or option is named before any formula runs.
+      declaredColumn(name, declared, 'update()', ['formula']);
+      if (typeof (declared as { formula?: unknown }).formula !== 'function') {
+        throw new SpillwayError(
+          ErrorCode.InvalidConfig,
+          `update(): column "${name}" is declared without a formula; give one: update({ ${name}: { type: '${typeof (declared as unknown) === 'string' ? (declared as unknown as string) : declared.type}', formula: (row) => … } }), or pass the function alone to learn the type from the first row`,
+        );
+      }
+    }
     const undeclared = entries.filter(([, declared]) => typeof declared === 'function').map(([name]) => name);
     // A parent whose rows went to sinks without being kept offers its newest row to type by.
     const head: IteratorResult<[RowId, Row], unknown> = parent.rows().next();
@@ -240,7 +232,7 @@ class UpdateTable extends DerivedTable {
     }
     const formulas = entries.map(([name, declared], index): PlannedFormula => {
       if (typeof declared !== 'function') {
-        const column = declaredColumn(name, declared);
+        const column = declaredColumn(name, declared, 'update()', ['formula']);
         return { column, formula: declared.formula, check: column };
       }
       const column = typeFromFirstRow(name, firstValues?.values[index], firstRow as Row, reads[index] ?? [], parent.schema);

@@ -4,7 +4,9 @@
  * int64 as bigint, timestamps as bigint nanoseconds since the epoch, dates as `YYYY-MM-DD`,
  * decimals as canonical strings, so encoders never see two representations of one value.
  */
-import { ErrorCode, SpillwayError } from '../errors.ts';
+import { z } from 'zod';
+import { ErrorCode, SpillwayError, zodIssuesError } from '../errors.ts';
+import { nearestName } from '../kafka/kafka-properties.ts';
 
 export const ColumnType = {
   Boolean: 'boolean',
@@ -45,15 +47,113 @@ export interface Schema {
   readonly primaryKey?: readonly string[];
 }
 
-export type ColumnDeclaration =
-  | ColumnType
-  | {
-      readonly type: ColumnType;
-      readonly nullable?: boolean;
-      readonly unit?: TimestampUnit;
-      readonly precision?: number;
-      readonly scale?: number;
-    };
+/** A column declared in full: its type and the options that apply to it. */
+export interface ColumnOptions {
+  readonly type: ColumnType;
+  readonly nullable?: boolean;
+  /** Timestamp columns: the unit a bigint counts and encoders render; default `ns`. */
+  readonly unit?: TimestampUnit;
+  /** Decimal columns: total digits; timestamp columns: fraction digits (as SQL's TIMESTAMP(p)). */
+  readonly precision?: number;
+  /** Decimal columns: digits after the point. */
+  readonly scale?: number;
+}
+
+export type ColumnDeclaration = ColumnType | ColumnOptions;
+
+/** The options of a column declaration and the column types each applies to (undefined: every type). */
+const DECLARATION_KEYS: Readonly<Record<keyof ColumnOptions, readonly ColumnType[] | undefined>> = {
+  type: undefined,
+  nullable: undefined,
+  unit: ['timestamp'],
+  precision: ['timestamp', 'decimal'],
+  scale: ['decimal'],
+};
+
+/** The values of a declaration's options (which keys it may have is checked before, with hints). */
+const declarationValuesSchema = z
+  .object({
+    type: z.string(),
+    nullable: z.boolean().optional(),
+    unit: z.enum(['ms', 'us', 'ns']).optional(),
+    precision: z.number().int('a whole number of digits').nonnegative('a whole number of digits, 0 or more').optional(),
+    scale: z.number().int('a whole number of digits').nonnegative('a whole number of digits, 0 or more').optional(),
+  })
+  .strict();
+
+function declarationKeysText(): string {
+  return Object.entries(DECLARATION_KEYS)
+    .map(([key, types]) => (types === undefined ? key : `${key} (${types.join(', ')})`))
+    .join(', ');
+}
+
+/**
+ * Checks one column declaration and builds its column: a type name or `{ type, …options }`, every
+ * key known (`extraKeys` are the caller's own, such as update()'s `formula`, and left to it), the
+ * type one of ColumnType, each option one that applies to that type. `where` opens the messages.
+ */
+export function declaredColumn(name: string, declaration: unknown, where: string, extraKeys: readonly string[] = []): Column {
+  const prefix = `${where}: column "${name}"`;
+  if (typeof declaration !== 'string' && (typeof declaration !== 'object' || declaration === null || Array.isArray(declaration))) {
+    throw new SpillwayError(
+      ErrorCode.InvalidConfig,
+      `${prefix} is declared as ${declaration === null ? 'null' : Array.isArray(declaration) ? 'an array' : typeof declaration}; ` +
+        `declare it as a type name such as 'int64', or as { type, nullable, unit, precision, scale }`,
+    );
+  }
+  const { name: ownName, ...given }: Readonly<Record<string, unknown>> = typeof declaration === 'string' ? { type: declaration } : (declaration as Record<string, unknown>);
+  // A Column is a declaration too (schema.columns can be declared again), its name the key's.
+  if (ownName !== undefined && ownName !== name) {
+    throw new SpillwayError(
+      ErrorCode.InvalidConfig,
+      `${prefix} is declared with name ${JSON.stringify(ownName)}; a column is named by its key, so declare it under ${JSON.stringify(ownName)} or drop name`,
+    );
+  }
+  const known = Object.keys(DECLARATION_KEYS);
+  const unknown = Object.keys(given).filter((key) => !known.includes(key) && !extraKeys.includes(key));
+  if (unknown.length > 0) {
+    const named = unknown.map((key) => {
+      const near = nearestName(key, [...known, ...extraKeys]);
+      return `"${key}"${near === undefined ? '' : ` (did you mean "${near}"?)`}`;
+    });
+    const primaryKey = where === 'defineSchema()' && unknown.some((key) => /^(primary_?keys?|key)$/i.test(key))
+      ? `; a primary key is not a column option: give it as defineSchema(columns, { primaryKey: ['${name}'] })`
+      : '';
+    throw new SpillwayError(
+      ErrorCode.InvalidConfig,
+      `${prefix} has unknown option(s) ${named.join(', ')}; a column declaration takes ${declarationKeysText()}${extraKeys.map((key) => `, ${key}`).join('')}${primaryKey}`,
+    );
+  }
+  const type = given.type;
+  if (typeof type !== 'string' || !columnTypes.has(type)) {
+    const near = typeof type === 'string' ? nearestName(type, columnTypes) : undefined;
+    throw new SpillwayError(
+      ErrorCode.InvalidConfig,
+      `${prefix} has ${type === undefined ? 'no type' : `unknown type ${JSON.stringify(type)}`}${near === undefined ? '' : ` (did you mean "${near}"?)`}; use one of ${[...columnTypes].join(', ')}`,
+    );
+  }
+  for (const [key, types] of Object.entries(DECLARATION_KEYS)) {
+    if (types !== undefined && given[key] !== undefined && !types.includes(type as ColumnType)) {
+      throw new SpillwayError(
+        ErrorCode.InvalidConfig,
+        `${prefix} is of type ${type}, which takes no ${key}: ${key} applies only to ${types.join(' and ')} columns; drop it, or declare the column as ${types.join(' or ')}`,
+      );
+    }
+  }
+  const checked = declarationValuesSchema.safeParse(Object.fromEntries(Object.entries(given).filter(([key]) => !extraKeys.includes(key))));
+  if (!checked.success) throw zodIssuesError(checked.error.issues, { subject: prefix, root: 'declaration', layout: 'inline' });
+  const spec = checked.data;
+  return {
+    name,
+    type: type as ColumnType,
+    nullable: spec.nullable ?? false,
+    ...(type === 'timestamp' ? { unit: spec.unit ?? 'ns' } : {}),
+    ...(spec.precision === undefined ? {} : { precision: spec.precision }),
+    ...(spec.scale === undefined ? {} : { scale: spec.scale }),
+  };
+}
+
+const defineSchemaOptionsSchema = z.object({ primaryKey: z.array(z.string().min(1)).readonly().optional() }).strict();
 
 /**
  * Builds a schema from `{ name: type }` (columns are not nullable unless declared so).
@@ -63,23 +163,20 @@ export function defineSchema(
   columns: Readonly<Record<string, ColumnDeclaration>>,
   options: { readonly primaryKey?: readonly string[] } = {},
 ): Schema {
-  const defined: Column[] = Object.entries(columns).map(([name, declaration]) => {
-    const spec = typeof declaration === 'string' ? { type: declaration } : declaration;
-    if (!columnTypes.has(spec.type)) {
-      throw new SpillwayError(
-        ErrorCode.InvalidConfig,
-        `column "${name}" has unknown type "${String(spec.type)}"; use one of ${[...columnTypes].join(', ')}`,
-      );
-    }
-    return {
-      name,
-      type: spec.type,
-      nullable: spec.nullable ?? false,
-      ...(spec.type === 'timestamp' ? { unit: spec.unit ?? 'ns' } : {}),
-      ...(spec.precision === undefined ? {} : { precision: spec.precision }),
-      ...(spec.scale === undefined ? {} : { scale: spec.scale }),
-    };
-  });
+  const parsedOptions = defineSchemaOptionsSchema.safeParse(options);
+  if (!parsedOptions.success) {
+    const unknown = parsedOptions.error.issues.flatMap((issue) => (issue.code === 'unrecognized_keys' ? issue.keys : []));
+    const near = unknown.length === 0 ? undefined : nearestName(unknown[0] as string, ['primaryKey']);
+    const hint = unknown.length === 0 ? undefined : `${near === undefined ? '' : `did you mean "${near}"? `}the only option is primaryKey`;
+    throw zodIssuesError(parsedOptions.error.issues, {
+      subject: 'defineSchema()',
+      root: 'options',
+      fieldPrefix: 'option ',
+      layout: 'inline',
+      ...(hint === undefined ? {} : { hint }),
+    });
+  }
+  const defined: Column[] = Object.entries(columns).map(([name, declaration]) => declaredColumn(name, declaration, 'defineSchema()'));
   const schema: Schema = {
     columns: defined,
     ...(options.primaryKey === undefined ? {} : { primaryKey: [...options.primaryKey] }),

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ErrorCode, SpillwayError } from '../../src/errors.ts';
-import { produce } from '../../src/dialects/deephaven.ts';
+import { produce, produceSpec } from '../../src/dialects/deephaven.ts';
 import { KeyValueSpec, jsonSpec, simpleSpec } from '../../src/formats/key-value-spec.ts';
 import { createTopic } from '../../src/kafka/kafka-client.ts';
 import { defineSchema } from '../../src/model/schema.ts';
@@ -134,6 +134,28 @@ describe('produce() on the real broker', () => {
       message:
         "produce(): exactly-once delivery needs a name of the sink's own — its transactional id and progress key, the same on every restart; pass name: 'orders-to-kafka' in the options. A name made from the topic would be shared by every sink writing that topic",
     });
+  });
+
+  it("refuses the sink spec's kafka, key and value in the options, and unknown options with the nearest name", () => {
+    const table = inputTable(defineSchema({ v: 'string' }));
+    const kafkaConfig = { 'bootstrap.servers': bootstrapServers() };
+    // A JavaScript caller's spec names were overwritten by kafkaConfig / valueSpec: zstd and the json value were lost.
+    assert.throws(() => produce({ table, kafkaConfig, topic: 't', valueSpec: simpleSpec('v'), kafka: { 'compression.type': 'zstd' }, value: jsonSpec() } as never), {
+      code: ErrorCode.InvalidConfig,
+      message:
+        "produce(): option \"kafka\" is kafkaConfig here, option \"value\" is valueSpec here; produce() takes the sink spec's kafka, key and value as kafkaConfig, keySpec and valueSpec: rename them",
+    });
+    assert.throws(() => produce({ table, kafkaConfig, topic: 't', valueSpec: simpleSpec('v'), key: simpleSpec('v') } as never), {
+      code: ErrorCode.InvalidConfig,
+      message: "produce(): option \"key\" is keySpec here; produce() takes the sink spec's kafka, key and value as kafkaConfig, keySpec and valueSpec: rename them",
+    });
+    assert.throws(() => produce({ table, kafkaConfig, topic: 't', valueSpec: simpleSpec('v'), lastByKeyColumn: true, 'linger.ms': 5 } as never), {
+      code: ErrorCode.InvalidConfig,
+      message: 'produce(): unknown option(s) "lastByKeyColumn" (did you mean "lastByKeyColumns"?), "linger.ms"; Kafka properties go in kafkaConfig',
+    });
+    // The sink spec's other options are produce()'s under their own names.
+    const spec = produceSpec({ kafkaConfig, topic: 't', valueSpec: simpleSpec('v'), mode: 'append', trigger: 'once', errorPolicy: 'skip' });
+    assert.deepEqual([spec.mode, spec.trigger, spec.errorPolicy, spec.kafka], ['append', 'once', 'skip', kafkaConfig]);
   });
 
   it('waits for the topic to hold every record when the table ends', async () => {

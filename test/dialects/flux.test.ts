@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { kafkaTo } from '../../src/dialects/flux.ts';
+import { kafkaTo, kafkaToSpec } from '../../src/dialects/flux.ts';
 import { createTopic } from '../../src/kafka/kafka-client.ts';
 import { defineSchema } from '../../src/model/schema.ts';
 import { inputTable } from '../../src/sources/input-table.ts';
@@ -164,6 +164,22 @@ describe('kafkaTo() errors', () => {
       code: 'INVALID_CONFIG',
       message: 'kafkaTo(): unknown option(s) "msgBufferSize"',
     });
+  });
+
+  it('refuses brokers in kafkaConfig, and name together with nameColumn', () => {
+    for (const property of ['bootstrap.servers', 'metadata.broker.list']) {
+      assert.throws(() => kafkaTo(table, { brokers, topic: 't', kafkaConfig: { [property]: '10.0.0.1:9092', 'compression.type': 'zstd' } }), {
+        code: 'INVALID_CONFIG',
+        message: `kafkaTo(): option kafkaConfig.${property}: the brokers come from the brokers option, not kafkaConfig; give the brokers option instead`,
+      });
+    }
+    assert.throws(() => kafkaTo(table, { brokers, topic: 't', name: 'cpu', nameColumn: '_measurement' }), {
+      code: 'INVALID_CONFIG',
+      message: "kafkaTo(): option nameColumn: give name or nameColumn, not both: name is every line's measurement, nameColumn the column each line's is read from",
+    });
+    // Other Kafka properties pass through beside the brokers.
+    const spec = kafkaToSpec(table, { brokers: ['http://127.0.0.1:9092'], topic: 't', kafkaConfig: { 'compression.type': 'zstd' } });
+    assert.deepEqual(spec.kafka, { 'compression.type': 'zstd', 'bootstrap.servers': '127.0.0.1:9092' });
   });
 
   it('refuses a table that updates or deletes rows', () => {

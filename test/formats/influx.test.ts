@@ -9,6 +9,7 @@ import type { z } from 'zod';
 import { formatFloat, influxEncoder, influxSpecSchema } from '../../src/formats/influx.ts';
 import { createEncoder, influxSpec, keyValueSpecSchema } from '../../src/formats/key-value-spec.ts';
 import { xxhash64, xxhash64LittleEndian } from '../../src/formats/xxhash64.ts';
+import { parseSinkSpec } from '../../src/sink/sink-spec.ts';
 import { type ColumnDeclaration, type ColumnType, type Schema, defineSchema, normalizeRow } from '../../src/model/schema.ts';
 
 type InfluxOptions = Omit<z.input<typeof influxSpecSchema>, 'kind'>;
@@ -322,5 +323,18 @@ describe('spec errors', () => {
     assert.equal(built.format, 'influx');
     assert.deepEqual(built.capabilities.columns, ['_time', '_measurement', '_value']);
     assert.equal(keyValueSpecSchema.safeParse({ kind: 'influx', measurement: 'x' }).success, false);
+  });
+
+  it('refuses name together with nameColumn, in the influx spec and as a sink\'s key or value', () => {
+    const both = { kind: 'influx', name: 'cpu', nameColumn: '_measurement' };
+    const message = "give name or nameColumn, not both: name is every line's measurement, nameColumn the column each line's is read from";
+    const direct = influxSpecSchema.safeParse(both);
+    assert.equal(direct.success, false);
+    assert.deepEqual(direct.error?.issues.map((issue) => [issue.path.join('.'), issue.message]), [['nameColumn', message]]);
+    assert.throws(() => parseSinkSpec({ name: 's', topic: 't', kafka: {}, key: both, value: { kind: 'influx', name: 'cpu' } }), {
+      code: 'INVALID_CONFIG',
+      message: `sink "s" is misconfigured:\n  - key.nameColumn: ${message}`,
+    });
+    assert.equal(keyValueSpecSchema.safeParse({ kind: 'influx', name: 'cpu' }).success, true);
   });
 });
