@@ -10,13 +10,20 @@
  * options object. As in Spark's Kafka sink, columns named `key`, `value`, `topic`, `partition`
  * and `headers` are the record's parts; a table without a `value` column has its other columns
  * written as a JSON object. `kafka.`-prefixed options are Kafka properties.
+ *
+ * As in Spark, a query with a checkpoint location starts the Kafka source it reads (from
+ * `stream_read_kafka` or `readStream()`) at the offsets the checkpoint holds, so a restart goes on
+ * where the last run's acknowledged records end; startingOffsets only choose the first run's start.
  */
-import { ErrorCode, SpillwayError } from '../errors.ts';
+import { z } from 'zod';
+import { ErrorCode, SpillwayError, type ZodIssueLike, zodIssuesError } from '../errors.ts';
 import { type KeyValueSpecInput, KeyValueSpec, jsonSpec, simpleSpec } from '../formats/key-value-spec.ts';
+import type { SourcePosition } from '../model/position.ts';
 import { findColumn } from '../model/schema.ts';
 import type { Table } from '../model/table.ts';
-import { openSink } from '../sink/open-sink.ts';
-import { isKafkaPropertyName, nearestOption } from '../sink/plan.ts';
+import { CheckpointLocation } from '../sink/checkpoint-location.ts';
+import { openPlan } from '../sink/open-sink.ts';
+import { type SinkPlan, isKafkaPropertyName, nearestOption, planSink } from '../sink/plan.ts';
 import type { SinkDependencies, SinkHandle } from '../sink/sink.ts';
 import type { SinkSpecInput } from '../sink/sink-spec.ts';
 import { type PartitionOffsets, SparkKafkaSource, type SparkKafkaSourceOptions } from '../sources/spark-kafka-source.ts';
@@ -68,7 +75,33 @@ export interface SparkSinkRequest {
 }
 
 function startSparkSink(request: SparkSinkRequest): SinkHandle {
-  return openSink(request.table, sparkSinkSpec(request), request.dependencies);
+  const plan = planSink(request.table, sparkSinkSpec(request));
+  // Before the sink starts, so a source the checkpoint cannot resume is refused with nothing running.
+  startSourcesFromCheckpoint(plan, request.table);
+  return openPlan(plan, request.dependencies);
+}
+
+/**
+ * The source position the sink's checkpoint location holds, if any (none on the query's first
+ * run). The sink opens the location too; opened by both at once the first time, each writes the
+ * same sink and topic into its metadata.
+ */
+async function checkpointedPosition(plan: SinkPlan, directory: string): Promise<SourcePosition | undefined> {
+  // The identity the sink opens its location with (src/sink/sink.ts), so a location of another query is refused here too.
+  const topic = plan.spec.topic ?? `(topic column ${plan.spec.topicColumn ?? ''})`;
+  const location = await CheckpointLocation.open(directory, { sink: plan.name, topic });
+  return (await location.readProgress(0))?.position;
+}
+
+/**
+ * Spark resumes a query's Kafka source from the offsets in its checkpoint, ignoring
+ * startingOffsets; the sink alone would skip what a replay repeats, but a source started at
+ * `latest` replays nothing, and one at `earliest` would read everything again.
+ */
+function startSourcesFromCheckpoint(plan: SinkPlan, table: Table): void {
+  const directory = plan.spec.checkpointLocation;
+  if (directory === undefined) return;
+  for (const source of kafkaSourcesOf(table)) source.startFromCheckpoint(() => checkpointedPosition(plan, directory));
 }
 
 /** The one translation both Spark forms share: the sink spec, from the table's columns and the options (pure: no broker). */
@@ -242,30 +275,68 @@ export function streamTriggerContinuous(checkpoint = 5000): SparkTrigger {
   return { continuous: checkpoint };
 }
 
-/** sparklyr's arguments of `stream_write_kafka`. */
-export interface StreamWriteKafkaOptions {
-  readonly mode?: OutputMode;
-  /** Default: micro-batches every 5 seconds, as sparklyr's. */
-  readonly trigger?: SparkTrigger;
-  readonly checkpoint?: string;
-  readonly options?: Readonly<Record<string, OptionValue>>;
-  readonly partition_by?: readonly string[];
-  readonly partitionBy?: readonly string[];
-  readonly name?: string;
-  readonly dependencies?: Partial<SinkDependencies>;
+const isObject = (value: unknown): boolean => typeof value === 'object' && value !== null;
+
+/** sparklyr's arguments of `stream_write_kafka`, checked at the call: a JavaScript caller's misspelt name is refused, not dropped. */
+const streamWriteKafkaArgsSchema = z
+  .object({
+    mode: z.enum(['append', 'complete', 'update']).optional(),
+    /** Default: micro-batches every 5 seconds, as sparklyr's. */
+    trigger: z.custom<SparkTrigger>(isObject, 'a trigger such as streamTriggerInterval(5000)').optional(),
+    /** The checkpoint location (Spark's `checkpointLocation` option). */
+    checkpoint: z.string().min(1).optional(),
+    options: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).readonly().optional(),
+    partition_by: z.array(z.string()).readonly().optional(),
+    /** `partition_by` under its TypeScript name. */
+    partitionBy: z.array(z.string()).readonly().optional(),
+    name: z.string().min(1).optional(),
+    dependencies: z.custom<Partial<SinkDependencies>>(isObject, 'an object of sink dependencies').optional(),
+  })
+  .strict();
+
+export type StreamWriteKafkaOptions = z.input<typeof streamWriteKafkaArgsSchema>;
+
+/** Spark's names for what sparklyr's arguments are, too far from them by spelling for the nearest-name hint. */
+const SPARK_NAMES_OF_ARGUMENTS: Readonly<Record<string, string>> = { checkpointlocation: 'checkpoint', outputmode: 'mode', queryname: 'name' };
+
+const STREAM_WRITE_KAFKA_ARGUMENTS = 'the arguments are mode, trigger, checkpoint, options, partition_by (or partitionBy), name and dependencies';
+
+function parseStreamWriteKafkaArgs(args: unknown): z.output<typeof streamWriteKafkaArgsSchema> {
+  const result = streamWriteKafkaArgsSchema.safeParse(args);
+  if (!result.success) {
+    const known = Object.keys(streamWriteKafkaArgsSchema.shape);
+    // Each unknown name on its own, with the known one it is nearest to.
+    const issues = result.error.issues.flatMap((issue): ZodIssueLike[] =>
+      issue.code !== 'unrecognized_keys'
+        ? [issue]
+        : issue.keys.map((key) => {
+            const near = SPARK_NAMES_OF_ARGUMENTS[key.toLowerCase()] ?? nearestOption(key, known);
+            return { code: 'custom', path: [...issue.path, key], message: `unknown argument${near === undefined ? '' : ` (did you mean "${near}"?)`}` };
+          }),
+    );
+    const unknownName = result.error.issues.some((issue) => issue.code === 'unrecognized_keys');
+    throw zodIssuesError(issues, { subject: 'stream_write_kafka', root: 'arguments', layout: 'inline', ...(unknownName ? { hint: STREAM_WRITE_KAFKA_ARGUMENTS } : {}) });
+  }
+  const parsed = result.data;
+  const twice = (first: string, second: string) =>
+    new SpillwayError(ErrorCode.InvalidConfig, `stream_write_kafka: ${first} and ${second} are both given; give it once`, { details: { field: second, hint: `remove ${second}` } });
+  if (parsed.checkpoint !== undefined && parsed.options?.checkpointLocation !== undefined) throw twice('checkpoint', 'options.checkpointLocation');
+  if (parsed.partition_by !== undefined && parsed.partitionBy !== undefined) throw twice('partition_by', 'partitionBy');
+  return parsed;
 }
 
 /** sparklyr's `stream_write_kafka(x, mode, trigger, checkpoint, options, partition_by)`. */
 export function streamWriteKafka(x: Table, args: StreamWriteKafkaOptions = {}): StreamingQuery {
+  const parsed = parseStreamWriteKafkaArgs(args);
   return queryOf(
     startSparkSink({
       table: x,
-      name: args.name,
-      mode: args.mode ?? 'append',
-      trigger: args.trigger ?? streamTriggerInterval(),
-      options: { ...args.options, ...(args.checkpoint === undefined ? {} : { checkpointLocation: args.checkpoint }) },
-      partitionBy: args.partition_by ?? args.partitionBy ?? [],
-      dependencies: args.dependencies,
+      name: parsed.name,
+      mode: parsed.mode ?? 'append',
+      trigger: parsed.trigger ?? streamTriggerInterval(),
+      options: { ...parsed.options, ...(parsed.checkpoint === undefined ? {} : { checkpointLocation: parsed.checkpoint }) },
+      partitionBy: parsed.partition_by ?? parsed.partitionBy ?? [],
+      dependencies: parsed.dependencies,
       dialect: 'stream_write_kafka',
     }),
     x,

@@ -25,13 +25,25 @@
  *   type (Spark's 0 for CreateTime, 1 for LogAppendTime). `timestamp` is the record's own.
  *
  * Backpressure: when a sink downstream is full, fetching pauses until it has room again.
+ *
+ * Position and resume: a source reading one topic (subscribe to one topic, or assign partitions
+ * of one) is replayable. Its position is, per partition, the next offset to read (a partition
+ * startingOffsets gives an offset is named from the start); a row's id is its record's
+ * `topic/partition@offset`. `resumeFrom(position)` reads the same topic with each partition the
+ * position names assigned at its offset, and startingOffsets ignored, as Spark ignores them once a
+ * checkpoint exists; a partition it does not name is read from its start, as Spark reads a
+ * partition it has no offset for. A query with a checkpoint starts the source the same way from
+ * the position the checkpoint holds (`startFromCheckpoint`). Reading several topics, or a
+ * pattern's, has no position: a Kafka position holds the offsets of one topic.
  */
 import { ErrorCode, SpillwayError, asSpillwayError } from '../errors.ts';
-import { type ReadRecord, type TopicFollower, followTopic, listTopics } from '../kafka/kafka-client.ts';
+import { type FollowTopicOptions, type ReadRecord, type TopicFollower, followTopic, listTopics } from '../kafka/kafka-client.ts';
 import { parseConsumerProperties } from '../kafka/kafka-properties.ts';
 import { LiveTable } from '../model/live-table.ts';
+import { type KafkaPosition, PositionKind, type SourcePosition } from '../model/position.ts';
 import { type Row, type Schema, defineSchema } from '../model/schema.ts';
-import type { Change } from '../model/table.ts';
+import type { Change, RowId } from '../model/table.ts';
+import { type SourceCapabilities, checkResumePosition } from './source.ts';
 
 /** Per topic, per partition: an offset, or -2 (earliest) or -1 (latest). */
 export type PartitionOffsets = Readonly<Record<string, Readonly<Record<string, number>>>>;
@@ -73,6 +85,11 @@ export function sparkKafkaSchema(includeHeaders: boolean): Schema {
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
+/** A row's id: its record's place in Kafka, so a resumed source gives every row the id it had before. */
+function recordId(record: ReadRecord): string {
+  return `${record.topic}/${record.partition}@${record.offset}`;
+}
+
 /**
  * Spark matches the whole topic name with a Java regular expression; JavaScript's RegExp
  * (anchored the same way) agrees on the common syntax: classes, alternation, quantifiers.
@@ -88,9 +105,14 @@ function compilePattern(name: string, pattern: string): RegExp {
   }
 }
 
+/**
+ * A source (src/sources/source.ts) by its shape, not declared one: reading several topics it has
+ * no position (a Kafka position holds one topic's offsets), which the Source interface requires.
+ */
 export class SparkKafkaSource extends LiveTable {
   readonly appendOnly = true;
   readonly name: string;
+  readonly capabilities: SourceCapabilities;
   /** The pattern the topics were chosen by, when they were (`topicPattern`). */
   readonly topicPattern: RegExp | undefined;
   /** Resolves once every topic is followed (with `latest`, records written after this are rows). */
@@ -103,12 +125,22 @@ export class SparkKafkaSource extends LiveTable {
   readonly #assigned: ReadonlyMap<string, ReadonlySet<number>> | undefined;
   readonly #offsets: PartitionOffsets | undefined;
   readonly #includeHeaders: boolean;
-  #nextId = 0;
   #failure: SpillwayError | undefined;
   #waitingForRoom = false;
   #records = 0;
+  readonly #options: SparkKafkaSourceOptions;
+  /** The one topic whose offsets are the position; undefined when several topics (or a pattern's) are read. */
+  readonly #positionTopic: string | undefined;
+  /** Per partition of that topic, the next offset to read. */
+  readonly #nextOffsets = new Map<number, bigint>();
+  /** Where a resume starts (resumeFrom, or a query's checkpoint); startingOffsets are then ignored. */
+  #resume: KafkaPosition | undefined;
+  /** Set by a query with a checkpoint: reads the position the checkpoint holds, before the source reads Kafka. */
+  #readCheckpoint: (() => Promise<SourcePosition | undefined>) | undefined;
+  /** Whether the source has begun reading, after which a checkpoint can no longer choose where it starts. */
+  #begun = false;
 
-  constructor(options: SparkKafkaSourceOptions) {
+  constructor(options: SparkKafkaSourceOptions, resume?: KafkaPosition) {
     super(sparkKafkaSchema(options.includeHeaders));
     const topics = options.assign === undefined ? [...(options.topics ?? [])] : Object.keys(options.assign);
     const given = options.topicPattern;
@@ -127,24 +159,40 @@ export class SparkKafkaSource extends LiveTable {
       );
     }
     this.#topics = topics;
+    this.#options = options;
+    this.#positionTopic = given === undefined && topics.length === 1 ? topics[0] : undefined;
+    this.capabilities =
+      this.#positionTopic === undefined
+        ? { replayable: false, positionKind: PositionKind.Kafka, reason: this.#whyNoPosition() }
+        : { replayable: true, positionKind: PositionKind.Kafka };
     this.#includeHeaders = options.includeHeaders;
     this.#assigned = options.assign === undefined ? undefined : new Map(Object.entries(options.assign).map(([topic, partitions]) => [topic, new Set(partitions)]));
     const starting = options.startingOffsets;
     this.#offsets = typeof starting === 'string' ? undefined : starting;
     if (this.#offsets !== undefined) this.#checkOffsets(this.#offsets);
+    if (resume !== undefined) this.#resumeAt(resume);
+    else {
+      // A partition given an offset is named from the start, so a resume before its first record starts there too.
+      const startingAt = this.#positionTopic === undefined ? undefined : this.#offsets?.[this.#positionTopic];
+      for (const [partition, offset] of Object.entries(startingAt ?? {})) if (offset >= 0) this.#nextOffsets.set(Number(partition), BigInt(offset));
+    }
     const { settings: consumer } = parseConsumerProperties(options.kafkaConfig, { source: this.name });
     // Spark's consumer reads uncommitted records unless kafka.isolation.level says otherwise.
     const settings = { ...consumer, readCommitted: options.readCommitted };
+    const startOf = (topic: string): Pick<FollowTopicOptions, 'startFrom' | 'startOffsets'> => {
+      // A resume assigns each partition it names at its offset; one it does not name was not read yet.
+      if (this.#resume !== undefined) return { startFrom: 'earliest', startOffsets: new Map(this.#nextOffsets) };
+      if (typeof starting === 'string') return { startFrom: starting };
+      const perPartition = this.#offsets?.[topic];
+      return { startFrom: perPartition !== undefined && Object.values(perPartition).every((offset) => offset === -1) ? 'latest' : 'earliest' };
+    };
     const follow = (): void => {
       for (const topic of this.#topics) {
-        const perPartition = this.#offsets?.[topic];
-        const startFrom =
-          typeof starting === 'string' ? starting : perPartition !== undefined && Object.values(perPartition).every((offset) => offset === -1) ? 'latest' : 'earliest';
         this.#followers.push(
           followTopic({
             connection: settings,
             topic,
-            startFrom,
+            ...startOf(topic),
             timeoutMs: settings.requestTimeoutMs,
             onRecords: (records) => this.#apply(records),
           }),
@@ -152,21 +200,32 @@ export class SparkKafkaSource extends LiveTable {
       }
     };
     const pattern = this.topicPattern;
-    // With a pattern the topics are known once the cluster has listed them.
-    const followed =
-      pattern === undefined
-        ? (follow(), Promise.resolve())
-        : listTopics(settings, settings.requestTimeoutMs).then((names) => {
-            this.#topics = names.filter((topic) => pattern.test(topic));
-            if (this.#topics.length === 0) {
-              throw new SpillwayError(
-                ErrorCode.InvalidConfig,
-                `${this.name}: no topic of the cluster matches the pattern ${JSON.stringify(given)}; create the topics first (topics created after the source starts are not read)`,
-              );
-            }
-            if (!this.#closed) follow();
-          });
+    const begin = async (): Promise<void> => {
+      this.#begun = true;
+      const stored = await this.#readCheckpoint?.();
+      if (stored !== undefined) this.#resumeFromCheckpoint(stored);
+      if (this.#closed) return;
+      if (pattern === undefined) {
+        follow();
+        return;
+      }
+      // With a pattern the topics are known once the cluster has listed them.
+      const names = await listTopics(settings, settings.requestTimeoutMs);
+      this.#topics = names.filter((topic) => pattern.test(topic));
+      if (this.#topics.length === 0) {
+        throw new SpillwayError(
+          ErrorCode.InvalidConfig,
+          `${this.name}: no topic of the cluster matches the pattern ${JSON.stringify(given)}; create the topics first (topics created after the source starts are not read)`,
+        );
+      }
+      if (!this.#closed) follow();
+    };
+    // Reading begins once the step that made the source is over, so a Spark query started in that
+    // step with a checkpoint can still make it start from the checkpoint's offsets (startFromCheckpoint).
+    const followed = Promise.resolve().then(begin);
     this.ready = followed.then(() => Promise.all(this.#followers.map((follower) => follower.ready))).then(() => undefined);
+    // A failure to start is also `done`'s and `failure`'s; a `ready` nobody awaits must not crash the process.
+    this.ready.catch(() => {});
     this.done = followed.then(() => Promise.all(this.#followers.map((follower) => follower.done))).then(() => undefined);
     this.done.catch((error: unknown) => {
       this.#failure ??= asSpillwayError(error);
@@ -191,6 +250,75 @@ export class SparkKafkaSource extends LiveTable {
     return this.#records;
   }
 
+  get description(): string {
+    return `Spark Kafka source "${this.name}"`;
+  }
+
+  /** Per partition of the topic read, the next offset to read; undefined when several topics are read. */
+  override get position(): KafkaPosition | undefined {
+    const topic = this.#positionTopic;
+    if (topic === undefined) return undefined;
+    return {
+      kind: PositionKind.Kafka,
+      topic,
+      offsets: [...this.#nextOffsets].sort(([a], [b]) => a - b).map(([partition, offset]) => ({ partition, offset: String(offset) })),
+    };
+  }
+
+  /** A row's id is its record's `topic/partition@offset`, emitted by a position whose next offset in that partition is past it. */
+  rowEmittedBy(id: RowId, position: SourcePosition): boolean | undefined {
+    const topic = this.#positionTopic;
+    if (topic === undefined || position.kind !== PositionKind.Kafka || position.topic !== topic || typeof id !== 'string' || !id.startsWith(`${topic}/`)) return undefined;
+    const [, partition, offset] = /^(\d+)@(\d+)$/.exec(id.slice(topic.length + 1)) ?? [];
+    if (partition === undefined || offset === undefined) return undefined;
+    const next = position.offsets.find((entry) => entry.partition === Number(partition))?.offset;
+    return next !== undefined && BigInt(offset) < BigInt(next);
+  }
+
+  /** Reads the same topic with the same options from `position` on (startingOffsets ignored). */
+  resumeFrom(position: SourcePosition): SparkKafkaSource {
+    if (this.#positionTopic === undefined) {
+      throw new SpillwayError(ErrorCode.InvalidConfig, `${this.name}.resumeFrom(): this source cannot be resumed: ${this.#whyNoPosition()}; read each topic with a source of its own`);
+    }
+    const resume = checkResumePosition(this.name, PositionKind.Kafka, position);
+    if (resume.topic !== this.#positionTopic) {
+      throw new SpillwayError(
+        ErrorCode.InvalidConfig,
+        `${this.name}.resumeFrom(): the position is in topic "${resume.topic}", not "${this.#positionTopic}", which this source reads; resume the source that reported it`,
+      );
+    }
+    return new SparkKafkaSource(this.#options, resume);
+  }
+
+  /**
+   * A Spark query with a checkpoint owns where its source starts, as in Spark: from the offsets
+   * the checkpoint holds when `read` gives a position (startingOffsets are then ignored), from
+   * startingOffsets on the query's first run. Only before the source reads: in the step it was
+   * made in (`stream_write_kafka(stream_read_kafka(…), { checkpoint })`).
+   */
+  startFromCheckpoint(read: () => Promise<SourcePosition | undefined>): void {
+    if (this.#positionTopic === undefined) {
+      const hint = 'read one topic in a query with a checkpoint (subscribe to one topic, or assign partitions of one), or leave the checkpoint out';
+      throw new SpillwayError(ErrorCode.InvalidConfig, `${this.name}: a checkpoint cannot resume this source: ${this.#whyNoPosition()}; ${hint}`, {
+        details: { field: 'checkpointLocation', hint },
+      });
+    }
+    if (this.#readCheckpoint !== undefined) {
+      throw new SpillwayError(
+        ErrorCode.InvalidState,
+        `${this.name}: a query with a checkpoint reads this source already; as in Spark, each query reads with a source of its own: make another with stream_read_kafka or readStream().load()`,
+      );
+    }
+    if (this.#begun) {
+      throw new SpillwayError(
+        ErrorCode.InvalidState,
+        `${this.name}: it reads from startingOffsets already, so the checkpoint can no longer choose where it starts; ` +
+          'start the query (stream_write_kafka or writeStream().start()) in the step that made the source (stream_read_kafka or load()), before any await',
+      );
+    }
+    this.#readCheckpoint = read;
+  }
+
   /** Stops reading and ends the table: sinks on it finish once they have written everything. */
   async close(): Promise<void> {
     this.#closed = true;
@@ -199,6 +327,32 @@ export class SparkKafkaSource extends LiveTable {
     } finally {
       this.end();
     }
+  }
+
+  #whyNoPosition(): string {
+    const read = this.topicPattern === undefined ? `several topics (${this.#topics.map((topic) => `"${topic}"`).join(', ')})` : 'the topics a pattern matches';
+    return `it reads ${read}, and a Kafka position holds the offsets of one topic`;
+  }
+
+  #resumeAt(resume: KafkaPosition): void {
+    this.#resume = resume;
+    this.#nextOffsets.clear();
+    for (const { partition, offset } of resume.offsets) this.#nextOffsets.set(partition, BigInt(offset));
+  }
+
+  /** Starts from the position a checkpoint holds, and tells the listeners (the query's sink) that the source is there. */
+  #resumeFromCheckpoint(stored: SourcePosition): void {
+    const hint = 'give this query a checkpoint location of its own, or delete this one to start the query over';
+    const resume = checkResumePosition(this.name, PositionKind.Kafka, stored);
+    if (resume.topic !== this.#positionTopic) {
+      throw new SpillwayError(
+        ErrorCode.InvalidConfig,
+        `${this.name}: the checkpoint holds the offsets of topic "${resume.topic}", not of "${this.#positionTopic}", which this source reads; ${hint}`,
+        { details: { field: 'checkpointLocation', hint } },
+      );
+    }
+    this.#resumeAt(resume);
+    this.emit([], this.position);
   }
 
   #checkOffsets(offsets: PartitionOffsets): void {
@@ -253,7 +407,8 @@ export class SparkKafkaSource extends LiveTable {
   #wanted(record: ReadRecord): boolean {
     const assigned = this.#assigned?.get(record.topic);
     if (assigned !== undefined && !assigned.has(record.partition)) return false;
-    if (this.#offsets === undefined) return true;
+    // A resume was assigned at its offsets: startingOffsets no longer apply, as in Spark once a checkpoint exists.
+    if (this.#offsets === undefined || this.#resume !== undefined) return true;
     const start = this.#offsets[record.topic]?.[String(record.partition)];
     if (start === undefined) {
       throw new SpillwayError(
@@ -302,13 +457,15 @@ export class SparkKafkaSource extends LiveTable {
     for (const record of records) {
       this.#records++;
       try {
-        if (this.#wanted(record)) changes.push({ kind: 'insert', id: this.#nextId++, row: this.#rowOf(record) });
+        if (!this.#wanted(record)) continue;
+        changes.push({ kind: 'insert', id: recordId(record), row: this.#rowOf(record) });
+        if (record.topic === this.#positionTopic) this.#nextOffsets.set(record.partition, record.offset + 1n);
       } catch (error) {
         failure = asSpillwayError(error, ErrorCode.InvalidValue);
         break;
       }
     }
-    this.emit(changes);
+    this.emit(changes, this.position);
     if (failure !== undefined) {
       this.#failure ??= failure;
       throw failure;
