@@ -60,16 +60,20 @@ function epochLength(trigger: Trigger): number | undefined {
   return undefined;
 }
 
-/** Exactly-once needs acknowledged idempotent writes and a timeout that outlasts an epoch. */
-function checkExactlyOnce(spec: SinkSpec, settings: ProducerSettings): void {
+/** Exactly-once needs acknowledged idempotent writes and a timeout that outlasts an epoch; it warns about sources it cannot replay. */
+function checkExactlyOnce(spec: SinkSpec, settings: ProducerSettings, table: Table): string[] {
+  const refuse = (message: string, field: string, hint: string): never => {
+    throw new SpillwayError(ErrorCode.InvalidConfig, `sink "${spec.name}": ${message}`, { details: { sink: spec.name, field, hint } });
+  };
   if (settings.acks !== -1 || !settings.idempotent) {
-    refuse(spec.name, 'kafka.acks', 'exactly-once delivery needs acks=all and enable.idempotence=true; remove the acks or enable.idempotence override', 'remove acks / enable.idempotence');
+    refuse('exactly-once delivery needs acks=all and enable.idempotence=true; remove the acks or enable.idempotence override', 'kafka.acks', 'remove acks / enable.idempotence');
   }
   if (spec.kafka['transactional.id'] !== undefined && spec.transactionalIdPrefix !== undefined) {
-    refuse(spec.name, 'transactionalIdPrefix', 'give transactional.id or transactionalIdPrefix (sink.transactional-id-prefix), not both', 'remove one of them');
+    refuse('give transactional.id or transactionalIdPrefix (sink.transactional-id-prefix), not both', 'transactionalIdPrefix', 'remove one of them');
   }
   const epochMs = epochLength(spec.trigger);
   if (epochMs !== undefined) checkTransactionTimeout({ sink: spec.name, epochMs, transactionTimeoutMs: settings.transactionTimeoutMs });
+  return [...replayabilityOf(table).warnings];
 }
 
 /** Transactions belong to exactly-once; another guarantee with a transactional option is refused, not half-honoured. */
@@ -145,6 +149,14 @@ function refuseOptionsWithoutEffect(spec: SinkSpec, specInput: unknown, mode: Up
   if (spec.dropRetractions && mode !== 'append') {
     refuse(spec.name, 'dropRetractions', `dropRetractions drops the updates and deletes that append mode cannot write, and ${modeText}; set mode "append", or drop dropRetractions`, 'set mode "append", or drop dropRetractions');
   }
+  if (given(specInput, 'progressTopic') && spec.delivery !== 'exactly-once') {
+    refuse(
+      spec.name,
+      'progressTopic',
+      `progressTopic is where exactly-once delivery commits the source position with the records, and delivery is "${spec.delivery}"; set delivery "exactly-once", or drop progressTopic`,
+      'set delivery "exactly-once", or drop progressTopic',
+    );
+  }
 }
 
 /** The registry options of a key or value spec that writes the Confluent wire format; undefined for one that uses no registry. */
@@ -198,34 +210,15 @@ function partitionChooser(partitioner: Partitioner): PartitionChooser {
 }
 
 /**
- * The checks of a sink spec that need no table (the spec, its Kafka properties, the delivery
- * guarantee's options, the schema registry options), for planSink and for validating a spec
- * whose columns are not known.
- */
-export function checkSinkSpec(specInput: unknown): { readonly spec: SinkSpec; readonly settings: ProducerSettings; readonly warnings: string[] } {
-  const spec = parseSinkSpec(specInput);
-  const { settings, warnings } = parseKafkaProperties(kafkaPropertiesFor(spec), { sink: spec.name, guarantee: spec.delivery });
-  if (spec.delivery === 'exactly-once') checkExactlyOnce(spec, settings);
-  else refuseTransactionalOptions(spec, settings);
-  if (given(specInput, 'progressTopic') && spec.delivery !== 'exactly-once') {
-    refuse(
-      spec.name,
-      'progressTopic',
-      `progressTopic is where exactly-once delivery commits the source position with the records, and delivery is "${spec.delivery}"; set delivery "exactly-once", or drop progressTopic`,
-      'set delivery "exactly-once", or drop progressTopic',
-    );
-  }
-  checkRegistryOptions(spec);
-  return { spec, settings, warnings };
-}
-
-/**
  * Validates everything (spec, properties, columns, mode) and compiles the sink, connecting to
  * nothing. The caller's objects are never mutated; the plan is frozen.
  */
 export function planSink(table: Table, specInput: unknown): SinkPlan {
-  const { spec, settings, warnings } = checkSinkSpec(specInput);
-  if (spec.delivery === 'exactly-once') warnings.push(...replayabilityOf(table).warnings);
+  const spec = parseSinkSpec(specInput);
+  const { settings, warnings } = parseKafkaProperties(kafkaPropertiesFor(spec), { sink: spec.name, guarantee: spec.delivery });
+  if (spec.delivery === 'exactly-once') warnings.push(...checkExactlyOnce(spec, settings, table));
+  else refuseTransactionalOptions(spec, settings);
+  checkRegistryOptions(spec);
   const keyEncoder = createEncoder(spec.key, table.schema, 'key');
   const valueEncoder = createEncoder(spec.value, table.schema, 'value');
   if (valueEncoder.capabilities.arrays) refusePerRowOptionsWithArrays(spec, keyEncoder);

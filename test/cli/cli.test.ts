@@ -269,7 +269,7 @@ INSERT INTO sink_out SELECT n FROM ticks;`);
     assert.equal(
       ok.stdout,
       `${path}: the spec, its Kafka properties, delivery and schema registry options are valid; not checked without the table's columns: the key and value against the columns, the update mode, ` +
-        'changeHeader, dropRetractions, lastByKeyColumns and the partitioner (give the columns with --schema, or as "table" in the file)\n',
+        'changeHeader, dropRetractions, progressTopic, lastByKeyColumns and the partitioner (give the columns with --schema, or as "table" in the file)\n',
     );
   });
 
