@@ -351,14 +351,6 @@ export async function startBroker(options: BrokerStartOptions = {}): Promise<Bro
           `(spillway broker stop --dir ${p.brokerDir}), then start it with the new ones`,
       );
     }
-    const runningPort = readState(p.stateFile)?.port;
-    if (options.port !== undefined && runningPort !== undefined && options.port !== runningPort) {
-      const stop = options.brokerDir === undefined ? 'spillway broker stop' : `spillway broker stop --dir ${p.brokerDir}`;
-      throw new SpillwayError(
-        ErrorCode.EmbeddedBroker,
-        `a broker is already running on 127.0.0.1:${runningPort}, not on the port ${options.port} asked for; stop it first (${stop}) or leave out --port`,
-      );
-    }
     return current;
   }
 

@@ -47,10 +47,10 @@ Examples:
   $ kcat -b 127.0.0.1:<ssl port> -X security.protocol=SSL -X ssl.ca.location=/tmp/k/tls/ca.pem -L
 `;
 
-function listenerPort(flag: string, value: string | true | undefined, optional = true): number | undefined {
+function listenerPort(flag: string, value: string | true | undefined): number | undefined {
   if (value === undefined || value === true) return undefined;
   if (!/^\d{1,5}$/.test(value) || Number(value) < 1 || Number(value) > 65535) {
-    throw new SpillwayError(ErrorCode.InvalidConfig, `${flag} takes ${optional ? 'an optional port' : 'a port'} from 1 to 65535, not ${JSON.stringify(value)}`);
+    throw new SpillwayError(ErrorCode.InvalidConfig, `${flag} takes an optional port from 1 to 65535, not ${JSON.stringify(value)}`);
   }
   return Number(value);
 }
@@ -105,10 +105,9 @@ export function registerBrokerCommands(program: Command): void {
     .addHelpText('after', SECURITY_HELP)
     .action(async (options: StartCommandOptions) => {
       const security = securityFromFlags(options);
-      const port = listenerPort('--port', options.port, false);
       const status = await startBroker({
         ...location(options),
-        ...(port === undefined ? {} : { port }),
+        ...(options.port === undefined ? {} : { port: Number(options.port) }),
         ...(security === undefined ? {} : { security }),
         log: (line) => process.stderr.write(`${line}\n`),
       });

@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
 import { startBroker } from '../broker/embedded-broker.ts';
-import { ErrorCode, SpillwayError } from '../errors.ts';
 import { produce } from '../dialects/deephaven.ts';
 import { jsonSpec, simpleSpec } from '../formats/key-value-spec.ts';
 import { createTopic, readTopic } from '../kafka/kafka-client.ts';
@@ -33,29 +32,11 @@ function formatRecord(key: Buffer | null, value: Buffer | null, partition: numbe
   return `  p${partition}@${offset}  key=${key?.toString('utf8') ?? 'null'}  value=${value?.toString('utf8') ?? 'null'}`;
 }
 
-/** setTimeout fires at once for a delay beyond 2^31 - 1 ms, so --seconds stops short of it. */
-const MAX_SECONDS = Math.floor((2 ** 31 - 1) / 1000);
-
-/** `--seconds`: a positive number of seconds, in milliseconds; undefined runs until Ctrl-C. */
-export function demoDurationMs(seconds: string | undefined): number | undefined {
-  if (seconds === undefined) return undefined;
-  const value = /^\s*(\d+(\.\d*)?|\.\d+)\s*$/.test(seconds) ? Number(seconds) : Number.NaN;
-  if (!(value > 0) || value > MAX_SECONDS) {
-    throw new SpillwayError(
-      ErrorCode.InvalidConfig,
-      `--seconds takes a positive number of seconds up to ${MAX_SECONDS}, such as --seconds 10, not ${JSON.stringify(seconds)}; leave it out to run until Ctrl-C`,
-    );
-  }
-  return value * 1000;
-}
-
 export async function runDemo(
   options: DemoOptions,
   out: NodeJS.WritableStream = process.stdout,
   err: NodeJS.WritableStream = process.stderr,
 ): Promise<void> {
-  // Checked before anything starts, so a bad value fails without touching a broker.
-  const durationMs = demoDurationMs(options.seconds);
   const log = (line: string) => out.write(`${line}\n`);
   // Connection trouble is shown as it happens, while the client keeps retrying.
   const warn = (line: string) => err.write(`warning: ${line}\n`);
@@ -87,7 +68,7 @@ export async function runDemo(
   const finished = new Promise<void>((resolve) => (stop = resolve));
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
-  const deadline = durationMs === undefined ? undefined : setTimeout(stop, durationMs);
+  const deadline = options.seconds === undefined ? undefined : setTimeout(stop, Number(options.seconds) * 1000);
   sink.done.then(stop, stop);
 
   // Once the broker has acknowledged a few records (on a broker just started that can take a

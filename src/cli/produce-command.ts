@@ -152,31 +152,8 @@ async function* stdinRows(schema: Schema, format: 'csv' | 'ndjson', delimiter: s
   }
 }
 
-/** Which options the user gave on the command line (not a default commander filled in). */
-export type GivenOptions = ReadonlySet<'delimiter' | 'header'>;
-
-function givenOptions(command: Command): GivenOptions {
-  return new Set((['delimiter', 'header'] as const).filter((name) => command.getOptionValueSource(name) === 'cli'));
-}
-
-/** -b and -X bootstrap.servers both name the brokers, so only one may be given; $KAFKA_BOOTSTRAP_SERVERS fills in when neither is. */
-function bootstrapServersOf(options: ProduceOptions): string | undefined {
-  const property = options.X['bootstrap.servers'];
-  if (options.brokers !== undefined && property !== undefined) {
-    throw new SpillwayError(ErrorCode.InvalidConfig, `-b ${options.brokers} and -X bootstrap.servers=${property} both name the brokers; keep one`);
-  }
-  const given = options.brokers ?? property;
-  if (given !== undefined) return given === '' ? undefined : given;
-  const fromEnvironment = process.env.KAFKA_BOOTSTRAP_SERVERS;
-  return fromEnvironment === undefined || fromEnvironment === '' ? undefined : fromEnvironment;
-}
-
-export async function produceCommand(options: ProduceOptions, given: GivenOptions = new Set()): Promise<void> {
+export async function produceCommand(options: ProduceOptions): Promise<void> {
   const format = inputFormatOf(options);
-  if (format !== 'csv') {
-    if (given.has('delimiter')) throw new SpillwayError(ErrorCode.InvalidConfig, `--delimiter applies to CSV input, and the input is ${format}; drop --delimiter (or give --input csv for a CSV file)`);
-    if (given.has('header')) throw new SpillwayError(ErrorCode.InvalidConfig, `--no-header applies to CSV input, and the input is ${format}, which has no header line; drop --no-header (or give --input csv for a CSV file)`);
-  }
   const delimiter = options.delimiter ?? ',';
   const fromStdin = options.file === undefined || options.file === '-';
   if (options.follow === true && fromStdin) throw new SpillwayError(ErrorCode.InvalidConfig, '--follow applies to a file; stdin is read until it ends');
@@ -188,9 +165,9 @@ export async function produceCommand(options: ProduceOptions, given: GivenOption
   if (options.value !== undefined && options.format !== undefined) throw new SpillwayError(ErrorCode.InvalidConfig, '--value and --format both choose the value; keep one (--format json is --value json)');
   const value = parseSpecFlag(options.value ?? options.format ?? 'json', options.value === undefined ? '--format' : '--value');
   const kafka: Record<string, string> = { ...options.X };
-  const brokers = bootstrapServersOf(options);
-  if (brokers === undefined) throw new SpillwayError(ErrorCode.InvalidConfig, 'no broker: give -b host:port (or -X bootstrap.servers=…, or set KAFKA_BOOTSTRAP_SERVERS)');
-  kafka['bootstrap.servers'] = brokers;
+  const brokers = options.brokers ?? process.env.KAFKA_BOOTSTRAP_SERVERS;
+  if (brokers !== undefined && brokers !== '') kafka['bootstrap.servers'] = brokers;
+  if (kafka['bootstrap.servers'] === undefined) throw new SpillwayError(ErrorCode.InvalidConfig, 'no broker: give -b host:port (or -X bootstrap.servers=…, or set KAFKA_BOOTSTRAP_SERVERS)');
   let partitioner: SinkSpecInput['partitioner'];
   if (options.partitioner !== undefined) {
     partitioner = /^(\.{1,2}\/|\/)|\.(m?js|ts)$/.test(options.partitioner)
@@ -260,7 +237,7 @@ export function registerProduceCommand(program: Command): void {
     .command('produce')
     .description('write a CSV or NDJSON file (or stdin) to a Kafka topic, one record per row')
     .requiredOption('-t, --topic <topic>', 'the topic to write')
-    .option('-b, --brokers <list>', 'bootstrap servers, host:port[,…] (or -X bootstrap.servers=…, not both; default: $KAFKA_BOOTSTRAP_SERVERS)')
+    .option('-b, --brokers <list>', 'bootstrap servers, host:port[,…] (default: $KAFKA_BOOTSTRAP_SERVERS)')
     .option('-f, --file <path>', 'the input file; - or absent for stdin')
     .addOption(new Option('--input <format>', 'the input format (default: by the file name)').choices(['csv', 'ndjson']))
     .option('--schema <columns>', 'the columns, as in SQL: "id BIGINT, name STRING, ts TIMESTAMP(3)" (default for a CSV file: its header, all STRING)')
@@ -287,5 +264,5 @@ Examples:
   $ tail -f events.ndjson | spillway produce -t events --input ndjson --schema "id BIGINT, kind STRING" -k simple:id -X compression.type=zstd
   $ spillway produce -t orders -f orders.csv --delivery exactly-once --name orders-load   # rerun: only new rows`,
     )
-    .action((options: ProduceOptions, command: Command) => produceCommand(options, givenOptions(command)));
+    .action(produceCommand);
 }

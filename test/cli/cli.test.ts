@@ -230,58 +230,6 @@ INSERT INTO sink_out SELECT n FROM ticks;`);
     assert.equal(dry.stdout, 'would write to t: append mode, key ignore, value json; nothing was connected\n');
   });
 
-  it('produce takes the brokers from -b or -X bootstrap.servers, not both; $KAFKA_BOOTSTRAP_SERVERS only fills in', async () => {
-    const file = write('brokers.csv', 'a\n1\n');
-    const both = await cli(['produce', '-b', '127.0.0.1:9', '-X', 'bootstrap.servers=127.0.0.1:8', '-t', 't', '-f', file, '--dry-run']);
-    assert.equal(both.code, EXIT_CODES.INVALID_CONFIG);
-    assert.equal(both.stderr, 'spillway [INVALID_CONFIG]: -b 127.0.0.1:9 and -X bootstrap.servers=127.0.0.1:8 both name the brokers; keep one\n');
-    // -X bootstrap.servers names the real broker; the environment names one that is away and is not used.
-    const topic = randomTopic('cli-x-brokers');
-    const written = await cli(['produce', '-X', `bootstrap.servers=${bootstrapServers()}`, '-t', topic, '-f', file, '--no-progress'], { env: { KAFKA_BOOTSTRAP_SERVERS: '127.0.0.1:9' } });
-    assert.equal(written.code, 0, written.stderr);
-    assert.match(written.stderr, /^1 records \(\d+ bytes\) to /);
-    assert.deepEqual((await kcatRead(topic)).map((record) => record.value?.toString()), ['{"a":"1"}']);
-  });
-
-  it('produce refuses CSV-only options for NDJSON input, even when their value is the default', async () => {
-    const file = write('rows.ndjson', '{"a": 1}\n');
-    const delimiter = await cli(['produce', '-b', '127.0.0.1:9', '-t', 't', '-f', file, '--schema', 'a INT', '--delimiter', ',', '--dry-run']);
-    assert.equal(delimiter.code, EXIT_CODES.INVALID_CONFIG);
-    assert.equal(delimiter.stderr, 'spillway [INVALID_CONFIG]: --delimiter applies to CSV input, and the input is ndjson; drop --delimiter (or give --input csv for a CSV file)\n');
-    const header = await cli(['produce', '-b', '127.0.0.1:9', '-t', 't', '--input', 'ndjson', '--schema', 'a INT', '--no-header', '--dry-run'], { input: '{"a": 1}\n' });
-    assert.equal(header.code, EXIT_CODES.INVALID_CONFIG);
-    assert.equal(header.stderr, 'spillway [INVALID_CONFIG]: --no-header applies to CSV input, and the input is ndjson, which has no header line; drop --no-header (or give --input csv for a CSV file)\n');
-    const csv = await cli(['produce', '-b', '127.0.0.1:9', '-t', 't', '-f', write('semi.csv', 'a;b\n1;2\n'), '--delimiter', ';', '--no-header', '--schema', 'a INT, b INT', '--dry-run']);
-    assert.equal(csv.code, 0, csv.stderr);
-  });
-
-  it('validate without columns runs the checks that need none, and names the ones it did not run', async () => {
-    const spec = { name: 'orders', topic: 'orders', kafka: { 'bootstrap.servers': '127.0.0.1:9' }, value: { kind: 'json', columns: ['id'] } };
-    const transactional = await cli(['validate', write('tx.json', JSON.stringify({ ...spec, kafka: { ...spec.kafka, 'transactional.id': 'orders-tx' } }))]);
-    assert.equal(transactional.code, EXIT_CODES.INVALID_CONFIG);
-    assert.equal(transactional.stderr, 'spillway [INVALID_CONFIG]: sink "orders": `transactional.id` makes writes transactional, which is exactly-once delivery; set delivery "exactly-once", or remove it\n');
-    const acks = await cli(['validate', write('acks.json', JSON.stringify({ ...spec, delivery: 'exactly-once', kafka: { ...spec.kafka, acks: '1' } }))]);
-    assert.equal(acks.code, EXIT_CODES.INVALID_CONFIG);
-    assert.equal(acks.stderr, 'spillway [INVALID_CONFIG]: sink "orders": exactly-once delivery needs acks=all and enable.idempotence=true; remove the acks or enable.idempotence override\n');
-    const path = write('eos.json', JSON.stringify({ ...spec, delivery: 'exactly-once' }));
-    const ok = await cli(['validate', path]);
-    assert.equal(ok.code, 0, ok.stderr);
-    assert.equal(
-      ok.stdout,
-      `${path}: the spec, its Kafka properties, delivery and schema registry options are valid; not checked without the table's columns: the key and value against the columns, the update mode, ` +
-        'changeHeader, dropRetractions, progressTopic, lastByKeyColumns and the partitioner (give the columns with --schema, or as "table" in the file)\n',
-    );
-  });
-
-  it('demo refuses a --seconds that is not a positive number, before starting anything', async () => {
-    for (const seconds of ['abc', '0', '-1', '99999999']) {
-      const { code, stdout, stderr } = await cli(['demo', '--seconds', seconds]);
-      assert.equal(code, EXIT_CODES.INVALID_CONFIG, seconds);
-      assert.equal(stdout, '');
-      assert.equal(stderr, `spillway [INVALID_CONFIG]: --seconds takes a positive number of seconds up to 2147483, such as --seconds 10, not "${seconds}"; leave it out to run until Ctrl-C\n`);
-    }
-  });
-
   it('an unreachable broker exits with BROKER_UNREACHABLE\'s code', async () => {
     const file = write('y.csv', 'a\n1\n');
     const { code, stderr } = await cli(['produce', '-b', '127.0.0.1:9', '-t', 't', '-f', file, '--no-progress', '-X', 'socket.connection.setup.timeout.ms=1000', '-X', 'delivery.timeout.ms=2000', '-X', 'request.timeout.ms=1000']);
