@@ -21,7 +21,7 @@ import { type KeyValueSpecInput, KeyValueSpec, jsonSpec, simpleSpec } from '../f
 import type { SourcePosition } from '../model/position.ts';
 import { findColumn } from '../model/schema.ts';
 import type { Table } from '../model/table.ts';
-import { CheckpointLocation } from '../sink/checkpoint-location.ts';
+import { CheckpointLocation, checkpointTopic } from '../sink/checkpoint-location.ts';
 import { openPlan } from '../sink/open-sink.ts';
 import { type SinkPlan, isKafkaPropertyName, nearestOption, planSink } from '../sink/plan.ts';
 import type { SinkDependencies, SinkHandle } from '../sink/sink.ts';
@@ -87,9 +87,8 @@ function startSparkSink(request: SparkSinkRequest): SinkHandle {
  * same sink and topic into its metadata.
  */
 async function checkpointedPosition(plan: SinkPlan, directory: string): Promise<SourcePosition | undefined> {
-  // The identity the sink opens its location with (src/sink/sink.ts), so a location of another query is refused here too.
-  const topic = plan.spec.topic ?? `(topic column ${plan.spec.topicColumn ?? ''})`;
-  const location = await CheckpointLocation.open(directory, { sink: plan.name, topic });
+  // The identity the sink opens its location with, so a location of another query is refused here too.
+  const location = await CheckpointLocation.open(directory, { sink: plan.name, topic: checkpointTopic(plan.spec) });
   return (await location.readProgress(0))?.position;
 }
 

@@ -73,6 +73,11 @@ export async function writeFileAtomically(path: string, data: Uint8Array, direct
   }
 }
 
+/** The topic a sink's checkpoint location names it by: its topic, or its topic column when rows choose theirs. */
+export function checkpointTopic(spec: { readonly topic?: string | undefined; readonly topicColumn?: string | undefined }): string {
+  return spec.topic ?? `(topic column ${spec.topicColumn ?? ''})`;
+}
+
 function describe(identity: SinkIdentity): string {
   return `sink "${identity.sink}" writing topic "${identity.topic}"`;
 }

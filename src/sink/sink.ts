@@ -26,7 +26,7 @@ import { sourceFailure } from '../model/table.ts';
 import type { ProducerSettings } from '../kafka/producer-settings.ts';
 import type { RecordWriter, TopicLog, WriterOptions } from '../kafka/record-writer.ts';
 import { isSource, sourcesOf } from '../sources/source.ts';
-import { CheckpointLocation } from './checkpoint-location.ts';
+import { CheckpointLocation, checkpointTopic } from './checkpoint-location.ts';
 import { AcknowledgedDelivery, type Delivery, TransactionalDelivery, isTransactionalWriter } from './delivery.ts';
 import { EncodeStage } from './encode-stage.ts';
 import { DEFAULT_EPOCH_MS, EpochClock, type SinkProgress } from './epoch-clock.ts';
@@ -409,7 +409,7 @@ class Sink implements SinkHandle {
    */
   async #openDelivery(): Promise<Delivery> {
     const spec = this.#spec;
-    const topic = this.topic ?? `(topic column ${spec.topicColumn ?? ''})`;
+    const topic = checkpointTopic(spec);
     const checkpoint = spec.checkpointLocation === undefined ? undefined : await CheckpointLocation.open(spec.checkpointLocation, { sink: this.name, topic });
     const common = {
       sink: this.name,
