@@ -62,14 +62,11 @@ function epochLength(trigger: Trigger): number | undefined {
 
 /** Exactly-once needs acknowledged idempotent writes and a timeout that outlasts an epoch; it warns about sources it cannot replay. */
 function checkExactlyOnce(spec: SinkSpec, settings: ProducerSettings, table: Table): string[] {
-  const refuse = (message: string, field: string, hint: string): never => {
-    throw new SpillwayError(ErrorCode.InvalidConfig, `sink "${spec.name}": ${message}`, { details: { sink: spec.name, field, hint } });
-  };
   if (settings.acks !== -1 || !settings.idempotent) {
-    refuse('exactly-once delivery needs acks=all and enable.idempotence=true; remove the acks or enable.idempotence override', 'kafka.acks', 'remove acks / enable.idempotence');
+    refuse(spec.name, 'kafka.acks', 'exactly-once delivery needs acks=all and enable.idempotence=true; remove the acks or enable.idempotence override', 'remove acks / enable.idempotence');
   }
   if (spec.kafka['transactional.id'] !== undefined && spec.transactionalIdPrefix !== undefined) {
-    refuse('give transactional.id or transactionalIdPrefix (sink.transactional-id-prefix), not both', 'transactionalIdPrefix', 'remove one of them');
+    refuse(spec.name, 'transactionalIdPrefix', 'give transactional.id or transactionalIdPrefix (sink.transactional-id-prefix), not both', 'remove one of them');
   }
   const epochMs = epochLength(spec.trigger);
   if (epochMs !== undefined) checkTransactionTimeout({ sink: spec.name, epochMs, transactionTimeoutMs: settings.transactionTimeoutMs });
